@@ -1,0 +1,13 @@
+"""Where the project's data folders (tasks/, instructions/) live, installed or in a checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(kind: str) -> Path:
+    """`tasks` or `instructions`: packaged copy in a wheel, else the checkout's top-level folder."""
+    packaged = _PACKAGE / "_data" / kind
+    return packaged if packaged.is_dir() else _PACKAGE.parent / kind

@@ -1,0 +1,253 @@
+"""The registry of 70 tasks and the instruction library: counts, verbatim strings, variants, bad files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.instructions import FAMILIES, Library, library
+from harness.registry import EXPECTED_COUNTS, Registry, registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (task, family, side, verbatim string) - one per category and family at least; strings from
+# instructor-paper-facts.md sections 2.3-2.4 (xlang-ai/instructor-embedding @ 9a9742c).
+VERBATIM = [
+    ("SciFact", "instructor-large", "query", "Represent a Scientific query for retrieving a supporting passage; "),
+    ("SciFact", "instructor-xl", "document", "represent the scientific paragraph for retrieval: "),
+    ("ArguAna", "instructor-base", "document", "Represent the Counter debate argument: "),
+    ("AskUbuntuDupQuestions", "instructor-base", "document", "Represent a Ubuntu question for reranking: "),
+    ("SciDocsRR", "instructor-xl", "query", "Represent the Science question: "),
+    ("StackOverflowDupQuestions", "instructor-large", "document", "Represent the StackOverflow question: "),
+    ("RedditClustering", "instructor-large", "query", "represent a reddit community title: "),
+    ("BiorxivClusteringS2S", "instructor-xl", "query", "Represent the biological statement for retrieval; "),
+    ("TwentyNewsgroupsClustering", "instructor-base", "query", "Represent the news comment for retrieval: "),
+    (
+        "SprintDuplicateQuestions",
+        "instructor-xl",
+        "query",
+        "represent the Sprint questions for retrieving relevant posts, ",
+    ),
+    ("TwitterURLCorpus", "instructor-large", "query", "represent a tweet post for retrieval: "),
+    ("TwitterSemEval2015", "instructor-base", "query", "Represent the tweet post for retrieving duplicate comments: "),
+    (
+        "MassiveScenarioClassification",
+        "instructor-base",
+        "query",
+        "Represent a scene for determining the scene asplay, alarm, music, iot, audio, takeaway, datetime, "
+        "recommendation, email, cooking, news or question answering: ",
+    ),
+    (
+        "AmazonReviewsClassification",
+        "instructor-xl",
+        "query",
+        "Represent an amazon review sentence to find the emoation; ",
+    ),
+    ("Banking77Classification", "instructor-large", "query", "Represent the bank purpose for classification: "),
+    ("STS15", "instructor-xl", "query", "Represent a posts,,, "),
+    ("STS13", "instructor-base", "query", "represent the statement, "),
+    ("STSBenchmark", "instructor-large", "document", "represent the statement: "),
+    ("SummEval", "instructor-xl", "query", "Represent the news statement for retrieval: "),
+    ("SummEval", "instructor-large", "query", "Represent the news sentence for retrieval: "),
+    ("SummEval", "instructor-base", "document", "Represent the news sentence for retrieval: "),
+    ("BillboardMSCOCO", "instructor-large", "query", "Represent the caption: "),
+    ("BillboardWMT20ZhEn", "instructor-xl", "document", "Represent the translation statement; "),
+    ("BillboardCNNDM", "instructor-base", "query", "Represent a comment: "),
+    ("PromptRetrievalGeoQuery", "instructor-large", "query", "Represent a Geography example; Input: "),
+    ("PromptRetrievalRTE", "instructor-xl", "query", "Represent a Wikipedia sentence; Input: "),
+    ("PromptRetrievalSST5", "instructor-base", "document", "Represent an emotion sentence; Input: "),
+]
+
+
+def test_seventy_tasks_with_the_papers_category_counts() -> None:
+    counts = Counter(s.category for s in registry().tasks.values())
+    assert counts == EXPECTED_COUNTS
+    assert sum(counts.values()) == 70
+    assert Counter(s.benchmark for s in registry().tasks.values()) == {
+        "mteb": 56,
+        "billboard": 3,
+        "prompt-retrieval": 11,
+    }
+
+
+def test_protocol_facts_in_the_registry() -> None:
+    reg = registry()
+    assert reg.get("MSMARCO").split == "dev"
+    assert len(reg.get("CQADupstackRetrieval").subtasks or []) == 12
+    assert reg.get("STS17").subsets == ["en-en"]
+    assert reg.get("EmotionClassification").protocol["samples_per_label"] == 16
+    assert reg.get("TweetSentimentExtractionClassification").protocol["samples_per_label"] == 32
+    assert reg.get("SprintDuplicateQuestions").main_metric == "cosine_ap"
+    assert all(s.source.revision for s in reg.tasks.values() if s.source.kind == "mteb")
+
+
+@pytest.mark.parametrize(("task", "family", "side", "expected"), VERBATIM)
+def test_verbatim_instruction(task: str, family: str, side: str, expected: str, facts_text: str) -> None:
+    assert library().get(task, family).side(side) == expected  # type: ignore[arg-type]
+    assert f'`"{expected}"`' in facts_text, "the expected string must be the facts file's, quoted verbatim"
+
+
+def test_cqadupstack_forums_have_their_own_instructions() -> None:
+    lib = library()
+    unix = lib.get("CQADupstackRetrieval", "instructor-xl", "CQADupstackUnixRetrieval")
+    assert unix.query == "Represent the Unix questions to retrieve a supporting answer: "
+    assert (
+        lib.get("CQADupstackRetrieval", "instructor-large", "CQADupstackWebmastersRetrieval").document
+        == "Represent the Webmaster answer: "
+    )
+    with pytest.raises(HarnessError, match="one instruction per subtask"):
+        lib.get("CQADupstackRetrieval", "instructor-large")
+
+
+def test_missing_reference_instructions_are_explicit_with_a_note() -> None:
+    for task in ("PromptRetrievalDBpedia14", "PromptRetrievalMultiWOZ"):
+        for family in FAMILIES:
+            ins = library().get(task, family)
+            assert ins.query == "" and ins.note and "Fallback" in ins.note
+        assert library().get(task, "level:detailed").query.startswith("Represent the ")
+
+
+def test_every_task_has_five_distinct_paraphrases_unlike_the_original() -> None:
+    lib = library()
+    for spec in registry().tasks.values():
+        for key in lib.keys(spec.name):
+            sub = None if key == spec.name else key
+            original = lib.get(spec.name, "instructor-large", sub)
+            paraphrases = [lib.get(spec.name, f"paraphrase:{k}", sub) for k in range(1, 6)]
+            assert len(set(paraphrases)) == 5, key
+            for p in paraphrases:
+                assert p.query != original.query and p.document != original.document, (key, p)
+                assert p.query.lower().startswith(("represent", "for ")), p
+
+
+def test_levels() -> None:
+    lib = library()
+    assert lib.get("NQ", "level:none").query == ""
+    assert lib.get("NQ", "level:tag").query == "NQ; Input: "
+    assert lib.get("NQ", "level:simple").query == "Wikipedia Question; Input: "
+    assert lib.get("NQ", "level:simple").document == "Document; Input: "
+    assert lib.get("NQ", "level:detailed") == lib.get("NQ", "instructor-large")
+
+
+def test_unknown_names_suggest_the_closest() -> None:
+    with pytest.raises(HarnessError, match="Did you mean: SciFact"):
+        registry().get("Scifact")
+    with pytest.raises(HarnessError, match="Did you mean: paraphrase:2"):
+        library().get("STS12", "paraphrase:22")
+    with pytest.raises(HarnessError, match="Did you mean: STS"):
+        registry().select(category="sts")
+
+
+def test_cli_json_lists_every_task_with_instructions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tasks", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 70
+    for r in records:
+        assert {
+            "name",
+            "benchmark",
+            "category",
+            "main_metric",
+            "split",
+            "source",
+            "instructions",
+            "paraphrases",
+            "levels",
+        } <= set(r)
+        assert set(r["instructions"]) == set(FAMILIES) and len(r["paraphrases"]) == 5
+        assert set(r["levels"]) == {"none", "tag", "simple", "detailed"}
+    arguana = next(r for r in records if r["name"] == "ArguAna")
+    assert arguana["instructions"]["instructor-large"] == {
+        "query": "Represent a Debate argument for retrieving a counter-argument: ",
+        "document": "Represent a Counter-argument: ",
+    }
+    sts = next(r for r in records if r["name"] == "STS12")
+    assert sts["instructions"]["instructor-base"] == {
+        "query": "Represent the statement, ",
+        "document": "Represent the statement, ",
+    }
+
+
+def test_cli_unknown_task_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["instructions", "Banking77"]) == 2
+    assert "Did you mean: Banking77Classification" in capsys.readouterr().err
+    assert main(["validate"]) == 0
+
+
+# --------------------------------------------------------------------------- malformed files
+def _copy_tasks(tmp_path: Path) -> Path:
+    dst = tmp_path / "tasks"
+    shutil.copytree(ROOT / "tasks", dst)
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t.replace("category: STS", "category: Semantic"),
+            r"STS12.yaml: invalid task entry\n  field category",
+        ),
+        (lambda t: t.replace("split: test\n", ""), r"field split: Field required"),
+        (
+            lambda t: t.replace("main_metric: cosine_spearman", "main_metric: [1, 2]"),
+            r"field main_metric: Input should be a valid string",
+        ),
+        (lambda t: t + "colour: blue\n", r"field colour: Extra inputs are not permitted"),
+        (lambda t: t.replace("kind: mteb", "kind: files"), r"field source.files"),
+        (lambda t: t.replace("name: STS12", "name: STS99"), r"must equal the file name 'STS12'"),
+        (lambda t: t + "  - : [\n", r"STS12.yaml: not valid YAML"),
+        (lambda t: t.replace("benchmark: mteb", "benchmark: billboard"), r"do not agree"),
+    ],
+)
+def test_malformed_task_file_names_file_and_field(tmp_path: Path, edit, message: str) -> None:
+    root = _copy_tasks(tmp_path)
+    path = root / "mteb" / "STS12.yaml"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(HarnessError, match=message):
+        Registry(root)
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        (
+            "instructor-xl.yaml",
+            lambda t: t.replace("  STS12: 'represent texts, '", "  STS12: [1]"),
+            r"instructor-xl.yaml.STS12: expected a string, \{query, document\}",
+        ),
+        (
+            "paraphrases.yaml",
+            lambda t: t.replace("  - 'Represent each statement: '\n", "", 1),
+            r"expected a list of 5 paraphrases",
+        ),
+        (
+            "levels.yaml",
+            lambda t: t.replace("tag: 'STS12; Input: '", "label: 'STS12'"),
+            r"levels.yaml.STS12: expected \{tag, simple",
+        ),
+        (
+            "instructor-base.yaml",
+            lambda t: t.replace("  STS12: 'Represent the statement, '\n", ""),
+            r"no instructor-base instruction for task 'STS12'",
+        ),
+    ],
+)
+def test_malformed_instruction_file_is_reported(tmp_path: Path, file: str, edit, message: str) -> None:
+    root = tmp_path / "instructions"
+    shutil.copytree(ROOT / "instructions", root)
+    path = root / file
+    text = path.read_text()
+    assert edit(text) != text, "the edit must apply to the shipped file"
+    path.write_text(edit(text))
+    with pytest.raises(HarnessError, match=message):
+        lib = Library(root, registry())
+        problems = lib.problems()
+        if problems:
+            raise HarnessError("; ".join(problems))
