@@ -91,6 +91,71 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="minilm", help="hub id, local folder, or 'minilm' (packaged, offline)")
+    p.add_argument("--revision", help="hub revision (commit) to load")
+    p.add_argument("--mode", choices=["masked", "prefix", "none"],
+                   help="instruction mode (default: masked for INSTRUCTOR checkpoints, none otherwise)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--max-length", type=int, help="max tokens of instruction + text (default: the model's)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+
+
+def make_encoder(args: argparse.Namespace, progress: bool = True):  # noqa: ANN201 - lazy import keeps --help fast
+    from harness.cache import EmbeddingCache
+    from harness.encoders import Encoder, default_mode
+
+    return Encoder(args.model, mode=args.mode or default_mode(args.model), revision=args.revision,
+                   device=args.device, precision=args.precision, max_length=args.max_length,
+                   cache=None if args.no_cache else EmbeddingCache(), batch_size=args.batch_size, progress=progress)
+
+
+def _embed_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    p.add_argument("--instruction", default="", help="instruction string, used verbatim")
+    p.add_argument("--role", choices=["query", "document"], default="query")
+    p.add_argument("--input", required=True, help='JSON Lines, one {"text": ...} per line')
+    p.add_argument("--output", required=True, help=".npy file: one float32 row per input line, in order")
+
+
+@command("embed", "encode a JSON Lines file of texts into a .npy matrix", _embed_args)
+def _embed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from harness.io import read_texts, write_atomic
+
+    texts = read_texts(Path(args.input))
+    encoder = make_encoder(args)
+    vectors = encoder.encode(texts, instruction=args.instruction, role=args.role)
+    write_atomic(Path(args.output), lambda fh: np.save(fh, vectors), mode="wb")
+    print(f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
+          f"{len(set(texts)) - encoder.texts_encoded} from cache")
+    return 0
+
+
+def _cache_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clear", action="store_true", help="delete the cache file")
+
+
+@command("cache", "report the embedding cache's size (entries, bytes), or clear it", _cache_args)
+def _cache(args: argparse.Namespace) -> int:
+    from harness.cache import EmbeddingCache, default_path
+
+    path = default_path()
+    if args.clear:
+        for f in path.parent.glob(path.name + "*"):
+            f.unlink()
+        print(f"cleared {path}")
+        return 0
+    count, size = EmbeddingCache(path).stats()
+    print(f"{path}: {count} embeddings, {size / 1e6:.1f} MB")
+    return 0
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

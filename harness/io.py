@@ -1,0 +1,61 @@
+"""File I/O shared by every module: atomic writes (write, fsync, rename) and checked JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+
+def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, lambda fh: json.dump(obj, fh, indent=1, ensure_ascii=False, default=str))
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line fails with the file and line."""
+    if not path.is_file():
+        raise HarnessError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise HarnessError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise HarnessError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+            yield number, obj
+
+
+def read_texts(path: Path, field: str = "text") -> list[str]:
+    texts = []
+    for number, obj in read_jsonl(path):
+        if field not in obj:
+            raise HarnessError(f"{path}:{number}: missing field {field!r} (expected {{\"{field}\": ...}} per line)")
+        if not isinstance(obj[field], str):
+            raise HarnessError(f"{path}:{number}: field {field!r} is {type(obj[field]).__name__}, expected a string")
+        texts.append(obj[field])
+    if not texts:
+        raise HarnessError(f"{path}: no texts (expected one {{\"{field}\": ...}} object per line)")
+    return texts

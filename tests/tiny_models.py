@@ -1,0 +1,50 @@
+"""Tiny random models built in code (config + in-code tokenizer): no download, load in under a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+
+try:  # sentence-transformers >= 6
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+except ImportError:  # pragma: no cover - 5.x
+    from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
+from sentence_transformers import SentenceTransformer
+
+WORDS = (
+    "represent the a an statement sentence question document passage for retrieval retrieving classification "
+    "scientific query supporting wikipedia caption news comment text hello world cats dogs rain sun good bad "
+    "is are was on in of and to it this that : ; , . ? ! input"
+).split()
+
+
+def word_tokenizer(eos: bool = True) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer; like T5's, it appends an end token (</s>) to every sequence."""
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = __import__("tokenizers").normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    if eos:
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=512)
+
+
+def tiny_instructor(folder: Path, out_dim: int = 8) -> Path:
+    """A random T5 encoder in INSTRUCTOR's layout: Transformer, mean Pooling, Dense (no bias), Normalize."""
+    hf = folder / "hf"
+    torch.manual_seed(0)
+    tokenizer = word_tokenizer()
+    config = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=4,
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    T5EncoderModel(config).save_pretrained(hf)
+    tokenizer.save_pretrained(hf)
+    transformer = Transformer(str(hf), max_seq_length=512)
+    dense = Dense(16, out_dim, bias=False, activation_function=torch.nn.Identity())
+    model = SentenceTransformer(modules=[transformer, Pooling(16, "mean"), dense, Normalize()], device="cpu")
+    out = folder / "tiny-instructor"
+    model.save(str(out))
+    return out
