@@ -35,7 +35,22 @@ def texts_mix(n: int) -> tuple[list[str], str]:
         long = [json.loads(line)["text"] for line in docs.open()]
         pool = rng.sample(short, n * 2 // 3) + rng.sample(long, n - n * 2 // 3)
         return pool, "2/3 STSBenchmark sentences + 1/3 SciFact abstracts"
-    words = "the of a model text embedding cat dog rain retrieval question answer data science".split()
+    words = [
+        "the",
+        "of",
+        "a",
+        "model",
+        "text",
+        "embedding",
+        "cat",
+        "dog",
+        "rain",
+        "retrieval",
+        "question",
+        "answer",
+        "data",
+        "science",
+    ]
     lengths = [rng.choice([8, 12, 20, 40, 120, 250]) for _ in range(n)]
     return [" ".join(rng.choice(words) for _ in range(k)) for k in lengths], "synthetic 8-250 words"
 
@@ -92,13 +107,19 @@ def main() -> None:
     peak = matmul_flops()
     achieved = 2 * params * tokens / th  # forward FLOPs ~ 2 x non-embedding parameters per token
     report = {
-        "model": args.model, "texts": len(texts), "text_source": source, "tokens": tokens,
+        "model": args.model,
+        "texts": len(texts),
+        "text_source": source,
+        "tokens": tokens,
         "threads": torch.get_num_threads(),
-        "harness_texts_per_s": len(texts) / th, "harness_tokens_per_s": tokens / th,
-        "plain_texts_per_s": len(texts) / tp, "plain_tokens_per_s": tokens / tp,
+        "harness_texts_per_s": len(texts) / th,
+        "harness_tokens_per_s": tokens / th,
+        "plain_texts_per_s": len(texts) / tp,
+        "plain_tokens_per_s": tokens / tp,
         "ratio_harness_vs_plain": tp / th,
         "cache_rerun_fraction_of_first_run": rerun / first,
-        "matmul_peak_gflops": peak / 1e9, "achieved_gflops": achieved / 1e9,
+        "matmul_peak_gflops": peak / 1e9,
+        "achieved_gflops": achieved / 1e9,
         "fraction_of_matmul_peak": achieved / peak,
     }
     for key, value in report.items():

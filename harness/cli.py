@@ -94,8 +94,11 @@ def _validate(args: argparse.Namespace) -> int:
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="minilm", help="hub id, local folder, or 'minilm' (packaged, offline)")
     p.add_argument("--revision", help="hub revision (commit) to load")
-    p.add_argument("--mode", choices=["masked", "prefix", "none"],
-                   help="instruction mode (default: masked for INSTRUCTOR checkpoints, none otherwise)")
+    p.add_argument(
+        "--mode",
+        choices=["masked", "prefix", "none"],
+        help="instruction mode (default: masked for INSTRUCTOR checkpoints, none otherwise)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
@@ -107,9 +110,17 @@ def make_encoder(args: argparse.Namespace, progress: bool = True):  # noqa: ANN2
     from harness.cache import EmbeddingCache
     from harness.encoders import Encoder, default_mode
 
-    return Encoder(args.model, mode=args.mode or default_mode(args.model), revision=args.revision,
-                   device=args.device, precision=args.precision, max_length=args.max_length,
-                   cache=None if args.no_cache else EmbeddingCache(), batch_size=args.batch_size, progress=progress)
+    return Encoder(
+        args.model,
+        mode=args.mode or default_mode(args.model),
+        revision=args.revision,
+        device=args.device,
+        precision=args.precision,
+        max_length=args.max_length,
+        cache=None if args.no_cache else EmbeddingCache(),
+        batch_size=args.batch_size,
+        progress=progress,
+    )
 
 
 def _embed_args(p: argparse.ArgumentParser) -> None:
@@ -132,8 +143,10 @@ def _embed(args: argparse.Namespace) -> int:
     encoder = make_encoder(args)
     vectors = encoder.encode(texts, instruction=args.instruction, role=args.role)
     write_atomic(Path(args.output), lambda fh: np.save(fh, vectors), mode="wb")
-    print(f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
-          f"{len(set(texts)) - encoder.texts_encoded} from cache")
+    print(
+        f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
+        f"{len(set(texts)) - encoder.texts_encoded} from cache"
+    )
     return 0
 
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,9 +83,19 @@ def folder_digest(folder: Path) -> str:
 class Encoder:
     """A sentence-transformers model with an instruction mode, an embedding cache and input checks."""
 
-    def __init__(self, name: str, *, mode: Mode, revision: str | None = None, device: str | None = None,
-                 precision: Precision = "fp32", max_length: int | None = None,
-                 cache: EmbeddingCache | None = None, batch_size: int = 32, progress: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        mode: Mode,
+        revision: str | None = None,
+        device: str | None = None,
+        precision: Precision = "fp32",
+        max_length: int | None = None,
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 32,
+        progress: bool = False,
+    ) -> None:
         if mode not in MODES:
             raise HarnessError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
         from sentence_transformers import SentenceTransformer
@@ -102,8 +111,9 @@ class Encoder:
         self.poolings = [m for m in self.model if type(m).__name__ == "Pooling"]
         if mode == "masked" and not self.poolings:
             raise HarnessError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
-        self.identity = ModelIdentity(name, resolved, mode, int(self.model.max_seq_length),
-                                      int(self.model.get_embedding_dimension()), precision)
+        self.identity = ModelIdentity(
+            name, resolved, mode, int(self.model.max_seq_length), int(self.model.get_embedding_dimension()), precision
+        )
         self.cache = cache
         self.batch_size = batch_size
         self.progress = progress
@@ -152,8 +162,13 @@ class Encoder:
         kwargs: dict[str, Any] = {"prompt": instruction} if exclude else {}
         inputs = texts if exclude else [instruction + t for t in texts]
         start = time.perf_counter()
-        vectors = self.model.encode(inputs, batch_size=self.batch_size, convert_to_numpy=True,
-                                    show_progress_bar=self.progress and len(inputs) > self.batch_size, **kwargs)
+        vectors = self.model.encode(
+            inputs,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=self.progress and len(inputs) > self.batch_size,
+            **kwargs,
+        )
         self.seconds_encoding += time.perf_counter() - start
         self.texts_encoded += len(inputs)
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -162,7 +177,8 @@ class Encoder:
             raise HarnessError(
                 f"model {self.identity.name} produced NaN/inf embeddings for {bad.size} text(s), first: "
                 f"{texts[bad[0]][:80]!r} (instruction {instruction!r}). Check the weights and precision "
-                "(fp16 overflow is common: try bf16 or fp32).")
+                "(fp16 overflow is common: try bf16 or fp32)."
+            )
         return vectors
 
 
@@ -177,5 +193,3 @@ def _check_texts(texts: Any) -> None:
 def default_mode(name: str) -> Mode:
     """INSTRUCTOR checkpoints are meant to be used masked; other models see the text alone by default."""
     return "masked" if "instructor" in name.lower() else "none"
-
-

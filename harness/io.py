@@ -52,10 +52,10 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     texts = []
     for number, obj in read_jsonl(path):
         if field not in obj:
-            raise HarnessError(f"{path}:{number}: missing field {field!r} (expected {{\"{field}\": ...}} per line)")
+            raise HarnessError(f'{path}:{number}: missing field {field!r} (expected {{"{field}": ...}} per line)')
         if not isinstance(obj[field], str):
             raise HarnessError(f"{path}:{number}: field {field!r} is {type(obj[field]).__name__}, expected a string")
         texts.append(obj[field])
     if not texts:
-        raise HarnessError(f"{path}: no texts (expected one {{\"{field}\": ...}} object per line)")
+        raise HarnessError(f'{path}: no texts (expected one {{"{field}": ...}} object per line)')
     return texts

