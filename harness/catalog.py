@@ -26,7 +26,7 @@ def task_record(spec: TaskSpec) -> dict[str, Any]:
     and every subtask's under `subtasks`."""
     record: dict[str, Any] = spec.model_dump(exclude_none=True)
     keys = library().keys(spec.name)
-    if keys == [spec.name]:
+    if not spec.subtasks:
         record.update(_variants(spec.name, None))
     else:
         per_sub = {k: _variants(spec.name, k) for k in keys}

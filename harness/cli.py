@@ -57,7 +57,7 @@ def _instructions(args: argparse.Namespace) -> int:
     lib = library()
     chosen = [args.family] if args.family else variants()
     for key in lib.keys(args.task):
-        sub = None if key == args.task else key
+        sub = key if lib.tasks.get(args.task).subtasks else None
         for variant in chosen:
             ins = lib.get(args.task, variant, sub)
             label = f"{key} [{variant}]"
@@ -106,7 +106,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 
 
-def make_encoder(args: argparse.Namespace, progress: bool = True):  # noqa: ANN201 - lazy import keeps --help fast
+def make_encoder(args: argparse.Namespace):  # noqa: ANN201 - lazy import keeps --help fast
     from harness.cache import EmbeddingCache
     from harness.encoders import Encoder, default_mode
 
@@ -119,7 +119,7 @@ def make_encoder(args: argparse.Namespace, progress: bool = True):  # noqa: ANN2
         max_length=args.max_length,
         cache=None if args.no_cache else EmbeddingCache(),
         batch_size=args.batch_size,
-        progress=progress,
+        progress=sys.stderr.isatty(),
     )
 
 
@@ -147,6 +147,77 @@ def _embed(args: argparse.Namespace) -> int:
         f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
         f"{len(set(texts)) - encoder.texts_encoded} from cache"
     )
+    return 0
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    sel = p.add_argument_group("what to run (none given: the packaged smoke suite, offline)")
+    sel.add_argument("--tasks", help="comma-separated task names")
+    sel.add_argument("--category", help="all tasks of a category, e.g. STS")
+    sel.add_argument("--benchmark", help="mteb, billboard or prompt-retrieval")
+    p.add_argument(
+        "--instructions",
+        help="variant: instructor-large|base|xl, none, paraphrase:K, level:L "
+        "(default: the checkpoint's family for INSTRUCTOR models, none otherwise)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=["paper", "mteb"],
+        default="paper",
+        help="paper: the 2022 protocol behind the published numbers; mteb: installed mteb as is",
+    )
+    p.add_argument("--data-dir", help="root of the portable layout: DIR/mteb/<Task>/, DIR/billboard/<set>/, ...")
+    p.add_argument("--output-dir", default="results/runs", help="where result files go (default results/runs)")
+    p.add_argument("--overwrite", action="store_true", help="re-run tasks that already have results")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
+
+
+@command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.encoders import default_mode, resolve_model
+    from harness.instructions import FAMILIES, Library, library
+    from harness.paths import data_dir, smoke_dir
+    from harness.registry import Registry, registry
+    from harness.results import Unit
+    from harness.runner import RunOptions, run_mteb
+
+    smoke = not (args.tasks or args.category or args.benchmark)
+    reg = Registry(smoke_dir() / "tasks") if smoke else registry()
+    lib = Library(data_dir("instructions"), reg) if smoke else library()
+    names = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    specs = reg.select(names=names, benchmark=args.benchmark, category=args.category)
+    if not specs:
+        raise HarnessError("no task matches the selection")
+    family = next((f for f in FAMILIES if f in args.model.lower()), None)
+    variant = args.instructions or family or "none"
+    lib.get(specs[0].name, variant, specs[0].subtasks[0] if specs[0].subtasks else None)  # unknown variant fails now
+    mode = args.mode or default_mode(args.model)
+    if variant != "none" and mode == "none":
+        print(f"note: instructions {variant!r} with mode 'none' are ignored by the model; use --mode prefix or masked")
+    revision = args.revision or ("dry-run" if args.dry_run else resolve_model(args.model, args.revision)[1])
+    unit = Unit(args.model, revision, variant, mode, args.protocol)
+    data_dir = Path(args.data_dir) if args.data_dir else (smoke_dir() / "data" if smoke else None)
+    opts = RunOptions(unit, Path(args.output_dir), data_dir, args.batch_size, args.overwrite, args.dry_run)
+    print(
+        f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
+    )
+    outcomes = run_mteb([s for s in specs if s.benchmark == "mteb"], lambda: make_encoder(args), reg, lib, opts)
+    other = [s.name for s in specs if s.benchmark != "mteb"]
+    if other:
+        raise HarnessError(f"not yet supported by `harness run`: {', '.join(other)}")
+    by_name = {s.name: s for s in specs}
+    _table(
+        ("task", "category", "metric", "score", "status"),
+        [
+            (o.task, by_name[o.task].category, o.metric, "" if o.score is None else f"{100 * o.score:.2f}", o.status)
+            for o in outcomes
+        ],
+    )
+    if not args.dry_run:
+        print(f"results: {unit.folder(opts.output)}")
     return 0
 
 

@@ -107,14 +107,15 @@ class Library:
 
     def keys(self, task: str) -> list[str]:
         """The instruction keys of a task: its subtasks (CQADupstack forums), else its own name."""
-        return self.tasks.get(task).subtasks or [task]
+        spec = self.tasks.get(task)
+        return spec.subtasks or [spec.instructions_from or task]
 
     def _key(self, task: str, subtask: str | None) -> str:
         keys = self.keys(task)
+        if not self.tasks.get(task).subtasks:
+            return keys[0]
         if subtask is None:
-            if keys != [task]:
-                raise HarnessError(f"task {task!r} has one instruction per subtask; pass one of {keys}")
-            return task
+            raise HarnessError(f"task {task!r} has one instruction per subtask; pass one of {keys}")
         if subtask not in keys:
             raise unknown(f"subtask of {task}", subtask, keys)
         return subtask
@@ -152,7 +153,7 @@ class Library:
                     *(f"level:{lv}" for lv in LEVELS),
                 ):
                     try:
-                        self.get(spec.name, variant, None if key == spec.name else key)
+                        self.get(spec.name, variant, key if spec.subtasks else None)
                     except HarnessError as exc:
                         found.append(str(exc))
                 large = self.families["instructor-large"].get(key)

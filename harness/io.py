@@ -12,19 +12,30 @@ from typing import Any
 from harness.errors import HarnessError
 
 
-def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+def write_atomic_path(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` a temporary file in the same folder, then rename it: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            write(fh)
-            fh.flush()
+        write(tmp)
+        with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    """Like `write_atomic_path`, for a writer that takes an open file."""
+
+    def through_handle(tmp: Path) -> None:
+        with tmp.open(mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            write(fh)
+
+    write_atomic_path(path, through_handle)
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -11,3 +11,8 @@ def data_dir(kind: str) -> Path:
     """`tasks` or `instructions`: packaged copy in a wheel, else the checkout's top-level folder."""
     packaged = _PACKAGE / "_data" / kind
     return packaged if packaged.is_dir() else _PACKAGE.parent / kind
+
+
+def smoke_dir() -> Path:
+    """The packaged smoke suite: tiny hand-made tasks (tasks/ and data/ in the portable layout)."""
+    return _PACKAGE / "smoke"

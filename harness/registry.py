@@ -87,6 +87,7 @@ class TaskSpec(_Strict):
     split: str
     subsets: list[str] = ["default"]
     subtasks: list[str] | None = None
+    instructions_from: str | None = None  # borrow another task's instructions (the smoke suite does)
     source: Source
     text_fields: list[str]
     protocol: dict[str, Any] = {}

@@ -1,0 +1,81 @@
+"""The harness encoder as an mteb encoder: picks each task's instruction from the library.
+
+mteb passes the query/document side (`prompt_type`) for retrieval and reranking only; for every other
+task the side is irrelevant (symmetric instructions) and the task name alone selects the instruction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+from mteb.types import PromptType
+
+from harness.encoders import Encoder
+from harness.errors import HarnessError
+from harness.instructions import Library, Side
+
+
+class InstructedEncoder(SentenceTransformerEncoderWrapper):
+    """`encode(dataloader, task_metadata=..., prompt_type=...)` -> harness Encoder with the task's instruction.
+
+    `instruction_keys` maps an mteb task name to (registry task, subtask or None): CQADupstack forums are
+    mteb tasks of their own but subtasks of one registry task. `clustering_token_limit`, when set,
+    reproduces the INSTRUCTOR reference's clustering rule: a text whose instruction + text exceeds that
+    many tokens is encoded with an empty instruction.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        library: Library,
+        variant: str,
+        instruction_keys: dict[str, tuple[str, str | None]],
+        clustering_token_limit: int | None = None,
+    ) -> None:
+        super().__init__(encoder.model)
+        self.mteb_model_meta = self.mteb_model_meta.model_copy(
+            update={"name": encoder.identity.name, "revision": encoder.identity.revision}
+        )
+        self.encoder = encoder
+        self.library = library
+        self.variant = variant
+        self.instruction_keys = instruction_keys
+        self.clustering_token_limit = clustering_token_limit
+        self.used: dict[str, dict[str, str]] = {}  # mteb task -> side -> instruction actually used
+
+    def instruction(self, mteb_task: str, side: Side) -> str:
+        if mteb_task not in self.instruction_keys:
+            raise HarnessError(f"mteb task {mteb_task!r} is not mapped to a registry task")
+        task, subtask = self.instruction_keys[mteb_task]
+        return self.library.get(task, self.variant, subtask).side(side)
+
+    def encode(
+        self,
+        inputs: Any,
+        *,
+        task_metadata: Any,
+        hf_split: str,
+        hf_subset: str,
+        prompt_type: PromptType | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        texts = [t for batch in inputs for t in batch["text"]]
+        side: Side = "document" if prompt_type == PromptType.document else "query"
+        instruction = self.instruction(task_metadata.name, side)
+        self.used.setdefault(task_metadata.name, {})[side] = instruction
+        if self.clustering_token_limit and task_metadata.type == "Clustering" and instruction:
+            return self._encode_clustering(texts, instruction, side)
+        return self.encoder.encode(texts, instruction=instruction, role=side)
+
+    def _encode_clustering(self, texts: list[str], instruction: str, side: Side) -> np.ndarray:
+        limit = self.clustering_token_limit
+        ids = self.encoder.model.tokenizer([instruction + t for t in texts])["input_ids"]
+        too_long = np.array([len(i) > limit for i in ids])
+        out = np.empty((len(texts), self.encoder.identity.dimension), dtype=np.float32)
+        for drop, ins in ((False, instruction), (True, "")):
+            idx = np.flatnonzero(too_long == drop)
+            if idx.size:
+                out[idx] = self.encoder.encode([texts[i] for i in idx], instruction=ins, role=side)
+        return out

@@ -1,0 +1,99 @@
+"""Result files. A unit of work = (model, revision, instruction variant, mode, protocol, task) with a fixed path:
+
+    <output>/<model>/<revision>/instructions=<variant>,mode=<mode>,protocol=<protocol>/
+        <MtebTask>.json      mteb TaskResult (readable by mteb.TaskResult.from_disk); several for CQADupstack
+        <Task>.run.json      the run record: resolved task spec, exact instructions and their sha256,
+                             data checksum or revision, protocol, package versions, seed, device, timing,
+                             and the main score the reports read
+
+Both are written atomically; the run record is written last, so its presence marks a finished task.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.io import write_atomic_path, write_json
+
+PACKAGES = (
+    "instructor-harness",
+    "mteb",
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "datasets",
+)
+
+
+def slug(text: str) -> str:
+    """A path component: hub ids and local paths lose their slashes, variants their colons."""
+    return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", text.strip("/")).strip("-") or "_"
+
+
+@dataclass(frozen=True)
+class Unit:
+    model: str
+    revision: str
+    variant: str
+    mode: str
+    protocol: str
+
+    @property
+    def name(self) -> str:
+        """HELM-style run name: the parts that change the numbers."""
+        return f"{self.model}:instructions={self.variant},mode={self.mode},protocol={self.protocol}"
+
+    def folder(self, output: Path) -> Path:
+        return (
+            output
+            / slug(Path(self.model).name if "/" in self.model and Path(self.model).exists() else self.model)
+            / slug(self.revision)
+            / slug(f"instructions={self.variant},mode={self.mode},protocol={self.protocol}")
+        )
+
+
+def record_path(folder: Path, task: str) -> Path:
+    return folder / f"{task}.run.json"
+
+
+def is_done(folder: Path, task: str) -> bool:
+    return record_path(folder, task).is_file()
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: unreadable run record ({exc}); delete it to re-run the task") from None
+
+
+def write_task_result(folder: Path, result: Any) -> Path:
+    path = folder / f"{result.task_name}.json"
+    write_atomic_path(path, result.to_disk)
+    return path
+
+
+def write_record(folder: Path, task: str, record: dict[str, Any]) -> Path:
+    path = record_path(folder, task)
+    write_json(path, record)
+    return path
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
