@@ -221,6 +221,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["mirror"], help="mirror: write hub data in the portable layout")
+    p.add_argument("--tasks", required=True, help="comma-separated task names")
+    p.add_argument("--out", required=True, help="root of the portable layout to write (DIR/mteb/<Task>/...)")
+
+
+@command("data", "mirror MTEB task data from the hub (pinned revisions) into the portable layout", _data_args)
+def _data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.mirror import mirror
+    from harness.registry import registry
+    from harness.runner import load_part, mteb_parts
+
+    for name in [t.strip() for t in args.tasks.split(",") if t.strip()]:
+        spec = registry().get(name)
+        if spec.benchmark != "mteb":
+            raise HarnessError(f"{name}: only MTEB tasks are mirrored; {spec.benchmark} files are used as published")
+        parts = [(part, load_part(spec, part, None)[0]) for _, part in mteb_parts(spec)]
+        files = mirror(spec, parts, Path(args.out))
+        print(f"{name}: {len(files)} file(s) under {Path(args.out) / 'mteb' / name}")
+    return 0
+
+
 def _cache_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clear", action="store_true", help="delete the cache file")
 

@@ -245,3 +245,61 @@ def test_emotion_both_protocols_match_their_era(tmp_path: Path) -> None:
         got[protocol] = 100 * o.score
     assert got["paper"] == pytest.approx(38.43, abs=0.3)
     assert got["mteb"] == pytest.approx(40.83, abs=0.3)
+
+
+# ------------------------------------------------------------------ mirror = inverse of the portable reader
+@pytest.mark.parametrize("task", sorted(SMOKE.tasks))
+def test_mirror_round_trips_the_portable_format(task: str, tmp_path: Path) -> None:
+    from harness.mirror import mirror
+    from harness.portable import TaskData
+
+    spec = SMOKE.get(task)
+    original = TaskData(spec, smoke_dir() / "data")
+    loaded = type("Loaded", (), {"dataset": original.to_mteb()})()
+    mirror(spec, [(spec, loaded)], tmp_path)
+    again = TaskData(spec, tmp_path)
+    assert again.to_mteb().keys() == original.to_mteb().keys()
+    for subset, rows in original.subsets.items():
+        for part, data in rows.items():
+            if part == "qrels":
+                assert again.subsets[subset][part] == data
+            else:
+                assert again.subsets[subset][part] == [{k: r[k] for k in again.subsets[subset][part][0]} for r in data]
+
+
+def test_mirror_offline_names_the_fix(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    assert main(["data", "mirror", "--tasks", "STS12", "--out", "/tmp/unused-mirror"]) == 2
+    assert "could not load mteb/sts12-sts" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("protocol", "long_gets"), [("paper", ""), ("mteb", "instruction")])
+def test_clustering_long_texts_lose_their_instruction_under_the_paper_protocol(
+    tiny: Path, tmp_path: Path, protocol: str, long_gets: str
+) -> None:
+    long = " ".join(["the cats and dogs are good"] * 50)  # 300 words: over 256 tokens with the instruction
+
+    def lengthen(folder: Path) -> None:
+        rows = [json.loads(line) for line in (folder / "test.jsonl").open()]
+        for row in rows:
+            row["sentences"][0] = long
+        (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    root = _broken(tmp_path, "SmokeClustering", lengthen)
+    enc = Encoder(str(tiny), mode="masked")
+    seen: dict[str, str] = {}
+    original = enc.model.encode
+
+    def spy(inputs: list[str], **kwargs: Any) -> Any:
+        for text in inputs:
+            seen[text] = kwargs.get("prompt", "")
+        return original(inputs, **kwargs)
+
+    enc.model.encode = spy  # type: ignore[method-assign]
+    _run(tmp_path, ["SmokeClustering"], lambda: enc, data=root, protocol=protocol)
+    instruction = library().get("TwentyNewsgroupsClustering", "instructor-large").query
+    assert seen["The tennis match went to five sets."] == instruction
+    assert seen[long] == (instruction if long_gets == "instruction" else "")

@@ -1,0 +1,100 @@
+"""`harness data mirror`: write what mteb loaded (online, pinned revision) in the portable layout, so an
+air-gapped machine evaluates the same bytes with `--data-dir`. The inverse of `portable.TaskData.to_mteb`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.io import write_atomic
+from harness.registry import TaskSpec
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _rows(dataset: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows with renamed columns; mteb 1.x single-row datasets (a list per column) are unrolled."""
+    data = dataset.to_dict() if hasattr(dataset, "to_dict") else dict(dataset)
+    if (
+        len(data[next(iter(columns))]) == 1
+        and isinstance(data[next(iter(columns))][0], list)
+        and columns.get("sentence1")
+    ):
+        data = {k: v[0] for k, v in data.items()}
+    return [
+        {new: data[old][i] for old, new in columns.items() if old in data}
+        for i in range(len(data[next(iter(columns))]))
+    ]
+
+
+def write_portable(spec: TaskSpec, split_data: dict[str, Any], folder: Path) -> list[Path]:
+    """One subset's splits (as mteb holds them) -> files under `folder`."""
+    cat, split = spec.category, spec.split
+    written = []
+    if cat in ("Retrieval", "Reranking"):
+        data = split_data[split]
+        if cat == "Reranking":
+            rows = _reranking_rows(data)
+            _jsonl(folder / f"{split}.jsonl", rows)
+            return [folder / f"{split}.jsonl"]
+        corpus = [{"_id": r["id"], "title": r.get("title") or "", "text": r["text"]} for r in data["corpus"]]
+        queries = [{"_id": r["id"], "text": r["text"]} for r in data["queries"]]
+        _jsonl(folder / "corpus.jsonl", corpus)
+        _jsonl(folder / "queries.jsonl", queries)
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
+        writer.writerow(["query-id", "corpus-id", "score"])
+        writer.writerows([q, d, s] for q, docs in data["relevant_docs"].items() for d, s in docs.items())
+        write_atomic(folder / "qrels" / f"{split}.tsv", lambda fh: fh.write(buf.getvalue()))
+        return [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"]
+    columns = {
+        "STS": {"sentence1": "sentence1", "sentence2": "sentence2", "score": "score"},
+        "Classification": {"text": "text", "label": "label", "label_text": "label_text"},
+        "PairClassification": {"sentence1": "sentence1", "sentence2": "sentence2", "labels": "label"},
+        "Clustering": {"sentences": "sentences", "labels": "labels"},
+        "Summarization": {
+            "text": "text",
+            "human_summaries": "human_summaries",
+            "machine_summaries": "machine_summaries",
+            "relevance": "relevance",
+            "id": "id",
+        },
+    }[cat]
+    for part in [split, "train"] if cat == "Classification" else [split]:
+        path = folder / f"{part}.jsonl"
+        _jsonl(path, _rows(split_data[part], columns))
+        written.append(path)
+    return written
+
+
+def _reranking_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    text = {r["id"]: (f"{r['title']} {r['text']}" if r.get("title") else r["text"]) for r in data["corpus"]}
+    rows = []
+    for query in data["queries"]:
+        relevant = {d for d, s in data["relevant_docs"].get(query["id"], {}).items() if s > 0}
+        candidates = data["top_ranked"][query["id"]]
+        rows.append(
+            {
+                "query": query["text"],
+                "positive": [text[d] for d in candidates if d in relevant],
+                "negative": [text[d] for d in candidates if d not in relevant],
+            }
+        )
+    return rows
+
+
+def mirror(spec: TaskSpec, parts: list[tuple[TaskSpec, Any]], out: Path) -> list[Path]:
+    """Every subset of every part (CQADupstack forums are subfolders) of a loaded task."""
+    written = []
+    for part, task in parts:
+        base = out / "mteb" / spec.name / ("" if part is spec else part.name)
+        for subset in spec.subsets:
+            folder = base if subset == "default" else base / subset
+            data = task.dataset.get(subset, task.dataset)
+            written += write_portable(spec, data, folder)
+    return written
