@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.paths import data_dir, smoke_dir
     from harness.registry import Registry, registry
     from harness.results import Unit
-    from harness.runner import RunOptions, run_mteb
+    from harness.runner import RunOptions, run_tasks
 
     smoke = not (args.tasks or args.category or args.benchmark)
     reg = Registry(smoke_dir() / "tasks") if smoke else registry()
@@ -204,10 +204,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
     )
-    outcomes = run_mteb([s for s in specs if s.benchmark == "mteb"], lambda: make_encoder(args), reg, lib, opts)
-    other = [s.name for s in specs if s.benchmark != "mteb"]
-    if other:
-        raise HarnessError(f"not yet supported by `harness run`: {', '.join(other)}")
+    outcomes = run_tasks(specs, lambda: make_encoder(args), lib, opts)
     by_name = {s.name: s for s in specs}
     _table(
         ("task", "category", "metric", "score", "status"),

@@ -1,9 +1,10 @@
-"""`harness run` for MTEB tasks: plan, pre-flight the data, load the model once, evaluate through mteb,
-write one result per task, resume what is done."""
+"""`harness run`: plan, pre-flight the data, load the model once, evaluate each task with its benchmark's
+evaluator, write one result per task, resume what is done."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from harness.errors import HarnessError
 from harness.instructions import Library, sha256
 from harness.portable import TaskData
 from harness.protocols import SEED, configure
-from harness.registry import Registry, TaskSpec
+from harness.registry import TaskSpec
 from harness.results import Unit, is_done, package_versions, read_record, record_path, write_record, write_task_result
 
 
@@ -25,7 +26,7 @@ class RunOptions:
     batch_size: int = 32
     overwrite: bool = False
     dry_run: bool = False
-    log: Any = print
+    log: Callable[..., None] = print
 
 
 @dataclass
@@ -38,6 +39,36 @@ class Outcome:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Context:
+    """What every task's evaluation needs; the model is loaded on first use."""
+
+    library: Library
+    opts: RunOptions
+    encoder_factory: Callable[[], Any]
+    mteb_keys: dict[str, tuple[str, str | None]]
+    _encoder: Any = None
+    _mteb_model: Any = None
+
+    @property
+    def encoder(self) -> Any:
+        if self._encoder is None:
+            self._encoder = self.encoder_factory()
+        return self._encoder
+
+    @property
+    def mteb_model(self) -> Any:
+        if self._mteb_model is None:
+            from harness.mteb_adapter import InstructedEncoder
+
+            limit = 256 if self.opts.unit.protocol == "paper" else None
+            self._mteb_model = InstructedEncoder(
+                self.encoder, self.library, self.opts.unit.variant, self.mteb_keys, clustering_token_limit=limit
+            )
+        return self._mteb_model
+
+
+# ---------------------------------------------------------------------------------------------- MTEB
 def mteb_parts(spec: TaskSpec) -> list[tuple[str, TaskSpec]]:
     """(mteb task name, data spec) per part: the 12 CQADupstack forums, else the task itself."""
     if not spec.subtasks:
@@ -74,32 +105,103 @@ def load_part(spec: TaskSpec, part: TaskSpec, root: Path | None) -> tuple[Any, d
     return task, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
 
 
-def preflight(specs: list[TaskSpec], root: Path | None) -> None:
-    """Read and validate every task's local data before any model is loaded."""
-    if root is None:
-        return
-    for spec in specs:
-        for _, part in mteb_parts(spec):
-            TaskData(part, root, folder=data_folder(spec, part, root))
-
-
-def run_mteb(
-    specs: list[TaskSpec], encoder_factory: Any, registry: Registry, library: Library, opts: RunOptions
-) -> list[Outcome]:
+def evaluate_mteb(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
     from mteb.results import TaskResult
 
-    from harness.mteb_adapter import InstructedEncoder
+    opts, model = ctx.opts, ctx.mteb_model
+    scores, sources, settings = [], {}, {}
+    parts = [part.name for _, part in mteb_parts(spec)]
+    for _, part in mteb_parts(spec):
+        task, sources[part.name] = load_part(spec, part, opts.data_dir)
+        settings = configure(task, spec, opts.unit.protocol)
+        start = time.perf_counter()
+        per_subset = task.evaluate(
+            model, spec.split, encode_kwargs={"batch_size": opts.batch_size, "show_progress_bar": False}
+        )
+        result = TaskResult.from_task_results(task, {spec.split: per_subset}, time.perf_counter() - start)
+        write_task_result(opts.unit.folder(opts.output), result)
+        scores.append(sum(s[spec.main_metric] for s in per_subset.values()) / len(per_subset))
+        task.unload_data()
+    return sum(scores) / len(scores), {
+        "part_scores": dict(zip(parts, scores, strict=True)) if spec.subtasks else None,
+        "instructions": {t: _sides(sides) for t, sides in model.used.items() if t in parts},
+        "data": sources,
+        "protocol": settings,
+    }
 
+
+# ---------------------------------------------------------------------------------------------- Billboard
+def billboard_data(spec: TaskSpec, root: Path | None) -> tuple[Any, dict[str, Any]]:
+    from harness.billboard import load
+    from harness.sources import task_files
+
+    files = task_files(spec, root)
+    digest = sha256("".join(sha256(p.read_text(encoding="utf-8")) for p in files.values()))
+    return load(files["hypotheses"], files["references"]), {
+        "source": "data-dir" if root else "repository",
+        "files": {k: str(p) for k, p in files.items()},
+        "sha256": digest,
+        "repository": spec.source.repository,
+        "commit": spec.source.commit,
+    }  # type: ignore[union-attr]
+
+
+def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
+    import mteb
+    from mteb.results import TaskResult
+
+    from harness.billboard import correlations, max_reference_cosine
+
+    data, source = billboard_data(spec, ctx.opts.data_dir)
+    instruction = ctx.library.get(spec.name, ctx.opts.unit.variant).query  # same on both sides
+    start = time.perf_counter()
+    scores = correlations(
+        data,
+        max_reference_cosine(data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, role="document")),
+    )
+    result = TaskResult(
+        dataset_revision=source["commit"],
+        task_name=spec.name,
+        mteb_version=mteb.__version__,
+        scores={spec.split: [{**scores, "hf_subset": "default", "languages": ["eng-Latn"]}]},
+        evaluation_time=time.perf_counter() - start,
+    )
+    write_task_result(ctx.opts.unit.folder(ctx.opts.output), result)
+    return scores["main_score"], {
+        "instructions": {spec.name: _sides({"query": instruction, "document": instruction})},
+        "data": source,
+        "protocol": {"protocol": "billboard (paper appendix B.3)"},
+        "scores": scores,
+    }
+
+
+EVALUATORS: dict[str, Callable[[TaskSpec, Context], tuple[float, dict[str, Any]]]] = {
+    "mteb": evaluate_mteb,
+    "billboard": evaluate_billboard,
+}
+
+
+def preflight(specs: list[TaskSpec], root: Path | None) -> None:
+    """Read and validate every task's data (local, or fetched) before any model is loaded."""
+    for spec in specs:
+        if spec.benchmark not in EVALUATORS:
+            raise HarnessError(f"task {spec.name}: {spec.benchmark} tasks cannot be run yet")
+        if spec.benchmark == "billboard":
+            billboard_data(spec, root)
+        elif root is not None:
+            for _, part in mteb_parts(spec):
+                TaskData(part, root, folder=data_folder(spec, part, root))
+
+
+# ---------------------------------------------------------------------------------------------- the run
+def run_tasks(
+    specs: list[TaskSpec], encoder_factory: Callable[[], Any], library: Library, opts: RunOptions
+) -> list[Outcome]:
     folder = opts.unit.folder(opts.output)
     todo = [s for s in specs if opts.overwrite or not is_done(folder, s.name)]
-    outcomes = {
-        s.name: Outcome(s.name, "resumed", record=read_record(record_path(folder, s.name)))
-        for s in specs
-        if s not in todo
-    }
+    outcomes = {s.name: _resumed(folder, s.name) for s in specs if s not in todo}
     for o in outcomes.values():
-        o.score, o.metric = o.record["main_score"], o.record["main_metric"]
-        opts.log(f"resume: {o.task} already done ({o.metric} {100 * o.score:.2f}), skipped")
+        opts.log(f"resume: {o.task} already done ({o.metric} {100 * (o.score or 0):.2f}), skipped")
     if opts.dry_run:
         for s in todo:
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
@@ -109,65 +211,60 @@ def run_mteb(
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
     preflight(todo, opts.data_dir)
-    if not todo:
-        return list(outcomes.values())
-
-    encoder = encoder_factory()
-    keys = {part.name: (s.name, part.name if s.subtasks else None) for s in todo for _, part in mteb_parts(s)}
-    limit = 256 if opts.unit.protocol == "paper" else None
-    model = InstructedEncoder(encoder, library, opts.unit.variant, keys, clustering_token_limit=limit)
+    keys = {
+        part.name: (s.name, part.name if s.subtasks else None)
+        for s in todo
+        if s.benchmark == "mteb"
+        for _, part in mteb_parts(s)
+    }
+    ctx = Context(library, opts, encoder_factory, keys)
     started = time.perf_counter()
     for n, spec in enumerate(todo, 1):
         opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
-        outcome = _run_one(spec, model, encoder, opts, folder, TaskResult)
-        outcomes[spec.name] = outcome
-        elapsed = time.perf_counter() - started
-        eta = elapsed / n * (len(todo) - n)
+        t0 = time.perf_counter()
+        main, details = EVALUATORS[spec.benchmark](spec, ctx)
+        outcomes[spec.name] = Outcome(
+            spec.name,
+            "done",
+            main,
+            spec.main_metric,
+            time.perf_counter() - t0,
+            _write_record(folder, spec, main, details, ctx, time.perf_counter() - t0),
+        )
+        enc, elapsed = ctx.encoder, time.perf_counter() - started
         opts.log(
-            f"[{n}/{len(todo)}] {spec.name}: {outcome.metric} {100 * outcome.score:.2f} in "
-            f"{outcome.seconds:.1f}s; {encoder.texts_encoded} texts encoded so far "
-            f"({encoder.texts_encoded / max(encoder.seconds_encoding, 1e-9):.0f}/s); ETA {eta:.0f}s"
+            f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * main:.2f} in {time.perf_counter() - t0:.1f}s;"
+            f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
+            f" ETA {elapsed / n * (len(todo) - n):.0f}s"
         )
     return [outcomes[s.name] for s in specs]
 
 
-def _run_one(spec: TaskSpec, model: Any, encoder: Any, opts: RunOptions, folder: Path, task_result: Any) -> Outcome:
-    start = time.perf_counter()
-    scores, data_sources, settings = [], {}, {}
-    parts = [part.name for _, part in mteb_parts(spec)]
-    for _, part in mteb_parts(spec):
-        task, data_sources[part.name] = load_part(spec, part, opts.data_dir)
-        settings = configure(task, spec, opts.unit.protocol)
-        t0 = time.perf_counter()
-        per_subset = task.evaluate(
-            model, spec.split, encode_kwargs={"batch_size": opts.batch_size, "show_progress_bar": False}
-        )
-        result = task_result.from_task_results(task, {spec.split: per_subset}, time.perf_counter() - t0)
-        write_task_result(folder, result)
-        scores.append(sum(s[spec.main_metric] for s in per_subset.values()) / len(per_subset))
-        task.unload_data()
-    main = sum(scores) / len(scores)
-    seconds = time.perf_counter() - start
+def _resumed(folder: Path, task: str) -> Outcome:
+    record = read_record(record_path(folder, task))
+    return Outcome(task, "resumed", record["main_score"], record["main_metric"], record=record)
+
+
+def _sides(sides: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {side: {"text": text, "sha256": sha256(text)} for side, text in sides.items()}
+
+
+def _write_record(
+    folder: Path, spec: TaskSpec, main: float, details: dict[str, Any], ctx: Context, seconds: float
+) -> dict[str, Any]:
     record = {
         "harness_version": __version__,
-        "run": opts.unit.name,
-        "unit": {**vars(opts.unit), "task": spec.name, "split": spec.split},
+        "run": ctx.opts.unit.name,
+        "unit": {**vars(ctx.opts.unit), "task": spec.name, "split": spec.split},
         "task": spec.model_dump(),
         "main_metric": spec.main_metric,
         "main_score": main,
-        "part_scores": dict(zip(parts, scores, strict=True)) if spec.subtasks else None,
-        "instructions": {
-            t: {side: {"text": s, "sha256": sha256(s)} for side, s in sides.items()}
-            for t, sides in model.used.items()
-            if t in parts
-        },
-        "data": data_sources,
-        "protocol": settings,
-        "model": encoder.metadata(),
+        **details,
+        "model": ctx.encoder.metadata(),
         "packages": package_versions(),
         "seed": SEED,
-        "device": str(encoder.model.device),
+        "device": str(ctx.encoder.model.device),
         "timing": {"seconds": seconds},
     }
     write_record(folder, spec.name, record)
-    return Outcome(spec.name, "done", main, spec.main_metric, seconds, record)
+    return record

@@ -20,7 +20,7 @@ from harness.paths import data_dir, smoke_dir
 from harness.protocols import legacy_undersample
 from harness.registry import Registry, registry
 from harness.results import Unit
-from harness.runner import RunOptions, run_mteb
+from harness.runner import RunOptions, run_tasks
 from tests.conftest import DATA, need
 from tests.tiny_models import tiny_instructor
 
@@ -48,7 +48,7 @@ def _run(
 ) -> list[Any]:
     unit = Unit(model, "test", variant, mode, protocol)
     opts = RunOptions(unit, tmp / "out", data or smoke_dir() / "data", log=lambda *_: None)
-    return run_mteb([reg.get(n) for n in names], factory, reg, lib, opts)
+    return run_tasks([reg.get(n) for n in names], factory, lib, opts)
 
 
 def test_texts_reach_the_model_with_the_registry_instruction(tiny: Path, tmp_path: Path) -> None:

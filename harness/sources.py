@@ -1,0 +1,58 @@
+"""File-backed task data: `DATA_DIR/<folder>/<file>` offline, or the public repository file at a pinned
+commit online (downloaded once into the harness cache)."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.io import write_atomic
+from harness.registry import FilesSource, TaskSpec
+
+RAW = "https://raw.githubusercontent.com/{repository}/{commit}/{path}/{file}"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "instructor-harness") / "files"
+
+
+def task_files(spec: TaskSpec, data_dir: Path | None, names: list[str] | None = None) -> dict[str, Path]:
+    """Role -> local path of each file the task needs (all of `source.files`, or `names`)."""
+    source = spec.source
+    if not isinstance(source, FilesSource):
+        raise HarnessError(f"task {spec.name}: its data are not files")
+    roles = names or list(source.files)
+    if data_dir is not None:
+        folder = data_dir / source.folder
+        paths = {role: folder / source.files[role] for role in roles}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise HarnessError(
+                f"task {spec.name}: missing {', '.join(missing)} (expected the files of "
+                f"{source.repository}@{source.commit[:7]} {source.path} under {folder})"
+            )
+        return paths
+    return {role: _download(spec, source, source.files[role]) for role in roles}
+
+
+def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:
+    dest = cache_root() / source.repository / source.commit / source.path / name
+    if dest.is_file():
+        return dest
+    url = RAW.format(repository=source.repository, commit=source.commit, path=source.path, file=name)
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise HarnessError(
+            f"task {spec.name}: {name} is not cached and this run is offline; pass --data-dir DIR "
+            f"with {source.folder}/{name} (from {source.repository}@{source.commit[:7]} {source.path})"
+        )
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            body = response.read()
+    except OSError as exc:
+        raise HarnessError(
+            f"task {spec.name}: could not download {url} ({exc}); pass --data-dir DIR with {source.folder}/{name}"
+        ) from None
+    write_atomic(dest, lambda fh: fh.write(body), mode="wb")
+    return dest
