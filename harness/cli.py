@@ -242,6 +242,44 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="result folders (harness or mteb files, any era) or published reference names (e.g. instructor-large)",
+    )
+    p.add_argument("--baseline", help="a published reference name or a result folder, shown first with gains")
+    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
+    p.add_argument("--output", help="write here instead of standard output")
+
+
+@command("report", "paper-style tables (Table 2 layout, per task, gains vs a baseline) from results", _report_args)
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.registry import registry
+    from harness.report import aggregate, load_runs, report
+
+    reg = registry()
+    runs = load_runs(args.runs, reg)
+    baseline = load_runs([args.baseline], reg)[0] if args.baseline else None
+    figures = None
+    if args.format == "html":
+        from harness.figures import category_bars
+
+        figures = [category_bars([(r.label, aggregate(r, reg)) for r in ([baseline] if baseline else []) + runs])]
+    text = report(runs, reg, baseline, args.format, figures)
+    if args.output:
+        from harness.io import write_atomic
+
+        write_atomic(Path(args.output), lambda fh: fh.write(text))
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
 def _cache_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clear", action="store_true", help="delete the cache file")
 

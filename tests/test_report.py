@@ -1,0 +1,141 @@
+"""Reports: every aggregate checked to the digit on hand-made results, the paper's Table 2 reproduced
+from per-task numbers, legacy result formats, partial-average marking and the output formats."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.io import write_json
+from harness.registry import CATEGORIES, MTEB_CATEGORIES, registry
+from harness.report import AVG70, MTEB_AVG, REFERENCE, Run, aggregate, load_reference, load_run_dir, relative_gain
+
+REG = registry()
+BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c in CATEGORIES}
+
+
+def _records(folder: Path, scores: dict[str, float]) -> Path:
+    for task, score in scores.items():
+        write_json(folder / f"{task}.run.json", {"unit": {"task": task}, "main_score": score / 100})
+    return folder
+
+
+def _full(value_of) -> dict[str, float]:  # noqa: ANN001
+    return {t: value_of(c, i) for c in CATEGORIES for i, t in enumerate(BY_CAT[c])}
+
+
+def test_aggregates_to_the_digit(tmp_path: Path) -> None:
+    # category c gets scores 10k + i (k = category index): every mean is known in closed form
+    scores = _full(lambda c, i: 10 * (CATEGORIES.index(c) + 1) + i)
+    run = load_run_dir(_records(tmp_path / "a", scores), REG)
+    cells = aggregate(run, REG)
+    expected = {c: 10 * (k + 1) + (len(BY_CAT[c]) - 1) / 2 for k, c in enumerate(CATEGORIES)}
+    assert expected["Retrieval"] == 17.0 and expected["PromptRetrieval"] == 95.0  # 90 + (0..10)/2
+    for c in CATEGORIES:
+        assert cells[c].score == pytest.approx(expected[c], abs=1e-9) and cells[c].complete
+    mteb = [scores[t] for c in MTEB_CATEGORIES for t in BY_CAT[c]]
+    assert len(mteb) == 56
+    assert cells[MTEB_AVG].score == pytest.approx(sum(mteb) / 56, abs=1e-9)
+    assert cells[AVG70].score == pytest.approx(sum(expected.values()) / 9, abs=1e-9)  # mean of 9 categories
+    assert cells[AVG70].score != pytest.approx(sum(scores.values()) / 70)  # ... not of 70 datasets
+
+
+def test_missing_task_marks_a_partial_average(tmp_path: Path) -> None:
+    scores = _full(lambda c, i: 50.0 + i)
+    del scores[BY_CAT["STS"][0]]
+    cells = aggregate(load_run_dir(_records(tmp_path / "a", scores), REG), REG)
+    sts = cells["STS"]
+    assert (sts.n_tasks, sts.n_expected, sts.complete) == (9, 10, False)
+    assert sts.score == pytest.approx(statistics.mean(50.0 + i for i in range(1, 10)))
+    assert sts.text().endswith("(9/10)")
+    assert cells[MTEB_AVG].text().endswith("(55/56)") and cells[AVG70].text().endswith("(69/70)")
+    assert aggregate(Run("empty", {}), REG)["Billboard"].text() == "—"
+
+
+def test_relative_gain_by_hand(tmp_path: Path) -> None:
+    base = aggregate(load_run_dir(_records(tmp_path / "b", _full(lambda c, i: 40.0)), REG), REG)
+    run_scores = _full(lambda c, i: 50.0)
+    run = aggregate(load_run_dir(_records(tmp_path / "r", run_scores), REG), REG)
+    assert relative_gain(run, base)["STS"] == pytest.approx(25.0)  # (50 - 40) / 40
+    del run_scores[BY_CAT["Clustering"][0]]
+    partial = aggregate(load_run_dir(_records(tmp_path / "p", run_scores), REG), REG)
+    assert relative_gain(partial, base)["Clustering"] is None  # never against a partial mean
+
+
+def paper_round(x: float) -> float:
+    """Table 2 rounds the 2-decimal mean half-up to 1 decimal (INSTRUCTOR-large STS: 83.146 -> 83.15 -> 83.2)."""
+    two = Decimal(str(x)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return float(two.quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+def test_table2_reproduced_from_per_task_numbers() -> None:
+    published = {}
+    with (REFERENCE / "table2.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            published[(row["model"], row["category"])] = float(row["score"])
+    for model in ("gtr-t5-large", "instructor-large"):
+        cells = aggregate(load_reference(model), REG)
+        for column in [*MTEB_CATEGORIES, MTEB_AVG]:
+            assert cells[column].n_tasks == cells[column].n_expected, (model, column)
+            assert paper_round(cells[column].score) == published[(model, column)], column
+        assert paper_round(cells[AVG70].score) == published[(model, AVG70)]  # 55.1 and 58.4
+    gtr, ins = aggregate(load_reference("gtr-t5-large"), REG), aggregate(load_reference("instructor-large"), REG)
+    assert round(relative_gain(ins, gtr)["Billboard"], 1) == 18.3  # the paper's "+18.3%"
+    assert round(relative_gain(ins, gtr)[MTEB_AVG], 1) == 5.7
+
+
+def test_legacy_and_current_mteb_result_files(tmp_path: Path) -> None:
+    folder = tmp_path / "legacy"
+    write_json(folder / "STS12.json", {"mteb_dataset_name": "STS12", "test": {"cos_sim": {"spearman": 0.7237}}})
+    write_json(
+        folder / "AmazonCounterfactualClassification.json",
+        {
+            "mteb_dataset_name": "AmazonCounterfactualClassification",
+            "test": {"en": {"accuracy": 0.64}, "de": {"accuracy": 0.1}},
+        },
+    )
+    write_json(
+        folder / "SprintDuplicateQuestions.json",
+        {
+            "task_name": "SprintDuplicateQuestions",
+            "scores": {"test": [{"hf_subset": "default", "cosine_ap": 0.9, "max_ap": 0.95, "main_score": 0.95}]},
+        },
+    )
+    write_json(folder / "MSMARCO.json", {"test": {"ndcg_at_10": 0.1}, "dev": {"ndcg_at_10": 0.3776}})
+    for i, forum in enumerate(REG.get("CQADupstackRetrieval").subtasks or []):
+        write_json(folder / f"{forum}.json", {"mteb_dataset_name": forum, "test": {"ndcg_at_10": 0.3 + 0.01 * i}})
+    run = load_run_dir(folder, REG)
+    assert run.tasks["STS12"] == pytest.approx(72.37)
+    assert run.tasks["AmazonCounterfactualClassification"] == pytest.approx(64.0)  # the en subset only
+    assert run.tasks["SprintDuplicateQuestions"] == pytest.approx(90.0)  # cosine AP, not mteb's max_ap
+    assert run.tasks["MSMARCO"] == pytest.approx(37.76)  # dev split
+    assert run.tasks["CQADupstackRetrieval"] == pytest.approx(100 * (0.3 + 0.01 * 5.5))  # mean of 12 forums
+
+
+def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _records(tmp_path / "r", {"STS12": 72.37, "SciFact": 64.51})
+    assert main(["report", str(folder), "--baseline", "gtr-t5-large", "--format", "json"]) == 0
+    base, run = json.loads(capsys.readouterr().out)
+    assert run["categories"]["STS"] == {"score": 72.37, "n_tasks": 1, "n_expected": 10}
+    assert run["avg70"]["n_expected"] == 70 and run["avg70"]["n_tasks"] == 2
+    assert run["mteb_avg"]["score"] == pytest.approx((72.37 + 64.51) / 2)
+    assert base["categories"]["Billboard"] == {"score": 31.2, "n_tasks": 0, "n_expected": 3, "published": True}
+    assert run["relative_gain"]["STS"] is None  # partial
+    for fmt, needle in (
+        ("md", "| STS12 | STS |"),
+        ("csv", "STS12,STS"),
+        ("latex", r"\begin{tabular}"),
+        ("html", "data:image/png;base64,"),
+    ):
+        out = tmp_path / f"report.{fmt}"
+        assert main(["report", str(folder), "instructor-large", "--format", fmt, "--output", str(out)]) == 0
+        assert needle in out.read_text()
+    with pytest.raises(HarnessError, match="Did you mean: instructor-large"):
+        load_reference("instructor-largee")
