@@ -83,6 +83,7 @@ def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, float]]]) ->
             ax.plot([x], [s["mean"]], "o", color=f"C{i}")
     ax.set_xticks([j + width * (len(stats) - 1) / 2 for j in range(len(tasks))], tasks, rotation=30)
     ax.set_ylabel("score")
+    ax.margins(y=0.15)
     ax.set_title("Instruction robustness: range (best-worst) and mean over variants")
     ax.legend(fontsize=8)
     data = _png(fig)

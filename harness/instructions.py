@@ -4,6 +4,9 @@ A *variant* names which instruction a run uses, HELM-style:
   instructor-large | instructor-base | instructor-xl   the checkpoints' verbatim evaluation strings
   none                                                 no instruction
   paraphrase:K  (K = 1..5)                             the K-th paraphrase of the instructor-large string
+  paraphrase-query:K                                   the same on the query side only of retrieval and
+                                                       reranking (documents keep instructor-large's string,
+                                                       so the corpus embeddings are reused from the cache)
   level:none|tag|simple|detailed                       the paper's detail-level ablation (section 4.3)
 """
 
@@ -127,8 +130,11 @@ class Library:
             return NO_INSTRUCTION
         if variant in FAMILIES:
             return self._lookup(self.families[variant], key, variant)
-        if kind == "paraphrase" and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
-            return self._lookup(self.paraphrases, key, "paraphrases")[int(arg) - 1]
+        if kind in ("paraphrase", "paraphrase-query") and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
+            paraphrase = self._lookup(self.paraphrases, key, "paraphrases")[int(arg) - 1]
+            if kind == "paraphrase" or self.tasks.get(task).symmetric:
+                return paraphrase
+            return Instruction(paraphrase.query, self.families["instructor-large"][key].document)
         if kind == "level" and arg in LEVELS:
             if arg == "none":
                 return NO_INSTRUCTION
@@ -175,7 +181,13 @@ class Library:
 
 
 def variants() -> list[str]:
-    return [*FAMILIES, "none", *(f"paraphrase:{k}" for k in range(1, 6)), *(f"level:{lv}" for lv in LEVELS)]
+    return [
+        *FAMILIES,
+        "none",
+        *(f"paraphrase:{k}" for k in range(1, 6)),
+        *(f"paraphrase-query:{k}" for k in range(1, 6)),
+        *(f"level:{lv}" for lv in LEVELS),
+    ]
 
 
 @functools.cache

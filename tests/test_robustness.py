@@ -1,0 +1,59 @@
+"""Instruction robustness: query-only paraphrase variants, and a real run with its table and figure."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from harness.cache import EmbeddingCache
+from harness.encoders import Encoder
+from harness.instructions import library
+from harness.registry import registry
+from harness.results import Unit
+from harness.robustness import render, study, variant_names, write_figure
+from harness.runner import RunOptions
+from tests.conftest import DATA, need
+
+
+def test_query_only_paraphrases_keep_the_document_instruction() -> None:
+    lib = library()
+    para, query_only = lib.get("SciFact", "paraphrase:2"), lib.get("SciFact", "paraphrase-query:2")
+    assert (
+        query_only.query == para.query == "Represent the given Scientific query for retrieving a supporting passage; "
+    )
+    assert query_only.document == lib.get("SciFact", "instructor-large").document != para.document
+    assert lib.get("STS12", "paraphrase-query:2") == lib.get("STS12", "paraphrase:2")  # symmetric: both sides
+    assert variant_names("paraphrases", "query") == [f"paraphrase-query:{k}" for k in range(1, 6)]
+    assert variant_names("levels", "both") == ["level:none", "level:tag", "level:simple", "level:detailed"]
+
+
+def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
+    need(DATA / "mteb" / "BIOSSES")
+    spec = registry().get("BIOSSES")
+    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    base = RunOptions(Unit("", "", "", "", "paper"), tmp_path / "out", DATA, log=lambda *_: None)
+    variants = variant_names("paraphrases", "query")
+    s = study("minilm", [spec], variants, lambda: encoder, library(), base, "test", "prefix")
+    scores = s.scores["BIOSSES"]
+    assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
+    for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
+        folder = Unit("minilm", "test", variant, "prefix", "paper").folder(tmp_path / "out")
+        record = json.loads((folder / "BIOSSES.run.json").read_text())
+        assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
+        assert 100 * record["main_score"] == pytest.approx(scores[variant])
+    stats = s.stats()["BIOSSES"]
+    values = list(scores.values())
+    assert stats["best_minus_worst"] == pytest.approx(max(values) - min(values))
+    assert stats["mean"] == pytest.approx(statistics.mean(values))
+    assert stats["std"] == pytest.approx(statistics.stdev(values))
+    table = render([s], [spec], "md")
+    assert (
+        f"| BIOSSES | STS | minilm | {stats['mean']:.2f} | {stats['std']:.2f} | {stats['best_minus_worst']:.2f} |"
+        in table
+    )
+    write_figure([s], tmp_path / "ranges.png")
+    assert (tmp_path / "ranges.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "data:image/png;base64," in render([s], [spec], "html")
