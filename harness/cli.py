@@ -171,6 +171,18 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", default="results/runs", help="where result files go (default results/runs)")
     p.add_argument("--overwrite", action="store_true", help="re-run tasks that already have results")
     p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
+    pr = p.add_argument_group("prompt retrieval")
+    pr.add_argument("--lm", help="causal LM that uses the demonstrations (hub id or local folder)")
+    pr.add_argument("--lm-device", help="device of the LM (default: cuda if available)")
+    pr.add_argument("--lm-precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    pr.add_argument("--lm-batch-size", type=int, default=8)
+    pr.add_argument(
+        "--demos",
+        choices=["similar", "random", "zero-shot"],
+        default="similar",
+        help="retrieved demonstrations (the paper), random ones within the same budget, or none",
+    )
+    pr.add_argument("--test-size", type=int, help="test examples (default: the task's, 256)")
 
 
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
@@ -200,7 +212,12 @@ def _run(args: argparse.Namespace) -> int:
     revision = args.revision or ("dry-run" if args.dry_run else resolve_model(args.model, args.revision)[1])
     unit = Unit(args.model, revision, variant, mode, args.protocol)
     data_dir = Path(args.data_dir) if args.data_dir else (smoke_dir() / "data" if smoke else None)
-    opts = RunOptions(unit, Path(args.output_dir), data_dir, args.batch_size, args.overwrite, args.dry_run)
+    from harness.prompt_retrieval import PromptSettings
+
+    prompt = PromptSettings(args.lm, args.lm_device, args.lm_precision, args.lm_batch_size, args.demos, args.test_size)
+    opts = RunOptions(
+        unit, Path(args.output_dir), data_dir, args.batch_size, args.overwrite, args.dry_run, prompt=prompt
+    )
     print(
         f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
     )
@@ -214,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
         ],
     )
     if not args.dry_run:
-        print(f"results: {unit.folder(opts.output)}")
+        print(f"results: {sorted({str(opts.folder(s)) for s in specs})}")
     return 0
 
 
@@ -270,6 +287,83 @@ def _report(args: argparse.Namespace) -> int:
 
         figures = [category_bars([(r.label, aggregate(r, reg)) for r in ([baseline] if baseline else []) + runs])]
     text = report(runs, reg, baseline, args.format, figures)
+    if args.output:
+        from harness.io import write_atomic
+
+        write_atomic(Path(args.output), lambda fh: fh.write(text))
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _robustness_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    p.add_argument("--models", help="more models, comma-separated, run side by side with --model")
+    p.add_argument("--tasks", required=True, help="comma-separated task names")
+    p.add_argument("--variants", choices=["paraphrases", "levels"], default="paraphrases")
+    p.add_argument(
+        "--sides",
+        choices=["query", "both"],
+        default="query",
+        help="paraphrase the query side only of retrieval/reranking (default; the corpus is embedded "
+        "once) or both sides",
+    )
+    p.add_argument("--protocol", choices=["paper", "mteb"], default="paper")
+    p.add_argument("--data-dir", help="root of the portable layout")
+    p.add_argument("--output-dir", default="results/runs")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--format", choices=["md", "json", "html"], default="md")
+    p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")
+    p.add_argument("--figure", help="write the robustness-range figure (PNG) here")
+
+
+@command(
+    "robustness",
+    "run every paraphrase or detail level of each task's instruction; mean, std, "
+    "best-minus-worst per task and category",
+    _robustness_args,
+)
+def _robustness(args: argparse.Namespace) -> int:
+    import copy
+    from pathlib import Path
+
+    from harness.encoders import default_mode, resolve_model
+    from harness.instructions import library
+    from harness.registry import registry
+    from harness.results import Unit
+    from harness.robustness import render, study, variant_names, write_figure
+    from harness.runner import RunOptions
+
+    specs = registry().select(names=[t.strip() for t in args.tasks.split(",") if t.strip()])
+    models = [args.model, *([m.strip() for m in args.models.split(",")] if args.models else [])]
+    base = RunOptions(
+        Unit("", "", "", "", args.protocol),
+        Path(args.output_dir),
+        Path(args.data_dir) if args.data_dir else None,
+        args.batch_size,
+        args.overwrite,
+    )
+    studies = []
+    for model in models:
+        margs = copy.copy(args)
+        margs.model, margs.revision = model, args.revision if model == args.model else None
+        mode = args.mode or default_mode(model)
+        studies.append(
+            study(
+                model,
+                specs,
+                variant_names(args.variants, args.sides),
+                lambda m=margs: make_encoder(m),
+                library(),
+                base,
+                resolve_model(model, margs.revision)[1],
+                mode,
+            )
+        )
+    text = render(studies, specs, args.format)
+    if args.figure:
+        write_figure(studies, Path(args.figure))
     if args.output:
         from harness.io import write_atomic
 

@@ -63,6 +63,7 @@ class FilesSource(_Strict):
     kind: Literal["files"]
     folder: str
     files: dict[str, str]
+    remote_names: dict[str, str] = {}  # where the upstream file is named differently from the local copy
     repository: str
     commit: str
     path: str

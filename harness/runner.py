@@ -13,6 +13,7 @@ from harness import __version__
 from harness.errors import HarnessError
 from harness.instructions import Library, sha256
 from harness.portable import TaskData
+from harness.prompt_retrieval import PromptSettings
 from harness.protocols import SEED, configure
 from harness.registry import TaskSpec
 from harness.results import Unit, is_done, package_versions, read_record, record_path, write_record, write_task_result
@@ -27,6 +28,12 @@ class RunOptions:
     overwrite: bool = False
     dry_run: bool = False
     log: Callable[..., None] = print
+    prompt: PromptSettings = field(default_factory=PromptSettings)
+
+    def folder(self, spec: TaskSpec) -> Path:
+        """Where a task's results go; prompt-retrieval results depend on the LM and demonstrations too."""
+        base = self.unit.folder(self.output)
+        return base / self.prompt.folder_name(spec) if spec.benchmark == "prompt-retrieval" else base
 
 
 @dataclass
@@ -49,6 +56,21 @@ class Context:
     mteb_keys: dict[str, tuple[str, str | None]]
     _encoder: Any = None
     _mteb_model: Any = None
+    _lm: Any = None
+
+    @property
+    def lm(self) -> Any:
+        if self._lm is None:
+            from harness.lm import CausalLM
+
+            p = self.opts.prompt
+            self._lm = CausalLM(
+                p.lm,
+                device=p.lm_device,
+                precision=p.lm_precision,  # type: ignore[arg-type]
+                batch_size=p.lm_batch_size,
+            )
+        return self._lm
 
     @property
     def encoder(self) -> Any:
@@ -119,7 +141,7 @@ def evaluate_mteb(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
             model, spec.split, encode_kwargs={"batch_size": opts.batch_size, "show_progress_bar": False}
         )
         result = TaskResult.from_task_results(task, {spec.split: per_subset}, time.perf_counter() - start)
-        write_task_result(opts.unit.folder(opts.output), result)
+        write_task_result(opts.folder(spec), result)
         scores.append(sum(s[spec.main_metric] for s in per_subset.values()) / len(per_subset))
         task.unload_data()
     return sum(scores) / len(scores), {
@@ -175,19 +197,86 @@ def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, A
     }
 
 
+# ---------------------------------------------------------------------------------------------- prompt retrieval
+def evaluate_prompt_retrieval(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
+    import mteb
+    from mteb.results import TaskResult
+
+    from harness.prompt_retrieval import evaluate
+    from harness.sources import task_files
+
+    opts = ctx.opts
+    files = task_files(spec, opts.data_dir)
+    instruction = ctx.library.get(spec.name, opts.unit.variant).query  # pool and test inputs alike
+    records = opts.folder(spec) / f"{spec.name}.examples.jsonl"
+    start = time.perf_counter()
+    scores = evaluate(
+        spec,
+        files,
+        lambda texts: ctx.encoder.encode(texts, instruction=instruction),
+        ctx.lm,
+        opts.prompt,
+        records,
+        opts.log,
+    )
+    result = TaskResult(
+        dataset_revision=getattr(spec.source, "commit", "hub"),
+        task_name=spec.name,
+        mteb_version=mteb.__version__,
+        scores={spec.split: [{**scores, "hf_subset": "default", "languages": ["eng-Latn"]}]},
+        evaluation_time=time.perf_counter() - start,
+    )
+    write_task_result(opts.folder(spec), result)
+    reference_lm = spec.protocol.get("reference_lm")
+    deviation = (
+        f"the reference used {reference_lm}; this run used {opts.prompt.lm}" if reference_lm != opts.prompt.lm else None
+    )
+    return scores["main_score"], {
+        "instructions": {spec.name: _sides({"query": instruction, "document": instruction})},
+        "data": {
+            "files": {k: str(v) for k, v in files.items()},
+            "sha256": sha256("".join(sha256(p.read_text(encoding="utf-8")) for p in files.values())),
+        },
+        "protocol": {
+            "protocol": "prompt retrieval (paper appendix B.2)",
+            "demonstrations": opts.prompt.demos,
+            "seed": spec.protocol["seed"],
+            "pool_size": scores["n_pool"],
+            "test_size": scores["n_test"],
+            "lm": ctx.lm.identity(),
+            "lm_precision": opts.prompt.lm_precision,
+            "deviation": deviation,
+        },
+        "scores": scores,
+        "examples": str(records),
+    }
+
+
 EVALUATORS: dict[str, Callable[[TaskSpec, Context], tuple[float, dict[str, Any]]]] = {
     "mteb": evaluate_mteb,
     "billboard": evaluate_billboard,
+    "prompt-retrieval": evaluate_prompt_retrieval,
 }
 
 
-def preflight(specs: list[TaskSpec], root: Path | None) -> None:
+def preflight(specs: list[TaskSpec], root: Path | None, opts: RunOptions) -> None:
     """Read and validate every task's data (local, or fetched) before any model is loaded."""
     for spec in specs:
         if spec.benchmark not in EVALUATORS:
             raise HarnessError(f"task {spec.name}: {spec.benchmark} tasks cannot be run yet")
         if spec.benchmark == "billboard":
             billboard_data(spec, root)
+        elif spec.benchmark == "prompt-retrieval":
+            from harness.prompt_retrieval import adapter
+            from harness.sources import task_files
+
+            adapter(spec)
+            task_files(spec, root)
+            if not opts.prompt.lm:
+                raise HarnessError(
+                    f"task {spec.name}: prompt retrieval needs a language model: pass --lm "
+                    "(a hub id or local folder of a causal LM; the paper used EleutherAI/gpt-j-6B)"
+                )
         elif root is not None:
             for _, part in mteb_parts(spec):
                 TaskData(part, root, folder=data_folder(spec, part, root))
@@ -197,9 +286,8 @@ def preflight(specs: list[TaskSpec], root: Path | None) -> None:
 def run_tasks(
     specs: list[TaskSpec], encoder_factory: Callable[[], Any], library: Library, opts: RunOptions
 ) -> list[Outcome]:
-    folder = opts.unit.folder(opts.output)
-    todo = [s for s in specs if opts.overwrite or not is_done(folder, s.name)]
-    outcomes = {s.name: _resumed(folder, s.name) for s in specs if s not in todo}
+    todo = [s for s in specs if opts.overwrite or not is_done(opts.folder(s), s.name)]
+    outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
     for o in outcomes.values():
         opts.log(f"resume: {o.task} already done ({o.metric} {100 * (o.score or 0):.2f}), skipped")
     if opts.dry_run:
@@ -207,10 +295,10 @@ def run_tasks(
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
             opts.log(
                 f"plan: {s.name} [{s.category}] query={ins.query!r} document={ins.document!r} -> "
-                f"{record_path(folder, s.name)}"
+                f"{record_path(opts.folder(s), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
-    preflight(todo, opts.data_dir)
+    preflight(todo, opts.data_dir, opts)
     keys = {
         part.name: (s.name, part.name if s.subtasks else None)
         for s in todo
@@ -229,7 +317,7 @@ def run_tasks(
             main,
             spec.main_metric,
             time.perf_counter() - t0,
-            _write_record(folder, spec, main, details, ctx, time.perf_counter() - t0),
+            _write_record(opts.folder(spec), spec, main, details, ctx, time.perf_counter() - t0),
         )
         enc, elapsed = ctx.encoder, time.perf_counter() - started
         opts.log(

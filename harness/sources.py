@@ -34,7 +34,7 @@ def task_files(spec: TaskSpec, data_dir: Path | None, names: list[str] | None = 
                 f"{source.repository}@{source.commit[:7]} {source.path} under {folder})"
             )
         return paths
-    return {role: _download(spec, source, source.files[role]) for role in roles}
+    return {role: _download(spec, source, source.remote_names.get(role, source.files[role])) for role in roles}
 
 
 def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:

@@ -102,3 +102,25 @@ def tiny_instructor(folder: Path, out_dim: int = 8) -> Path:
     out = folder / "tiny-instructor"
     model.save(str(out))
     return out
+
+
+def tiny_gpt2(folder: Path) -> Path:
+    """A random 2-layer GPT-2 with the word-level tokenizer (no end token appended)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    tokenizer = word_tokenizer(eos=False)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=1024,
+        n_embd=16,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=1,
+        eos_token_id=1,
+        pad_token_id=0,
+    )
+    out = folder / "tiny-gpt2"
+    GPT2LMHeadModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

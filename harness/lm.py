@@ -1,0 +1,124 @@
+"""The language model that uses the retrieved demonstrations: any Hugging Face causal LM.
+
+Label and multiple-choice tasks: MetaICL's "direct" method, as the reference ran it: the prompt is the
+demonstrations (input, "\n" + output; inputs after the first prefixed "\n\n\n") then the test input, each
+piece tokenized on its own; each option ("\n" + option) is scored by its mean per-token cross-entropy given
+the prompt, and the lowest wins. Demonstration inputs are cut to fit 256 tokens with their output, the test
+input keeps its last tokens, and the context is cut from the left to fit 1,024 tokens.
+Generation tasks: greedy decoding, cut at the first stop string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+MAX_LENGTH, MAX_PER_EXAMPLE = 1024, 256
+
+
+@dataclass(frozen=True)
+class Demo:
+    input: str
+    output: str
+
+
+class CausalLM:
+    def __init__(
+        self,
+        name: str,
+        *,
+        revision: str | None = None,
+        device: str | None = None,
+        precision: str = "fp32",
+        batch_size: int = 8,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from harness.encoders import resolve_model
+
+        folder, self.revision = resolve_model(name, revision)
+        self.name = name
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if precision != "fp32" and self.device == "cpu":
+            raise HarnessError(f"LM precision {precision} needs a GPU; on CPU use fp32")
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(self.device).eval()
+        self.batch_size = batch_size
+        self.torch = torch
+
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name, "revision": self.revision}
+
+    def ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def context(self, demos: Sequence[Demo], test_input: str) -> list[int]:
+        tokens: list[int] = []
+        for n, demo in enumerate(demos):
+            out = self.ids("\n" + demo.output)
+            inp = self.ids(("\n\n\n" if n else "") + demo.input)[: max(MAX_PER_EXAMPLE - 2 - len(out), 0)]
+            tokens += inp + out
+        test = self.ids(("\n\n\n" if demos else "") + test_input)
+        return tokens + test[-(MAX_PER_EXAMPLE - 2) :]
+
+    def option_losses(self, contexts: list[list[int]], options: list[str]) -> np.ndarray:
+        """[n_contexts, n_options] mean cross-entropy of each option's tokens after each context."""
+        option_ids = [self.ids("\n" + o) for o in options]
+        rows = []
+        for ctx in contexts:
+            for opt in option_ids:
+                keep = MAX_LENGTH - len(opt)
+                rows.append((ctx[-keep:] if len(ctx) > keep else ctx, opt))
+        losses = []
+        for start in range(0, len(rows), self.batch_size):
+            losses += self._losses(rows[start : start + self.batch_size])
+        return np.array(losses).reshape(len(contexts), len(options))
+
+    def _losses(self, rows: list[tuple[list[int], list[int]]]) -> list[float]:
+        torch = self.torch
+        width = max(len(c) + len(o) for c, o in rows)
+        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        target = torch.full_like(ids, -100)
+        for r, (ctx, opt) in enumerate(rows):
+            seq = ctx + opt
+            ids[r, : len(seq)] = torch.tensor(seq)
+            mask[r, : len(seq)] = 1
+            target[r, len(ctx) : len(seq)] = torch.tensor(opt)
+        with torch.no_grad():
+            logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits.float()
+        logits, target = logits[:, :-1], target[:, 1:].to(self.device)
+        ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
+        counts = (target != -100).sum(dim=1)
+        return (ce.sum(dim=1) / counts).tolist()
+
+    def generate(self, context: list[int], max_new_tokens: int, stop: Sequence[str]) -> str:
+        torch = self.torch
+        ctx = context[-(MAX_LENGTH - max_new_tokens) :]
+        with torch.no_grad():
+            out = self.model.generate(
+                torch.tensor([ctx], device=self.device),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                attention_mask=torch.ones((1, len(ctx)), device=self.device),
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
+        text = self.tokenizer.decode(out[0, len(ctx) :], skip_special_tokens=True)
+        cut = min((text.find(s) for s in stop if s in text), default=len(text))
+        return text[:cut].strip()
+
+
+def rouge_l(predictions: list[str], golds: list[str]) -> float:
+    """Mean ROUGE-L F-measure x100 (rouge-score, Porter stemming); equals accuracy for single-word labels."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return 100 * float(
+        np.mean([scorer.score(g, p)["rougeL"].fmeasure for p, g in zip(predictions, golds, strict=True)])
+    )

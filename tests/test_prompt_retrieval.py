@@ -1,0 +1,184 @@
+"""Prompt retrieval: demonstration selection on hand-built pools, option scoring against an independent
+log-probability computation, and the whole pipeline on MultiRC answerability with a tiny GPT-2."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness.cache import EmbeddingCache
+from harness.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
+from harness.encoders import Encoder
+from harness.errors import HarnessError
+from harness.instructions import library
+from harness.lm import CausalLM, Demo, rouge_l
+from harness.prompt_retrieval import PromptSettings
+from harness.registry import registry
+from harness.results import Unit
+from harness.runner import RunOptions, run_tasks
+from tests.conftest import DATA, need
+from tests.tiny_models import tiny_gpt2
+
+# pool of 2-d vectors at known angles from the test vector (1, 0)
+ANGLES = [10, 50, 0, 30, 80, 20]  # degrees; index 2 is the test input itself
+POOL = np.array([[np.cos(np.radians(a)), np.sin(np.radians(a))] for a in ANGLES])
+TEST = np.array([[1.0, 0.0]])
+
+
+def _pick(lengths: list[int], budget: Budget, test_length: int = 10) -> list[int]:
+    scores = cosine(TEST, POOL)[0]
+    return select(most_similar_first(scores), scores, lengths, test_length, budget)
+
+
+def test_nearest_neighbours_least_to_most_similar_and_duplicates() -> None:
+    scores = cosine(TEST, POOL)[0]
+    assert list(most_similar_first(scores)) == [2, 0, 5, 3, 1, 4]
+    big = Budget(10_000, per_demonstration=None)
+    assert _pick([1] * 6, big) == [4, 1, 3, 5, 0]  # the duplicate (index 2) skipped; most similar last
+    assert _pick([1] * 6, Budget(10_000, per_demonstration=None, skip_duplicates=False)) == [4, 1, 3, 5, 0, 2]
+
+
+def test_budget_cut_off_per_demonstration_cap_and_count_limits() -> None:
+    lengths = [300, 100, 5, 400, 100, 200]  # candidate order: 2 (duplicate), 0, 5, 3, 1, 4; test input 10 tokens
+    # cap 250: 0 (300) and 3 (400) are skipped, the walk goes on: 5 -> 210, 1 -> 310, 4 -> 410
+    assert _pick(lengths, Budget(1000, per_demonstration=250)) == [4, 1, 5]
+    # cap 500: 0 -> 310, 5 -> 510, 3 -> 910, then 1 would make 1010 > 1000: the walk stops there
+    assert _pick(lengths, Budget(1000, per_demonstration=500)) == [3, 5, 0]
+    assert _pick(lengths, Budget(1000, per_demonstration=500, max_demonstrations=2)) == [5, 0]  # top-2
+    assert _pick([1] * 6, Budget(10_000, per_demonstration=None, max_demonstrations=16)) == [4, 1, 3, 5, 0]
+    assert _pick([1] * 6, Budget(1000), test_length=1000) == []  # no room at all
+
+
+def test_mean_centring_changes_the_neighbours() -> None:
+    pool = np.array([[10.0, 0.0], [10.0, 1.0], [0.0, 1.0]])  # mean (6.67, 0.67)
+    test = np.array([[0.0, 1.0]])
+    # raw cosines 0, 0.0995, 1 -> [2, 1, 0]; centred rows (3.33, -0.67), (3.33, 0.33), (-6.67, 0.33) give
+    # cosines -0.196, 0.0995, 0.0499 -> [1, 2, 0]
+    assert mean_centre(pool).mean(axis=0) == pytest.approx([0, 0])
+    assert list(most_similar_first(cosine(test, pool)[0])) == [2, 1, 0]
+    assert list(most_similar_first(cosine(test, mean_centre(pool))[0])) == [1, 2, 0]
+    assert cosine(test, mean_centre(pool))[0] == pytest.approx([-0.1961, 0.0995, 0.0499], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def lm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_gpt2(tmp_path_factory.mktemp("lm"))
+
+
+def test_option_scores_match_an_independent_log_probability(lm_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    lm = CausalLM(str(lm_path), device="cpu", batch_size=3)
+    demos = [Demo("the cats are good", "True"), Demo("it is rain", "False")]
+    contexts = [lm.context(demos, "the dogs are bad"), lm.context([], "hello world")]
+    got = lm.option_losses(contexts, ["True", "False", "is good"])
+    tok, model = AutoTokenizer.from_pretrained(lm_path), AutoModelForCausalLM.from_pretrained(lm_path).eval()
+    for i, ctx in enumerate(contexts):
+        for j, option in enumerate(["True", "False", "is good"]):
+            opt = tok("\n" + option, add_special_tokens=False)["input_ids"]
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([ctx + opt])).logits[0], dim=-1)
+            want = -np.mean([logp[len(ctx) + k - 1, t].item() for k, t in enumerate(opt)])
+            assert got[i, j] == pytest.approx(want, abs=1e-5)
+    # MetaICL direct layout: later inputs after "\n\n\n", outputs after "\n", pieces tokenized separately
+    assert contexts[0] == (
+        lm.ids("the cats are good")
+        + lm.ids("\nTrue")
+        + lm.ids("\n\n\nit is rain")
+        + lm.ids("\nFalse")
+        + lm.ids("\n\n\nthe dogs are bad")
+    )
+
+
+def test_rouge_l_is_accuracy_for_labels_and_partial_for_text() -> None:
+    assert rouge_l(["True", "False", "True"], ["True", "True", "True"]) == pytest.approx(200 / 3)
+    assert 0 < rouge_l(["the cat sat"], ["the cat sat down"]) < 100
+
+
+def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
+    folder = need(DATA / "prompt_retrieval" / "multirc_answerability")
+    spec = registry().get("PromptRetrievalMultiRCAnswerability")
+    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    settings = PromptSettings(lm=str(lm_path), lm_device="cpu", lm_batch_size=4, test_size=6)
+    opts = RunOptions(
+        Unit("minilm", "test", "instructor-large", "prefix", "paper"),
+        tmp_path / "out",
+        DATA,
+        log=lambda *_: None,
+        prompt=settings,
+    )
+    [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
+    record = outcome.record
+    rows = [json.loads(line) for line in Path(record["examples"]).read_text().splitlines()]
+    instances = json.loads((folder / "multirc_answerability.json").read_text())["Instances"]
+    expected_ids = [str(i) for i in random.Random(0).sample(range(len(instances)), 6)]  # the reference's draw
+    assert [r["id"] for r in rows] == expected_ids
+    for r in rows:
+        assert r["prediction"] in ("True", "False") and r["gold"] in ("True", "False")
+        assert r["demonstrations"] and set(r["option_losses"]) == {"True", "False"}
+        assert r["gold"] == {"Yes.": "True", "No.": "False"}[instances[int(r["id"])]["output"][0]]
+    accuracy = np.mean([r["prediction"] == r["gold"] for r in rows])
+    assert outcome.score == pytest.approx(accuracy)  # ROUGE-L of one-word labels = accuracy
+    assert record["protocol"]["pool_size"] == 3000 and "gpt-j-6B" in record["protocol"]["deviation"]
+    assert record["instructions"][spec.name]["query"]["text"] == "Represent the Wikipedia sentence; Input: "
+
+    # an interrupted run resumes: drop the last two examples (and tear a line), the LM scores only those
+    lines = Path(record["examples"]).read_text().splitlines()
+    Path(record["examples"]).write_text("\n".join(lines[:4]) + '\n{"id": "torn')
+    (opts.folder(spec) / f"{spec.name}.run.json").unlink()
+    scored: list[int] = []
+    original = CausalLM.option_losses
+
+    def counting(self, contexts, options):  # noqa: ANN001, ANN202
+        scored.append(len(contexts))
+        return original(self, contexts, options)
+
+    CausalLM.option_losses = counting  # type: ignore[method-assign]
+    try:
+        [again] = run_tasks([spec], lambda: encoder, library(), opts)
+    finally:
+        CausalLM.option_losses = original  # type: ignore[method-assign]
+    assert sum(scored) == 2 and again.score == pytest.approx(outcome.score)
+
+
+def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
+    need(DATA / "prompt_retrieval" / "multirc_answerability")
+    opts = RunOptions(Unit("minilm", "t", "none", "none", "paper"), tmp_path, DATA, log=lambda *_: None)
+    with pytest.raises(HarnessError, match="needs a language model: pass --lm"):
+        run_tasks([registry().get("PromptRetrievalMultiRCAnswerability")], lambda: None, library(), opts)
+    with pytest.raises(HarnessError, match="adapter is not written yet"):
+        run_tasks([registry().get("PromptRetrievalRTE")], lambda: None, library(), opts)
+
+
+def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    need(DATA / "prompt_retrieval" / "multirc_answerability")
+    args = [
+        "run",
+        "--model",
+        "minilm",
+        "--tasks",
+        "PromptRetrievalMultiRCAnswerability",
+        "--lm",
+        str(lm_path),
+        "--lm-device",
+        "cpu",
+        "--test-size",
+        "3",
+        "--data-dir",
+        str(DATA),
+        "--output-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert "PromptRetrievalMultiRCAnswerability" in capsys.readouterr().out
+    [records] = list(tmp_path.rglob("PromptRetrievalMultiRCAnswerability.examples.jsonl"))
+    assert "demos=similar,test=3" in str(records.parent)
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    assert len(rows) == 3 and all({"id", "demonstrations", "prediction", "gold"} <= set(r) for r in rows)
