@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,8 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
         if item in refs:
             raise HarnessError(f"{where}: item set_id={item[0]} seg_id={item[1]} has a second references row")
         refs[item] = value
-    hyps, seen = [], {}
+    hyps: list[Hypothesis] = []
+    seen: dict[tuple[Item, str], int] = {}
     for number, row in read_jsonl(hypotheses):
         where = f"{hypotheses}:{number}"
         item = _item(row, where)
@@ -67,19 +67,19 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
             if key not in row:
                 raise HarnessError(f"{where}: missing column {key!r}")
         score = row["human_score"]
-        if not isinstance(score, Real) or isinstance(score, bool) or not np.isfinite(score):
+        if not isinstance(score, int | float) or isinstance(score, bool) or not np.isfinite(score):
             raise HarnessError(f"{where}: human_score must be a number, got {score!r}")
         if not isinstance(row["hyp"], str):
             raise HarnessError(f"{where}: hyp must be a string, got {type(row['hyp']).__name__}")
         if item not in refs:
             raise HarnessError(f"{where}: item set_id={item[0]} seg_id={item[1]} has no references in {references}")
-        key = (item, str(row["SYS"]))
-        if key in seen:
+        pair = (item, str(row["SYS"]))
+        if pair in seen:
             raise HarnessError(
                 f"{where}: duplicate (item set_id={item[0]} seg_id={item[1]}, system "
-                f"{row['SYS']!r}); first at line {seen[key]}"
+                f"{row['SYS']!r}); first at line {seen[pair]}"
             )
-        seen[key] = number
+        seen[pair] = number
         hyps.append(Hypothesis(item, str(row["SYS"]), row["hyp"], float(score)))
     if not hyps:
         raise HarnessError(f"{hypotheses}: no hypotheses")

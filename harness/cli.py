@@ -211,12 +211,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"note: instructions {variant!r} with mode 'none' are ignored by the model; use --mode prefix or masked")
     revision = args.revision or ("dry-run" if args.dry_run else resolve_model(args.model, args.revision)[1])
     unit = Unit(args.model, revision, variant, mode, args.protocol)
-    data_dir = Path(args.data_dir) if args.data_dir else (smoke_dir() / "data" if smoke else None)
+    data_root = Path(args.data_dir) if args.data_dir else (smoke_dir() / "data" if smoke else None)
     from harness.prompt_retrieval import PromptSettings
 
     prompt = PromptSettings(args.lm, args.lm_device, args.lm_precision, args.lm_batch_size, args.demos, args.test_size)
     opts = RunOptions(
-        unit, Path(args.output_dir), data_dir, args.batch_size, args.overwrite, args.dry_run, prompt=prompt
+        unit, Path(args.output_dir), data_root, args.batch_size, args.overwrite, args.dry_run, prompt=prompt
     )
     print(
         f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
@@ -326,6 +326,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
 )
 def _robustness(args: argparse.Namespace) -> int:
     import copy
+    import functools
     from pathlib import Path
 
     from harness.encoders import default_mode, resolve_model
@@ -354,7 +355,7 @@ def _robustness(args: argparse.Namespace) -> int:
                 model,
                 specs,
                 variant_names(args.variants, args.sides),
-                lambda m=margs: make_encoder(m),
+                functools.partial(make_encoder, margs),
                 library(),
                 base,
                 resolve_model(model, margs.revision)[1],

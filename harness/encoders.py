@@ -75,7 +75,7 @@ def folder_digest(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode())
         with path.open("rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while block := fh.read(1 << 20):
                 digest.update(block)
     return digest.hexdigest()
 
@@ -108,11 +108,14 @@ class Encoder:
             self.model.to(dtype={"fp16": __import__("torch").float16, "bf16": __import__("torch").bfloat16}[precision])
         if max_length:
             self.model.max_seq_length = max_length
-        self.poolings = [m for m in self.model if type(m).__name__ == "Pooling"]
+        self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
         if mode == "masked" and not self.poolings:
             raise HarnessError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise HarnessError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
         self.identity = ModelIdentity(
-            name, resolved, mode, int(self.model.max_seq_length), int(self.model.get_embedding_dimension()), precision
+            name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
         )
         self.cache = cache
         self.batch_size = batch_size

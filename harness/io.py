@@ -32,7 +32,7 @@ def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> N
     """Like `write_atomic_path`, for a writer that takes an open file."""
 
     def through_handle(tmp: Path) -> None:
-        with tmp.open(mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as fh:  # noqa: PTH123
             write(fh)
 
     write_atomic_path(path, through_handle)

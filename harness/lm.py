@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,8 @@ class CausalLM:
         if precision != "fp32" and self.device == "cpu":
             raise HarnessError(f"LM precision {precision} needs a GPU; on CPU use fp32")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(self.device).eval()
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        self.model = model.to(self.device).eval()
         self.batch_size = batch_size
         self.torch = torch
 
@@ -109,7 +111,7 @@ class CausalLM:
                 attention_mask=torch.ones((1, len(ctx)), device=self.device),
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
-        text = self.tokenizer.decode(out[0, len(ctx) :], skip_special_tokens=True)
+        text = str(self.tokenizer.decode(out[0, len(ctx) :], skip_special_tokens=True))
         cut = min((text.find(s) for s in stop if s in text), default=len(text))
         return text[:cut].strip()
 

@@ -72,7 +72,7 @@ class InstructedEncoder(SentenceTransformerEncoderWrapper):
     def _encode_clustering(self, texts: list[str], instruction: str, side: Side) -> np.ndarray:
         limit = self.clustering_token_limit
         ids = self.encoder.model.tokenizer([instruction + t for t in texts])["input_ids"]
-        too_long = np.array([len(i) > limit for i in ids])
+        too_long = np.array([len(i) > (limit or 0) for i in ids])
         out = np.empty((len(texts), self.encoder.identity.dimension), dtype=np.float32)
         for drop, ins in ((False, instruction), (True, "")):
             idx = np.flatnonzero(too_long == drop)

@@ -38,7 +38,7 @@ SHORT = {
 }
 EXPECTED = {**EXPECTED_COUNTS, MTEB_AVG: 56, AVG70: 70}
 # how mteb 0.0.x / 1.x result files name the metrics the registry uses
-LEGACY = {
+LEGACY: dict[str, list[tuple[str, ...]]] = {
     "cosine_spearman": [("cos_sim", "spearman")],
     "cosine_ap": [("cos_sim", "ap")],
     "map_at_1000": [("map",)],
@@ -98,9 +98,10 @@ def score_from_result(obj: dict[str, Any], spec: TaskSpec) -> float | None:
         split = obj.get(spec.split) or {}
         rows = [split[s] for s in spec.subsets if isinstance(split.get(s), dict)] or [split]
     values = [_metric(r, spec.main_metric) for r in rows]
-    if not values or any(v is None for v in values):
+    found = [v for v in values if v is not None]
+    if not found or len(found) < len(values):
         return None
-    return 100 * statistics.mean(values)  # type: ignore[arg-type]
+    return 100 * statistics.mean(found)
 
 
 def load_run_dir(folder: Path, registry: Registry) -> Run:
@@ -173,17 +174,12 @@ def aggregate(run: Run, registry: Registry) -> dict[str, Cell]:
         else:
             cells[column] = Cell(None, 0, EXPECTED[column])
     cats = [cells[c] for c in CATEGORIES]
-    scored = [c for c in cats if c.score is not None]
-    n = sum(c.n_expected if c.published else c.n_tasks for c in scored)
+    scores = [c.score for c in cats if c.score is not None]
+    n = sum(c.n_expected if c.published else c.n_tasks for c in cats if c.score is not None)
     if all(c.complete for c in cats):
-        cells[AVG70] = Cell(
-            statistics.mean(c.score for c in cats),
-            70,
-            70,  # type: ignore[misc]
-            published=all(c.published for c in cats),
-        )
-    elif scored:
-        cells[AVG70] = Cell(statistics.mean(c.score for c in scored), n, 70)  # type: ignore[misc]
+        cells[AVG70] = Cell(statistics.mean(scores), 70, 70, published=all(c.published for c in cats))
+    elif scores:
+        cells[AVG70] = Cell(statistics.mean(scores), n, 70)
     else:
         cells[AVG70] = Cell(run.published.get(AVG70), 0, 70, published=AVG70 in run.published)
     return cells
@@ -212,7 +208,8 @@ NOTE = (
 def report(
     runs: list[Run], registry: Registry, baseline: Run | None, fmt: str, figures: list[bytes] | None = None
 ) -> str:
-    rows = [(r, aggregate(r, registry)) for r in ([baseline] if baseline else []) + runs]
+    everyone = [baseline, *runs] if baseline else runs
+    rows = [(r, aggregate(r, registry)) for r in everyone]
     base_cells = rows[0][1] if baseline else None
     if fmt == "json":
         return json.dumps([_json_run(r, cells, registry, base_cells) for r, cells in rows], indent=1)
@@ -220,24 +217,19 @@ def report(
     table = []
     for run, cells in rows:
         table.append([run.label, *(cells[c].text() for c in COLUMNS)])
-        if base_cells is not None and run is not baseline:
+        if baseline is not None and base_cells is not None and run is not baseline:
             gains = relative_gain(cells, base_cells)
-            table.append(
-                [
-                    f"  gain vs {baseline.label}",
-                    *(
-                        "" if gains[c] is None else f"{gains[c]:+.1f}%"  # type: ignore[union-attr]
-                        for c in COLUMNS
-                    ),
-                ]
-            )
-    tasks = _task_table(runs if not baseline else [baseline, *runs], registry)
-    render = {"md": _md, "csv": _csv, "latex": _latex, "html": _html}.get(fmt)
-    if render is None:
-        raise HarnessError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
+            table.append([f"  gain vs {baseline.label}", *(_percent(gains[c]) for c in COLUMNS)])
+    tasks = _task_table(everyone, registry)
     if fmt == "html":
         return _html(header, table, tasks, figures or [])
-    return render(header, table, tasks)
+    if fmt not in ("md", "csv", "latex"):
+        raise HarnessError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
+    return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}%"
 
 
 def _json_run(run: Run, cells: dict[str, Cell], registry: Registry, base: dict[str, Cell] | None) -> dict[str, Any]:

@@ -102,13 +102,16 @@ def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[
     for category in dict.fromkeys(s.category for s in specs):
         names = [s.name for s in specs if s.category == category]
         for s in studies:
-            st = s.stats()
+            per_task = s.stats()
             rows.append(
                 [
                     f"(mean of {len(names)})",
                     category,
                     s.model,
-                    *(f"{statistics.mean(st[n][k] for n in names):.2f}" for k in ("mean", "std", "best_minus_worst")),
+                    *(
+                        f"{statistics.mean(per_task[n][k] for n in names):.2f}"
+                        for k in ("mean", "std", "best_minus_worst")
+                    ),
                     *[""] * len(variants),
                 ]
             )

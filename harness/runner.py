@@ -64,12 +64,9 @@ class Context:
             from harness.lm import CausalLM
 
             p = self.opts.prompt
-            self._lm = CausalLM(
-                p.lm,
-                device=p.lm_device,
-                precision=p.lm_precision,  # type: ignore[arg-type]
-                batch_size=p.lm_batch_size,
-            )
+            if not p.lm:
+                raise HarnessError("prompt retrieval needs a language model: pass --lm")
+            self._lm = CausalLM(p.lm, device=p.lm_device, precision=p.lm_precision, batch_size=p.lm_batch_size)
         return self._lm
 
     @property
@@ -163,9 +160,9 @@ def billboard_data(spec: TaskSpec, root: Path | None) -> tuple[Any, dict[str, An
         "source": "data-dir" if root else "repository",
         "files": {k: str(p) for k, p in files.items()},
         "sha256": digest,
-        "repository": spec.source.repository,
-        "commit": spec.source.commit,
-    }  # type: ignore[union-attr]
+        "repository": getattr(spec.source, "repository", None),
+        "commit": getattr(spec.source, "commit", None),
+    }
 
 
 def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
