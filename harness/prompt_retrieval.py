@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
 from harness.errors import HarnessError
+from harness.instructions import sha256
 from harness.lm import CausalLM, Demo, rouge_l
 from harness.registry import TaskSpec
 
@@ -32,54 +33,242 @@ class Example:
     embed_text: str  # what the embedding model sees (after the instruction)
     lm_input: str  # what the LM sees
     gold: str
+    options: tuple[str, ...] | None = None  # per-example options (HellaSwag's endings)
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one raw row becomes an example, as the task's reference script formats it."""
+
+    embed: Callable[[dict[str, Any]], str]
+    lm_input: Callable[[dict[str, Any]], str]
+    gold: Callable[[dict[str, Any]], str]
+    options: Callable[[dict[str, Any]], list[str]] | None = None
 
 
 @dataclass(frozen=True)
 class PromptTask:
-    load: Callable[[dict[str, Path], int, int, int], tuple[list[Example], list[Example]]]
-    options: list[str] | None  # None: a generation task
+    load: Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]
+    options: list[str] | None  # None: per-example options, or a generation task when examples have none
     budget: Budget
     centre_test: bool  # the reference centres test embeddings too (main.py tasks, CODA) or not
     max_new_tokens: int = 64
     stop: list[str] = field(default_factory=list)
 
 
-# ------------------------------------------------------------------------------------------ adapters
-def _multirc(files: dict[str, Path], seed: int, pool_size: int, test_size: int) -> tuple[list[Example], list[Example]]:
-    """main_answerbility.py: 256 test then 3,000 pool instances sampled with random.seed(0) from one file."""
-    try:
-        instances = json.loads(files["instances"].read_text(encoding="utf-8"))["Instances"]
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{files['instances']}: expected a Super-NaturalInstructions task file ({exc})") from None
-    rng = random.Random(seed)
-    test_idx = rng.sample(range(len(instances)), test_size)
-    rest = sorted(set(range(len(instances))) - set(test_idx))  # = the reference's list(set(...)) for ints
-    pool_idx = rng.sample(rest, min(pool_size, len(rest)))
-
-    def example(i: int) -> Example:
-        text, answer = instances[i]["input"], instances[i]["output"][0]
-        head, sep, question = text.partition("\nQuestion:")
-        if not head.startswith("Sentence:") or not sep:
-            raise HarnessError(f"{files['instances']}: instance {i} is not 'Sentence: ...\\nQuestion: ...'")
-        sentence, question = head.removeprefix("Sentence:").strip(), question.strip()
-        gold = {"Yes.": "True", "No.": "False"}.get(answer)
-        if gold is None:
-            raise HarnessError(f"{files['instances']}: instance {i} has output {answer!r}, expected 'Yes.' or 'No.'")
-        return Example(
+def _examples(rows: list[dict[str, Any]], ids: list[int], fmt: Format) -> list[Example]:
+    return [
+        Example(
             str(i),
-            f"{sentence}\n{question}",
-            f"{sentence}\n. Based on that information, can we know {question}\nanswer:",
-            gold,
+            fmt.embed(rows[i]),
+            fmt.lm_input(rows[i]),
+            fmt.gold(rows[i]),
+            tuple(fmt.options(rows[i])) if fmt.options else None,
+        )
+        for i in ids
+    ]
+
+
+# ------------------------------------------------------------------------------------------ adapters
+def _multirc_row(row: dict[str, Any], where: str) -> dict[str, Any]:
+    head, sep, question = row["input"].partition("\nQuestion:")
+    answer = row["output"][0]
+    if not head.startswith("Sentence:") or not sep or answer not in ("Yes.", "No."):
+        raise HarnessError(
+            f"{where}: expected input 'Sentence: ...\\nQuestion: ...' and output 'Yes.'/'No.', "
+            f"got {row['input'][:60]!r} -> {answer!r}"
+        )
+    return {
+        "sentence": head.removeprefix("Sentence:").strip(),
+        "question": question.strip(),
+        "label": {"Yes.": "True", "No.": "False"}[answer],
+    }
+
+
+MULTIRC = Format(
+    lambda r: f"{r['sentence']}\n{r['question']}",
+    lambda r: f"{r['sentence']}\n. Based on that information, can we know {r['question']}\nanswer:",
+    lambda r: r["label"],
+)
+
+
+def _multirc(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    """main_answerbility.py: 256 test then 3,000 pool instances drawn with random.seed(0) from one file."""
+    from harness.sources import task_files
+
+    path = task_files(spec, data_dir)["instances"]
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))["Instances"]
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: expected a Super-NaturalInstructions task file ({exc})") from None
+    rows = [_multirc_row(r, f"{path} instance {i}") for i, r in enumerate(raw)]
+    p = spec.protocol
+    rng = random.Random(p["seed"])
+    test_idx = rng.sample(range(len(rows)), p["test_size"])
+    rest = sorted(set(range(len(rows))) - set(test_idx))  # = the reference's list(set(...)) for ints
+    pool_idx = rng.sample(rest, min(p["pool_size"], len(rest)))
+    return _examples(rows, pool_idx, MULTIRC), _examples(rows, test_idx, MULTIRC), {"file": str(path)}
+
+
+def _hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str, Any]]:
+    from harness.io import read_jsonl
+    from harness.registry import HfSource
+
+    source = spec.source
+    assert isinstance(source, HfSource)
+    if data_dir is not None:
+        return [row for _, row in read_jsonl(data_dir / source.folder / f"{split}.jsonl")]
+    from datasets import load_dataset
+
+    try:
+        data = load_dataset(source.hf_dataset, source.config, split=split, revision=source.revision)
+    except Exception as exc:
+        raise HarnessError(
+            f"task {spec.name}: could not load {source.hf_dataset} ({exc.__class__.__name__}); "
+            f"offline, pass --data-dir DIR with {source.folder}/{split}.jsonl"
+        ) from None
+    return [dict(r) for r in data]
+
+
+def _hf_task(fmt: Format) -> Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]:
+    """get_task.py: random.seed(0); 3,000 pool rows from train (all of it when smaller, with no draw), then 256
+    test rows, each drawn with random.sample."""
+
+    def load(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+        source, p = spec.source, spec.protocol
+        train = _hf_rows(spec, source.pool_split, data_dir)  # type: ignore[union-attr]
+        test = _hf_rows(spec, source.test_split, data_dir)  # type: ignore[union-attr]
+        rng = random.Random(p["seed"])
+        pool_idx = (
+            list(range(len(train))) if len(train) <= p["pool_size"] else rng.sample(range(len(train)), p["pool_size"])
+        )
+        test_idx = rng.sample(range(len(test)), min(p["test_size"], len(test)))
+        missing = [c for c in spec.text_fields if c not in train[0]]
+        if missing:
+            raise HarnessError(f"task {spec.name}: rows lack column(s) {missing} (expected {spec.text_fields} + label)")
+        return (
+            _examples(train, pool_idx, fmt),
+            _examples(test, test_idx, fmt),
+            {"source": "data-dir" if data_dir else getattr(source, "hf_dataset", None)},
         )
 
-    return [example(i) for i in pool_idx], [example(i) for i in test_idx]
+    return load
 
+
+def _labels(names: list[str]) -> Callable[[dict[str, Any]], str]:
+    return lambda r: names[int(r["label"])]
+
+
+RTE_LABELS = ["True", "False"]
+SST5_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
+MRPC_LABELS = ["not equivalent", "equivalent"]
+DBPEDIA_LABELS = [
+    "company",
+    "educational institution",
+    "artist",
+    "athlete",
+    "office holder",
+    "mean of transportation",
+    "building",
+    "natural place",
+    "village",
+    "animal",
+    "plant",
+    "album",
+    "film",
+    "written work",
+]
+MAIN_BUDGET = Budget(1000, per_demonstration=250, skip_duplicates=True)  # main.py: 1,000 tokens, 250 per demo
 
 ADAPTERS: dict[str, PromptTask] = {
     "PromptRetrievalMultiRCAnswerability": PromptTask(
         _multirc, ["True", "False"], Budget(1000, per_demonstration=None, skip_duplicates=False), centre_test=False
     ),
+    "PromptRetrievalRTE": PromptTask(
+        _hf_task(
+            Format(
+                lambda r: f"{r['sentence1']}.\nquestion: {r['sentence2']}",
+                lambda r: f"{r['sentence1']}.\nquestion: {r['sentence2']}. True or False?\nanswer:",
+                _labels(RTE_LABELS),
+            )
+        ),
+        RTE_LABELS,
+        MAIN_BUDGET,
+        centre_test=True,
+    ),
+    "PromptRetrievalSST5": PromptTask(
+        _hf_task(
+            Format(
+                lambda r: r["text"],
+                lambda r: f"How do you feel about the following sentence?\n{r['text']}\nanswer:",
+                _labels(SST5_LABELS),
+            )
+        ),
+        SST5_LABELS,
+        MAIN_BUDGET,
+        centre_test=True,
+    ),
+    "PromptRetrievalMRPC": PromptTask(
+        _hf_task(
+            Format(
+                lambda r: f"{r['sentence1']}.\n{r['sentence2']}",
+                lambda r: (
+                    f"Are the following two sentences 'equivalent' or 'not equivalent'?\n{r['sentence1']}.\n"
+                    f"{r['sentence2']}.\nanswer:"
+                ),
+                _labels(MRPC_LABELS),
+            )
+        ),
+        MRPC_LABELS,
+        MAIN_BUDGET,
+        centre_test=True,
+    ),
+    "PromptRetrievalDBpedia14": PromptTask(
+        _hf_task(
+            Format(
+                lambda r: f"title: {r['title']} ; content: {r['content']}",
+                lambda r: f"title: {r['title']}; content: {r['content']}",
+                _labels(DBPEDIA_LABELS),
+            )
+        ),
+        DBPEDIA_LABELS,
+        MAIN_BUDGET,
+        centre_test=True,
+    ),
+    "PromptRetrievalHellaSwag": PromptTask(
+        _hf_task(
+            Format(
+                lambda r: (
+                    f"The topic is {r['activity_label']}. {r['ctx_a']} {r['ctx_b']} | " + " | ".join(r["endings"])
+                ),
+                lambda r: f"The topic is {r['activity_label']}. {r['ctx_a']} {r['ctx_b']} ",
+                lambda r: r["endings"][int(r["label"])],
+                options=lambda r: list(r["endings"]),
+            )
+        ),
+        None,
+        MAIN_BUDGET,
+        centre_test=True,
+    ),
 }
+
+
+def check_data(spec: TaskSpec, data_dir: Path | None) -> None:
+    """Fail before any model loads when the task has no adapter or its local files are missing."""
+    from harness.registry import HfSource
+    from harness.sources import task_files
+
+    adapter(spec)
+    source = spec.source
+    if not isinstance(source, HfSource):
+        task_files(spec, data_dir)
+    elif data_dir is not None:
+        for split in (source.pool_split, source.test_split):
+            if not (data_dir / source.folder / f"{split}.jsonl").is_file():
+                raise HarnessError(
+                    f"task {spec.name}: missing {data_dir / source.folder / f'{split}.jsonl'} "
+                    f"(rows of {source.hf_dataset} {split} with columns {spec.text_fields} + label)"
+                )
 
 
 def adapter(spec: TaskSpec) -> PromptTask:
@@ -125,7 +314,7 @@ def read_done(path: Path) -> dict[str, dict[str, Any]]:
 
 def evaluate(
     spec: TaskSpec,
-    files: dict[str, Path],
+    data_dir: Path | None,
     encode: Callable[[list[str]], np.ndarray],
     lm: CausalLM,
     settings: PromptSettings,
@@ -133,9 +322,11 @@ def evaluate(
     log: Callable[..., None] = print,
 ) -> dict[str, Any]:
     task = adapter(spec)
+    if settings.test_size:
+        spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": settings.test_size}})
     p = spec.protocol
-    test_size = settings.test_size or p["test_size"]
-    pool, tests = task.load(files, p["seed"], p["pool_size"], test_size)
+    pool, tests, provenance = task.load(spec, data_dir)
+    provenance["sample_sha256"] = sha256(json.dumps([(e.id, e.embed_text, e.gold) for e in pool + tests]))
     pool_vecs = mean_centre(encode([e.embed_text for e in pool]))
     test_vecs = encode([e.embed_text for e in tests])
     test_vecs = mean_centre(test_vecs) if task.centre_test else test_vecs
@@ -160,12 +351,14 @@ def evaluate(
     ordered = [done[e.id] for e in tests]
     score = rouge_l([r["prediction"] for r in ordered], [r["gold"] for r in ordered])
     accuracy = float(np.mean([r["prediction"] == r["gold"] for r in ordered]))
+    labelled = task.options is not None or tests[0].options is not None
     return {
         "rougeL": score / 100,
-        "accuracy": accuracy if task.options else None,
+        "accuracy": accuracy if labelled else None,
         "main_score": score / 100,
         "n_test": len(tests),
         "n_pool": len(pool),
+        "data": provenance,
         "mean_demonstrations": float(np.mean([len(r["demonstrations"]) for r in ordered])),
     }
 
@@ -196,11 +389,15 @@ def _row(
 
 
 def _predict(task: PromptTask, lm: CausalLM, rows: list[dict[str, Any]]) -> None:
-    if task.options is None:
-        for row in rows:
+    """Shared options: one batch; per-example options: one call each; no options: greedy generation."""
+    if task.options is not None:
+        groups = [(rows, task.options)]
+    else:
+        groups = [([row], row["options"]) for row in rows if row["options"]]
+    for group, options in groups:
+        for row, loss in zip(group, lm.option_losses([r["context"] for r in group], options), strict=True):
+            row["option_losses"] = dict(zip(options, map(float, loss), strict=True))
+            row["prediction"] = options[int(np.argmin(loss))]
+    for row in rows:
+        if "prediction" not in row:
             row["prediction"] = lm.generate(row["context"], task.max_new_tokens, task.stop)
-        return
-    losses = lm.option_losses([r["context"] for r in rows], task.options)
-    for row, loss in zip(rows, losses, strict=True):
-        row["option_losses"] = dict(zip(task.options, map(float, loss), strict=True))
-        row["prediction"] = task.options[int(np.argmin(loss))]

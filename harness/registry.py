@@ -70,9 +70,13 @@ class FilesSource(_Strict):
 
 
 class HfSource(_Strict):
+    """A Hugging Face dataset online, or `DATA_DIR/<folder>/<split>.jsonl` with the same columns offline."""
+
     kind: Literal["hf"]
     hf_dataset: str
     config: str | None = None
+    revision: str | None = None
+    folder: str
     pool_split: str
     test_split: str
 

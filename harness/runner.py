@@ -200,16 +200,14 @@ def evaluate_prompt_retrieval(spec: TaskSpec, ctx: Context) -> tuple[float, dict
     from mteb.results import TaskResult
 
     from harness.prompt_retrieval import evaluate
-    from harness.sources import task_files
 
     opts = ctx.opts
-    files = task_files(spec, opts.data_dir)
     instruction = ctx.library.get(spec.name, opts.unit.variant).query  # pool and test inputs alike
     records = opts.folder(spec) / f"{spec.name}.examples.jsonl"
     start = time.perf_counter()
     scores = evaluate(
         spec,
-        files,
+        opts.data_dir,
         lambda texts: ctx.encoder.encode(texts, instruction=instruction),
         ctx.lm,
         opts.prompt,
@@ -230,10 +228,7 @@ def evaluate_prompt_retrieval(spec: TaskSpec, ctx: Context) -> tuple[float, dict
     )
     return scores["main_score"], {
         "instructions": {spec.name: _sides({"query": instruction, "document": instruction})},
-        "data": {
-            "files": {k: str(v) for k, v in files.items()},
-            "sha256": sha256("".join(sha256(p.read_text(encoding="utf-8")) for p in files.values())),
-        },
+        "data": scores.pop("data"),
         "protocol": {
             "protocol": "prompt retrieval (paper appendix B.2)",
             "demonstrations": opts.prompt.demos,
@@ -264,11 +259,9 @@ def preflight(specs: list[TaskSpec], root: Path | None, opts: RunOptions) -> Non
         if spec.benchmark == "billboard":
             billboard_data(spec, root)
         elif spec.benchmark == "prompt-retrieval":
-            from harness.prompt_retrieval import adapter
-            from harness.sources import task_files
+            from harness.prompt_retrieval import check_data
 
-            adapter(spec)
-            task_files(spec, root)
+            check_data(spec, root)
             if not opts.prompt.lm:
                 raise HarnessError(
                     f"task {spec.name}: prompt retrieval needs a language model: pass --lm "

@@ -152,7 +152,7 @@ def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="needs a language model: pass --lm"):
         run_tasks([registry().get("PromptRetrievalMultiRCAnswerability")], lambda: None, library(), opts)
     with pytest.raises(HarnessError, match="adapter is not written yet"):
-        run_tasks([registry().get("PromptRetrievalRTE")], lambda: None, library(), opts)
+        run_tasks([registry().get("PromptRetrievalAmazon")], lambda: None, library(), opts)
 
 
 def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,3 +182,58 @@ def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsy
     assert "demos=similar,test=3" in str(records.parent)
     rows = [json.loads(line) for line in records.read_text().splitlines()]
     assert len(rows) == 3 and all({"id", "demonstrations", "prediction", "gold"} <= set(r) for r in rows)
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> None:
+    """get_task.py's strings for RTE and HellaSwag; RTE's whole train split is the pool (no draw), then
+    random.seed(0) draws the test rows."""
+    from harness.prompt_retrieval import ADAPTERS
+
+    _jsonl(
+        tmp_path / "prompt_retrieval/rte/train.jsonl",
+        [{"sentence1": f"Cats sleep {i}", "sentence2": "Cats rest", "label": i % 2} for i in range(5)],
+    )
+    _jsonl(
+        tmp_path / "prompt_retrieval/rte/validation.jsonl",
+        [{"sentence1": f"Dogs bark {i}", "sentence2": "Dogs are loud", "label": 1} for i in range(9)],
+    )
+    spec = registry().get("PromptRetrievalRTE")
+    spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": 3}})
+    pool, tests, _ = ADAPTERS["PromptRetrievalRTE"].load(spec, tmp_path)
+    assert [e.id for e in pool] == ["0", "1", "2", "3", "4"]
+    assert [e.id for e in tests] == [str(i) for i in random.Random(0).sample(range(9), 3)]
+    assert pool[1].embed_text == "Cats sleep 1.\nquestion: Cats rest"
+    assert pool[1].lm_input == "Cats sleep 1.\nquestion: Cats rest. True or False?\nanswer:"
+    assert (pool[0].gold, pool[1].gold) == ("True", "False")
+
+    row = {
+        "activity_label": "Cooking",
+        "ctx_a": "A man cuts bread.",
+        "ctx_b": "he",
+        "label": "2",
+        "endings": ["sings.", "runs.", "eats it.", "flies."],
+    }
+    _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", [row] * 4)
+    _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", [row] * 2)
+    hs = registry().get("PromptRetrievalHellaSwag")
+    _, [example, _], _ = ADAPTERS["PromptRetrievalHellaSwag"].load(hs, tmp_path)
+    assert example.embed_text == "The topic is Cooking. A man cuts bread. he | sings. | runs. | eats it. | flies."
+    assert example.lm_input == "The topic is Cooking. A man cuts bread. he "
+    assert example.gold == "eats it." and example.options == ("sings.", "runs.", "eats it.", "flies.")
+
+
+def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
+    opts = RunOptions(
+        Unit("minilm", "t", "none", "none", "paper"),
+        tmp_path,
+        tmp_path,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm="unused"),
+    )
+    with pytest.raises(HarnessError, match=r"missing .*prompt_retrieval/sst5/train.jsonl"):
+        run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
