@@ -34,6 +34,11 @@ class Example:
     lm_input: str  # what the LM sees
     gold: str
     options: tuple[str, ...] | None = None  # per-example options (HellaSwag's endings)
+    demo_text: str = ""  # as a demonstration in a plain-layout prompt (and for its length); default input+gold
+    prefix: str = ""  # plain layout: what precedes the demonstrations (GeoQuery's database prompt)
+
+    def demo(self) -> str:
+        return self.demo_text or self.lm_input + self.gold
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class PromptTask:
     centre_test: bool  # the reference centres test embeddings too (main.py tasks, CODA) or not
     max_new_tokens: int = 64
     stop: list[str] = field(default_factory=list)
+    layout: str = "metaicl"  # metaicl: MetaICL direct; plain: prefix + demonstrations + test input, one string
+    answer_prefix: str = ""  # prepended to generated text (GeoQuery's prompt ends in "SELECT")
 
 
 def _examples(rows: list[dict[str, Any]], ids: list[int], fmt: Format) -> list[Example]:
@@ -159,6 +166,54 @@ def _labels(names: list[str]) -> Callable[[dict[str, Any]], str]:
     return lambda r: names[int(r["label"])]
 
 
+GEO_INSTRUCTIONS = "-- Using valid SQLite, answer the following questions for the tables provided above.\n"
+
+
+def geo_db_prompt(database: Path, rows: int = 3) -> str:
+    """main_geo.py's database prompt: each table's CREATE statement (sqlparse, aligned) and `rows` example rows.
+    The reference picks rows matching the question (bridge content matching); this takes the first rows."""
+    import sqlite3
+
+    import pandas as pd
+    import sqlparse
+
+    with sqlite3.connect(database) as conn:
+        tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='table'").fetchall()
+        prompt = ""
+        for name, sql in tables:
+            sample = pd.read_sql_query(f"SELECT * FROM {name} LIMIT {rows}", conn).to_string(index=False)
+            prompt += sqlparse.format(sql, reindent_aligned=True) + "\n" + "/*\n" + sample + "\n*/\n" + "\n"
+    return prompt
+
+
+def _geoquery(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    """main_geo.py: the whole train file is the pool; 256 test questions drawn with random.seed(0)."""
+    from harness.sources import task_files
+
+    files = task_files(spec, data_dir)
+    train, test = (json.loads(files[k].read_text(encoding="utf-8")) for k in ("train", "test"))
+    prefix = geo_db_prompt(files["database"]) + GEO_INSTRUCTIONS
+
+    def example(row: dict[str, Any], i: int) -> Example:
+        return Example(
+            str(i),
+            row["seq_in"],
+            f"-- {row['question']}\nSELECT",
+            row["query"],
+            demo_text=f"-- {row['question']}\n{row['query']}\n\n",
+            prefix=prefix,
+        )
+
+    rng = random.Random(spec.protocol["seed"])
+    test_idx = rng.sample(range(len(test)), min(spec.protocol["test_size"], len(test)))
+    deviation = "database rows: the first 3 per table, not the reference's question-matched rows"
+    return (
+        [example(r, i) for i, r in enumerate(train)],
+        [example(test[i], i) for i in test_idx],
+        {"files": {k: str(v) for k, v in files.items()}, "deviation": deviation},
+    )
+
+
 RTE_LABELS = ["True", "False"]
 SST5_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
 MRPC_LABELS = ["not equivalent", "equivalent"]
@@ -183,6 +238,16 @@ MAIN_BUDGET = Budget(1000, per_demonstration=250, skip_duplicates=True)  # main.
 ADAPTERS: dict[str, PromptTask] = {
     "PromptRetrievalMultiRCAnswerability": PromptTask(
         _multirc, ["True", "False"], Budget(1000, per_demonstration=None, skip_duplicates=False), centre_test=False
+    ),
+    "PromptRetrievalGeoQuery": PromptTask(
+        _geoquery,
+        None,
+        Budget(3800, per_demonstration=None, skip_duplicates=False),
+        centre_test=False,
+        max_new_tokens=50,
+        stop=["--", "\n\n", ";", "#"],
+        layout="plain",
+        answer_prefix="SELECT ",
     ),
     "PromptRetrievalRTE": PromptTask(
         _hf_task(
@@ -331,7 +396,7 @@ def evaluate(
     test_vecs = encode([e.embed_text for e in tests])
     test_vecs = mean_centre(test_vecs) if task.centre_test else test_vecs
     scores = cosine(test_vecs, pool_vecs)
-    lengths = [len(lm.ids(e.lm_input + e.gold)) for e in pool]
+    lengths = [len(lm.ids(e.demo())) for e in pool]
     rng = np.random.default_rng(p["seed"])
     done = read_done(records)
     records.parent.mkdir(parents=True, exist_ok=True)
@@ -378,13 +443,17 @@ def _row(
         chosen: list[int] = []
     else:
         order = most_similar_first(scores) if condition == "similar" else rng.permutation(len(pool))
-        chosen = select(order, scores, lengths, len(lm.ids(example.lm_input)), task.budget)
-    demos = [Demo(pool[i].lm_input, pool[i].gold) for i in chosen]
+        chosen = select(order, scores, lengths, len(lm.ids(example.prefix + example.lm_input)), task.budget)
+    if task.layout == "plain":
+        context = lm.ids(example.prefix + "".join(pool[i].demo() for i in chosen) + example.lm_input)
+    else:
+        context = lm.context([Demo(pool[i].lm_input, pool[i].gold) for i in chosen], example.lm_input)
     return {
         "id": example.id,
         "demonstrations": [pool[i].id for i in chosen],
         "gold": example.gold,
-        "context": lm.context(demos, example.lm_input),
+        "options": list(example.options) if example.options else None,
+        "context": context,
     }
 
 
@@ -400,4 +469,4 @@ def _predict(task: PromptTask, lm: CausalLM, rows: list[dict[str, Any]]) -> None
             row["prediction"] = options[int(np.argmin(loss))]
     for row in rows:
         if "prediction" not in row:
-            row["prediction"] = lm.generate(row["context"], task.max_new_tokens, task.stop)
+            row["prediction"] = task.answer_prefix + lm.generate(row["context"], task.max_new_tokens, task.stop)

@@ -237,3 +237,75 @@ def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
     )
     with pytest.raises(HarnessError, match=r"missing .*prompt_retrieval/sst5/train.jsonl"):
         run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
+
+
+def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
+    """The plain layout (database prompt, '-- question\\nquery' demonstrations, then '-- question\\nSELECT') and
+    greedy generation cut at the stop strings, with ROUGE-L against the gold SQL."""
+    need(DATA / "prompt_retrieval" / "geoquery")
+    from harness.prompt_retrieval import GEO_INSTRUCTIONS, geo_db_prompt
+
+    spec = registry().get("PromptRetrievalGeoQuery")
+    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = RunOptions(
+        Unit("minilm", "test", "instructor-large", "prefix", "paper"),
+        tmp_path / "out",
+        DATA,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", test_size=2),
+    )
+    seen: list[list[int]] = []
+    original = CausalLM.generate
+
+    def spy(self, context, max_new_tokens, stop):  # noqa: ANN001, ANN202
+        seen.append(context)
+        return original(self, context, max_new_tokens, stop)
+
+    CausalLM.generate = spy  # type: ignore[method-assign]
+    try:
+        [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
+    finally:
+        CausalLM.generate = original  # type: ignore[method-assign]
+    rows = [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
+    train = json.loads((DATA / "prompt_retrieval/geoquery/geoquery_train.json").read_text())
+    test = json.loads((DATA / "prompt_retrieval/geoquery/geoquery_eval.json").read_text())
+    lm = CausalLM(str(lm_path), device="cpu")
+    for row, context in zip(rows, seen, strict=True):
+        assert row["prediction"].startswith("SELECT ") and row["gold"] == test[int(row["id"])]["query"]
+        demos = "".join(f"-- {train[int(i)]['question']}\n{train[int(i)]['query']}\n\n" for i in row["demonstrations"])
+        prompt = geo_db_prompt(DATA / "prompt_retrieval/geoquery/geography.sqlite") + GEO_INSTRUCTIONS + demos
+        assert context == lm.ids(prompt + f"-- {test[int(row['id'])]['question']}\nSELECT")  # generate() trims it
+        assert len(lm.ids(prompt)) <= 3800
+    assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
+    assert "question-matched" in outcome.record["data"]["deviation"]
+
+
+def test_hellaswag_scores_each_examples_own_endings(lm_path: Path, tmp_path: Path) -> None:
+    rows = [
+        {
+            "activity_label": "Cooking",
+            "ctx_a": f"the cats {i}",
+            "ctx_b": "is",
+            "label": str(i % 4),
+            "endings": ["good", "bad", "rain", "sun"],
+        }
+        for i in range(6)
+    ]
+    _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", rows)
+    _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", rows[:3])
+    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = RunOptions(
+        Unit("minilm", "test", "none", "none", "paper"),
+        tmp_path / "out",
+        tmp_path,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", test_size=3),
+    )
+    [outcome] = run_tasks([registry().get("PromptRetrievalHellaSwag")], lambda: encoder, library(), opts)
+    records = [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
+    for r in records:
+        assert set(r["option_losses"]) == {"good", "bad", "rain", "sun"} and r["prediction"] in r["option_losses"]
+        assert r["prediction"] == min(r["option_losses"], key=r["option_losses"].get)
+    assert outcome.record["scores"]["accuracy"] == pytest.approx(
+        np.mean([r["prediction"] == r["gold"] for r in records])
+    )
