@@ -6,7 +6,8 @@ the pool's mean; test embeddings minus their own mean only for the tasks whose r
 Candidates are taken most-similar-first by cosine similarity, skipping exact duplicates of the test input
 and demonstrations over the per-demonstration cap, while the prompt (demonstrations + test input) stays
 within the token budget, up to a maximum count; the chosen ones are placed least-to-most similar, so the
-most similar sits right before the test input.
+most similar sits right before the test input. Some scripts first cut the candidate list to its top N
+(Amazon and CivilComments 2, CODA 16) and then walk only those.
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ DUPLICATE = 1 - 1e-6  # cosine at or above this: the same text as the test input
 class Budget:
     total_tokens: int = 1000
     per_demonstration: int | None = 250
-    max_demonstrations: int | None = None
+    candidates: int | None = None  # walk only the first N candidates (the reference's sorted_indices[-N:])
     skip_duplicates: bool = True
+
+    @classmethod
+    def from_protocol(cls, protocol: dict) -> Budget:  # type: ignore[type-arg]
+        """A prompt-retrieval task's budget, as its task file states it."""
+        return cls(
+            protocol["token_budget"],
+            protocol["per_demonstration_tokens"],
+            protocol.get("candidates"),
+            protocol["skip_duplicates"],
+        )
 
 
 def mean_centre(vectors: np.ndarray) -> np.ndarray:
@@ -46,7 +57,7 @@ def select(order: np.ndarray, scores: np.ndarray, lengths: list[int], test_lengt
     first for retrieved demonstrations, a random permutation for the random baseline."""
     chosen: list[int] = []
     used = test_length
-    for i in order:
+    for i in order[: budget.candidates]:
         i = int(i)
         if budget.skip_duplicates and scores[i] >= DUPLICATE:
             continue
@@ -56,6 +67,4 @@ def select(order: np.ndarray, scores: np.ndarray, lengths: list[int], test_lengt
             break
         chosen.append(i)
         used += lengths[i]
-        if budget.max_demonstrations is not None and len(chosen) == budget.max_demonstrations:
-            break
     return chosen[::-1]

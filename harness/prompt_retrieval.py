@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Example:
     options: tuple[str, ...] | None = None  # per-example options (HellaSwag's endings)
     demo_text: str = ""  # as a demonstration in a plain-layout prompt (and for its length); default input+gold
     prefix: str = ""  # plain layout: what precedes the demonstrations (GeoQuery's database prompt)
+    group: str | None = None  # Amazon: the reviewer
 
     def demo(self) -> str:
         return self.demo_text or self.lm_input + self.gold
@@ -53,14 +54,14 @@ class Format:
 
 @dataclass(frozen=True)
 class PromptTask:
+    """How a task's rows become prompts. Budget, candidate cut, duplicate rule, test-side centring and
+    generation settings are data: the `protocol` of the task file."""
+
     load: Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]
     options: list[str] | None  # None: per-example options, or a generation task when examples have none
-    budget: Budget
-    centre_test: bool  # the reference centres test embeddings too (main.py tasks, CODA) or not
-    max_new_tokens: int = 64
-    stop: list[str] = field(default_factory=list)
     layout: str = "metaicl"  # metaicl: MetaICL direct; plain: prefix + demonstrations + test input, one string
     answer_prefix: str = ""  # prepended to generated text (GeoQuery's prompt ends in "SELECT")
+    group_rank: int | None = None  # score the group at this rank of ascending accuracy (Amazon: 2, the 3rd-lowest)
 
 
 def _examples(rows: list[dict[str, Any]], ids: list[int], fmt: Format) -> list[Example]:
@@ -104,16 +105,9 @@ def _multirc(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list
     from harness.sources import task_files
 
     path = task_files(spec, data_dir)["instances"]
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))["Instances"]
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: expected a Super-NaturalInstructions task file ({exc})") from None
-    rows = [_multirc_row(r, f"{path} instance {i}") for i, r in enumerate(raw)]
     p = spec.protocol
-    rng = random.Random(p["seed"])
-    test_idx = rng.sample(range(len(rows)), p["test_size"])
-    rest = sorted(set(range(len(rows))) - set(test_idx))  # = the reference's list(set(...)) for ints
-    pool_idx = rng.sample(rest, min(p["pool_size"], len(rest)))
+    raw, pool_idx, test_idx = _super_ni_split(path, p["seed"], p["pool_size"], p["test_size"])
+    rows = [_multirc_row(r, f"{path} instance {i}") for i, r in enumerate(raw)]
     return _examples(rows, pool_idx, MULTIRC), _examples(rows, test_idx, MULTIRC), {"file": str(path)}
 
 
@@ -214,6 +208,96 @@ def _geoquery(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], lis
     )
 
 
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+def _super_ni_split(
+    path: Path, seed: int, pool_size: int, test_size: int
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """main_answerbility.py and main_coda_title_gen.py: test indices first, then the pool from the rest."""
+    try:
+        rows = _json_file(path)["Instances"]
+    except (KeyError, TypeError):
+        raise HarnessError(f"{path}: expected a Super-NaturalInstructions task file with 'Instances'") from None
+    rng = random.Random(seed)
+    test_idx = rng.sample(range(len(rows)), test_size)
+    rest = sorted(set(range(len(rows))) - set(test_idx))  # = the reference's list(set(...)) for ints
+    return rows, rng.sample(rest, min(pool_size, len(rest))), test_idx
+
+
+def _coda(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    from harness.sources import task_files
+
+    path = task_files(spec, data_dir)["instances"]
+    p = spec.protocol
+    rows, pool_idx, test_idx = _super_ni_split(path, p["seed"], p["pool_size"], p["test_size"])
+
+    def example(i: int) -> Example:
+        text, title = rows[i]["input"], rows[i]["output"][0]
+        return Example(
+            str(i), text, f"write a title\n{text}\ntitle:", title, demo_text=f"write a title\n{text}\ntitle:{title}\n\n"
+        )
+
+    deviation = "predictions are the decoded text up to a stop string; the reference joined decoded tokens with spaces"
+    return [example(i) for i in pool_idx], [example(i) for i in test_idx], {"file": str(path), "deviation": deviation}
+
+
+AMAZON_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
+CIVIL_LABELS = ["positive", "negative"]  # main_civil.py's label_map: 0 positive, 1 negative
+
+
+def _wilds(kind: str) -> Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]:
+    """main_amazon.py / main_civil.py: 3,000 pool rows drawn from train, then the test rows: Amazon 20
+    reviewers x 50 reviews, CivilComments 256 toxic comments that mention the identity in meta[3]."""
+
+    def load(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+        from harness.sources import task_files
+
+        files = task_files(spec, data_dir)
+        train, test = _json_file(files["train"]), _json_file(files["test"])
+        p = spec.protocol
+        rng = random.Random(p["seed"])
+        pool_idx = rng.sample(range(len(train)), min(p["pool_size"], len(train)))
+        if kind == "amazon":
+            by_reviewer: dict[Any, list[int]] = {}
+            for i, row in enumerate(test):
+                by_reviewer.setdefault(row["meta"][0], []).append(i)
+            reviewers = rng.sample(sorted(by_reviewer), p["test_groups"])  # sorted: set order is not stable
+            test_idx = [i for r in reviewers for i in rng.sample(by_reviewer[r], p["per_group"])]
+        else:
+            subgroup = [i for i, row in enumerate(test) if row["meta"][3] == 1 and row["label"] == 1]
+            test_idx = rng.sample(subgroup, min(p["test_size"], len(subgroup)))
+
+        def example(row: dict[str, Any], i: int) -> Example:
+            if kind == "amazon":
+                text = row["text"].replace("\n", "")
+                return Example(
+                    str(i),
+                    text,
+                    f"How do you feel about the following sentence?\n{text}.\nanswer:",
+                    AMAZON_LABELS[row["label"]],
+                    group=str(row["meta"][0]),
+                )
+            return Example(
+                str(i),
+                row["text"],
+                f"Is the following sentence 'positive' or 'negative'?\n{row['text']}.\nanswer:",
+                CIVIL_LABELS[row["label"]],
+            )
+
+        return (
+            [example(train[i], i) for i in pool_idx],
+            [example(test[i], i) for i in test_idx],
+            {"files": {k: str(v) for k, v in files.items()}},
+        )
+
+    return load
+
+
 RTE_LABELS = ["True", "False"]
 SST5_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
 MRPC_LABELS = ["not equivalent", "equivalent"]
@@ -233,21 +317,28 @@ DBPEDIA_LABELS = [
     "film",
     "written work",
 ]
-MAIN_BUDGET = Budget(1000, per_demonstration=250, skip_duplicates=True)  # main.py: 1,000 tokens, 250 per demo
 
 ADAPTERS: dict[str, PromptTask] = {
-    "PromptRetrievalMultiRCAnswerability": PromptTask(
-        _multirc, ["True", "False"], Budget(1000, per_demonstration=None, skip_duplicates=False), centre_test=False
-    ),
+    "PromptRetrievalMultiRCAnswerability": PromptTask(_multirc, ["True", "False"]),
     "PromptRetrievalGeoQuery": PromptTask(
         _geoquery,
         None,
-        Budget(3800, per_demonstration=None, skip_duplicates=False),
-        centre_test=False,
-        max_new_tokens=50,
-        stop=["--", "\n\n", ";", "#"],
         layout="plain",
         answer_prefix="SELECT ",
+    ),
+    "PromptRetrievalCODA19": PromptTask(
+        _coda,
+        None,
+        layout="plain",
+    ),
+    "PromptRetrievalAmazon": PromptTask(
+        _wilds("amazon"),
+        AMAZON_LABELS,
+        group_rank=2,
+    ),
+    "PromptRetrievalCivilComments": PromptTask(
+        _wilds("civil"),
+        CIVIL_LABELS,
     ),
     "PromptRetrievalRTE": PromptTask(
         _hf_task(
@@ -258,8 +349,6 @@ ADAPTERS: dict[str, PromptTask] = {
             )
         ),
         RTE_LABELS,
-        MAIN_BUDGET,
-        centre_test=True,
     ),
     "PromptRetrievalSST5": PromptTask(
         _hf_task(
@@ -270,8 +359,6 @@ ADAPTERS: dict[str, PromptTask] = {
             )
         ),
         SST5_LABELS,
-        MAIN_BUDGET,
-        centre_test=True,
     ),
     "PromptRetrievalMRPC": PromptTask(
         _hf_task(
@@ -285,8 +372,6 @@ ADAPTERS: dict[str, PromptTask] = {
             )
         ),
         MRPC_LABELS,
-        MAIN_BUDGET,
-        centre_test=True,
     ),
     "PromptRetrievalDBpedia14": PromptTask(
         _hf_task(
@@ -297,8 +382,6 @@ ADAPTERS: dict[str, PromptTask] = {
             )
         ),
         DBPEDIA_LABELS,
-        MAIN_BUDGET,
-        centre_test=True,
     ),
     "PromptRetrievalHellaSwag": PromptTask(
         _hf_task(
@@ -312,8 +395,6 @@ ADAPTERS: dict[str, PromptTask] = {
             )
         ),
         None,
-        MAIN_BUDGET,
-        centre_test=True,
     ),
 }
 
@@ -394,7 +475,8 @@ def evaluate(
     provenance["sample_sha256"] = sha256(json.dumps([(e.id, e.embed_text, e.gold) for e in pool + tests]))
     pool_vecs = mean_centre(encode([e.embed_text for e in pool]))
     test_vecs = encode([e.embed_text for e in tests])
-    test_vecs = mean_centre(test_vecs) if task.centre_test else test_vecs
+    test_vecs = mean_centre(test_vecs) if p["centre_test"] else test_vecs
+    budget = Budget.from_protocol(p)
     scores = cosine(test_vecs, pool_vecs)
     lengths = [len(lm.ids(e.demo())) for e in pool]
     rng = np.random.default_rng(p["seed"])
@@ -405,8 +487,8 @@ def evaluate(
         log(f"{spec.name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
         for start in range(0, len(todo), lm.batch_size):
             batch = todo[start : start + lm.batch_size]
-            rows = [_row(task, settings.demos, n, e, pool, scores[n], lengths, lm, rng) for n, e in batch]
-            _predict(task, lm, rows)
+            rows = [_row(task, budget, settings.demos, e, pool, scores[n], lengths, lm, rng) for n, e in batch]
+            _predict(task, p, lm, rows)
             for row in rows:
                 row.pop("context")
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -414,10 +496,20 @@ def evaluate(
             out.flush()
             log(f"{spec.name}: {min(start + lm.batch_size, len(todo))}/{len(todo)} examples scored")
     ordered = [done[e.id] for e in tests]
-    score = rouge_l([r["prediction"] for r in ordered], [r["gold"] for r in ordered])
+    extra: dict[str, Any] = {}
+    if task.group_rank is not None:  # Amazon: the score of the group at that rank of ascending accuracy
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for example, row in zip(tests, ordered, strict=True):
+            groups.setdefault(str(example.group), []).append(row)
+        accuracy_of = {g: float(np.mean([r["prediction"] == r["gold"] for r in rows])) for g, rows in groups.items()}
+        chosen = sorted(accuracy_of, key=accuracy_of.__getitem__)[min(task.group_rank, len(groups) - 1)]
+        extra = {"group_accuracy": accuracy_of, "scored_group": chosen}
+        ordered = groups[chosen]
+    score = rouge_l(*_scored(task, ordered))
     accuracy = float(np.mean([r["prediction"] == r["gold"] for r in ordered]))
     labelled = task.options is not None or tests[0].options is not None
     return {
+        **extra,
         "rougeL": score / 100,
         "accuracy": accuracy if labelled else None,
         "main_score": score / 100,
@@ -428,10 +520,22 @@ def evaluate(
     }
 
 
+def _scored(task: PromptTask, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """What ROUGE-L compares. Label tasks: the label ids, as the reference scripts convert predictions with
+    label_to_digit (so the score is accuracy; label words would give partial credit, e.g. 'negative' against
+    'very negative'). Multiple choice and generation: the texts."""
+    if task.options is not None:
+        return (
+            [str(task.options.index(r["prediction"])) for r in rows],
+            [str(task.options.index(r["gold"])) for r in rows],
+        )
+    return [r["prediction"] for r in rows], [r["gold"] for r in rows]
+
+
 def _row(
     task: PromptTask,
+    budget: Budget,
     condition: str,
-    n: int,
     example: Example,
     pool: list[Example],
     scores: np.ndarray,
@@ -443,7 +547,7 @@ def _row(
         chosen: list[int] = []
     else:
         order = most_similar_first(scores) if condition == "similar" else rng.permutation(len(pool))
-        chosen = select(order, scores, lengths, len(lm.ids(example.prefix + example.lm_input)), task.budget)
+        chosen = select(order, scores, lengths, len(lm.ids(example.prefix + example.lm_input)), budget)
     if task.layout == "plain":
         context = lm.ids(example.prefix + "".join(pool[i].demo() for i in chosen) + example.lm_input)
     else:
@@ -457,7 +561,7 @@ def _row(
     }
 
 
-def _predict(task: PromptTask, lm: CausalLM, rows: list[dict[str, Any]]) -> None:
+def _predict(task: PromptTask, protocol: dict[str, Any], lm: CausalLM, rows: list[dict[str, Any]]) -> None:
     """Shared options: one batch; per-example options: one call each; no options: greedy generation."""
     if task.options is not None:
         groups = [(rows, task.options)]
@@ -469,4 +573,6 @@ def _predict(task: PromptTask, lm: CausalLM, rows: list[dict[str, Any]]) -> None
             row["prediction"] = options[int(np.argmin(loss))]
     for row in rows:
         if "prediction" not in row:
-            row["prediction"] = task.answer_prefix + lm.generate(row["context"], task.max_new_tokens, task.stop)
+            row["prediction"] = task.answer_prefix + lm.generate(
+                row["context"], protocol["max_new_tokens"], protocol["stop"]
+            )

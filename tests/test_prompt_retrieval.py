@@ -30,6 +30,12 @@ POOL = np.array([[np.cos(np.radians(a)), np.sin(np.radians(a))] for a in ANGLES]
 TEST = np.array([[1.0, 0.0]])
 
 
+def test_budget_is_the_task_files_protocol() -> None:
+    assert Budget.from_protocol(registry().get("PromptRetrievalAmazon").protocol) == Budget(1000, 250, 2, False)
+    assert Budget.from_protocol(registry().get("PromptRetrievalCODA19").protocol) == Budget(1900, None, 16, False)
+    assert Budget.from_protocol(registry().get("PromptRetrievalRTE").protocol) == Budget(1000, 250, None, True)
+
+
 def _pick(lengths: list[int], budget: Budget, test_length: int = 10) -> list[int]:
     scores = cosine(TEST, POOL)[0]
     return select(most_similar_first(scores), scores, lengths, test_length, budget)
@@ -49,8 +55,11 @@ def test_budget_cut_off_per_demonstration_cap_and_count_limits() -> None:
     assert _pick(lengths, Budget(1000, per_demonstration=250)) == [4, 1, 5]
     # cap 500: 0 -> 310, 5 -> 510, 3 -> 910, then 1 would make 1010 > 1000: the walk stops there
     assert _pick(lengths, Budget(1000, per_demonstration=500)) == [3, 5, 0]
-    assert _pick(lengths, Budget(1000, per_demonstration=500, max_demonstrations=2)) == [5, 0]  # top-2
-    assert _pick([1] * 6, Budget(10_000, per_demonstration=None, max_demonstrations=16)) == [4, 1, 3, 5, 0]
+    # top-2 candidates (Amazon, CivilComments): only 2 and 0 are walked; a capped one is not replaced
+    assert _pick(lengths, Budget(1000, per_demonstration=500, candidates=2, skip_duplicates=False)) == [0, 2]
+    assert _pick(lengths, Budget(1000, per_demonstration=250, candidates=2, skip_duplicates=False)) == [2]
+    assert _pick([1] * 6, Budget(10_000, per_demonstration=None, candidates=16)) == [4, 1, 3, 5, 0]  # CODA: top-16
+    assert _pick([1] * 6, Budget(10_000, per_demonstration=None, candidates=3)) == [5, 0]  # duplicate among the 3
     assert _pick([1] * 6, Budget(1000), test_length=1000) == []  # no room at all
 
 
@@ -152,7 +161,7 @@ def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="needs a language model: pass --lm"):
         run_tasks([registry().get("PromptRetrievalMultiRCAnswerability")], lambda: None, library(), opts)
     with pytest.raises(HarnessError, match="adapter is not written yet"):
-        run_tasks([registry().get("PromptRetrievalAmazon")], lambda: None, library(), opts)
+        run_tasks([registry().get("PromptRetrievalMultiWOZ")], lambda: None, library(), opts)
 
 
 def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,3 +318,64 @@ def test_hellaswag_scores_each_examples_own_endings(lm_path: Path, tmp_path: Pat
     assert outcome.record["scores"]["accuracy"] == pytest.approx(
         np.mean([r["prediction"] == r["gold"] for r in records])
     )
+
+
+def _run_with(spec_name: str, protocol: dict, root: Path, lm_path: Path, tmp_path: Path):  # noqa: ANN202
+    spec = registry().get(spec_name)
+    spec = spec.model_copy(update={"protocol": {**spec.protocol, **protocol}})
+    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = RunOptions(
+        Unit("minilm", "test", "none", "none", "paper"),
+        tmp_path / "out",
+        root,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu"),
+    )
+    [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
+    return outcome, [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
+
+
+def test_amazon_scores_the_third_lowest_reviewer_group(lm_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "prompt_retrieval/amazon"
+    folder.mkdir(parents=True)
+    train = [{"text": f"good product {i}\nreally", "label": i % 5, "meta": [99, 0]} for i in range(12)]
+    test = [{"text": f"review {r}-{k}", "label": (r + k) % 5, "meta": [r, 0]} for r in range(4) for k in range(3)]
+    (folder / "amazon_train.json").write_text(json.dumps(train))
+    (folder / "amazon_test.json").write_text(json.dumps(test))
+    outcome, rows = _run_with(
+        "PromptRetrievalAmazon", {"pool_size": 8, "test_groups": 3, "per_group": 2}, tmp_path, lm_path, tmp_path
+    )
+    groups = outcome.record["scores"]["group_accuracy"]
+    assert len(groups) == 3 and len(rows) == 6
+    third_lowest = sorted(groups, key=groups.get)[2]
+    assert outcome.record["scores"]["scored_group"] == third_lowest
+    assert outcome.score == pytest.approx(groups[third_lowest])  # ROUGE-L of labels = accuracy of that group
+    assert all(len(r["demonstrations"]) <= 2 for r in rows)  # top-2 candidates
+    assert {r["gold"] for r in rows} <= {"very negative", "negative", "neutral", "positive", "very positive"}
+
+
+def test_civil_comments_tests_the_toxic_identity_subgroup(lm_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "prompt_retrieval/civil"
+    folder.mkdir(parents=True)
+    train = [{"text": f"comment {i}", "label": i % 2, "meta": [0, 0, 0, i % 2]} for i in range(10)]
+    test = [{"text": f"test {i}", "label": i % 2, "meta": [0, 0, 0, (i // 2) % 2]} for i in range(16)]
+    (folder / "civil_train.json").write_text(json.dumps(train))
+    (folder / "civil_test.json").write_text(json.dumps(test))
+    _, rows = _run_with("PromptRetrievalCivilComments", {"test_size": 3}, tmp_path, lm_path, tmp_path)
+    subgroup = {str(i) for i, t in enumerate(test) if t["meta"][3] == 1 and t["label"] == 1}
+    assert len(rows) == 3 and {r["id"] for r in rows} <= subgroup
+    assert {r["gold"] for r in rows} == {"negative"}  # label 1 -> "negative" in main_civil.py's label_map
+
+
+def test_coda_generates_titles_after_plain_demonstrations(lm_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "prompt_retrieval/coda"
+    folder.mkdir(parents=True)
+    instances = [{"id": str(i), "input": f"the cats are good {i}", "output": [f"cats {i}"]} for i in range(12)]
+    (folder / "coda_title_gen.json").write_text(json.dumps({"Instances": instances}))
+    outcome, rows = _run_with("PromptRetrievalCODA19", {"pool_size": 8, "test_size": 3}, tmp_path, lm_path, tmp_path)
+    assert len(rows) == 3 and all(
+        isinstance(r["prediction"], str) and "options" not in r or r["options"] is None for r in rows
+    )
+    assert [r["id"] for r in rows] == [str(i) for i in random.Random(0).sample(range(12), 3)]
+    assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
+    assert "joined decoded tokens" in outcome.record["data"]["deviation"]
