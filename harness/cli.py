@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
@@ -133,7 +134,6 @@ def _embed_args(p: argparse.ArgumentParser) -> None:
 
 @command("embed", "encode a JSON Lines file of texts into a .npy matrix", _embed_args)
 def _embed(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     import numpy as np
 
@@ -187,7 +187,6 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
 def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from harness.encoders import default_mode, resolve_model
     from harness.instructions import FAMILIES, Library, library
@@ -243,7 +242,6 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 @command("data", "mirror MTEB task data from the hub (pinned revisions) into the portable layout", _data_args)
 def _data(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from harness.mirror import mirror
     from harness.registry import registry
@@ -273,7 +271,6 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 
 @command("report", "paper-style tables (Table 2 layout, per task, gains vs a baseline) from results", _report_args)
 def _report(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from harness.registry import registry
     from harness.report import aggregate, load_runs, report
@@ -287,14 +284,7 @@ def _report(args: argparse.Namespace) -> int:
 
         figures = [category_bars([(r.label, aggregate(r, reg)) for r in ([baseline] if baseline else []) + runs])]
     text = report(runs, reg, baseline, args.format, figures)
-    if args.output:
-        from harness.io import write_atomic
-
-        write_atomic(Path(args.output), lambda fh: fh.write(text))
-        print(f"wrote {args.output}")
-    else:
-        print(text)
-    return 0
+    return _emit(text, args.output)
 
 
 def _robustness_args(p: argparse.ArgumentParser) -> None:
@@ -327,7 +317,6 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
 def _robustness(args: argparse.Namespace) -> int:
     import copy
     import functools
-    from pathlib import Path
 
     from harness.encoders import default_mode, resolve_model
     from harness.instructions import library
@@ -365,14 +354,7 @@ def _robustness(args: argparse.Namespace) -> int:
     text = render(studies, specs, args.format)
     if args.figure:
         write_figure(studies, Path(args.figure))
-    if args.output:
-        from harness.io import write_atomic
-
-        write_atomic(Path(args.output), lambda fh: fh.write(text))
-        print(f"wrote {args.output}")
-    else:
-        print(text)
-    return 0
+    return _emit(text, args.output)
 
 
 def _cache_args(p: argparse.ArgumentParser) -> None:
@@ -391,6 +373,18 @@ def _cache(args: argparse.Namespace) -> int:
         return 0
     count, size = EmbeddingCache(path).stats()
     print(f"{path}: {count} embeddings, {size / 1e6:.1f} MB")
+    return 0
+
+
+def _emit(text: str, output: str | None) -> int:
+    """Print a command's text, or write it atomically to `output`."""
+    if output:
+        from harness.io import write_atomic
+
+        write_atomic(Path(output), lambda fh: fh.write(text))
+        print(f"wrote {output}")
+    else:
+        print(text)
     return 0
 
 

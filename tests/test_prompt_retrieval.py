@@ -302,16 +302,7 @@ def test_hellaswag_scores_each_examples_own_endings(lm_path: Path, tmp_path: Pat
     ]
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", rows)
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", rows[:3])
-    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = RunOptions(
-        Unit("minilm", "test", "none", "none", "paper"),
-        tmp_path / "out",
-        tmp_path,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", test_size=3),
-    )
-    [outcome] = run_tasks([registry().get("PromptRetrievalHellaSwag")], lambda: encoder, library(), opts)
-    records = [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
+    outcome, records = _run_with("PromptRetrievalHellaSwag", {"test_size": 3}, tmp_path, lm_path, tmp_path)
     for r in records:
         assert set(r["option_losses"]) == {"good", "bad", "rain", "sun"} and r["prediction"] in r["option_losses"]
         assert r["prediction"] == min(r["option_losses"], key=r["option_losses"].get)
