@@ -171,6 +171,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", default="results/runs", help="where result files go (default results/runs)")
     p.add_argument("--overwrite", action="store_true", help="re-run tasks that already have results")
     p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
+    from harness.prompt_retrieval import CONDITIONS
+
     pr = p.add_argument_group("prompt retrieval")
     pr.add_argument("--lm", help="causal LM that uses the demonstrations (hub id or local folder)")
     pr.add_argument("--lm-device", help="device of the LM (default: cuda if available)")
@@ -178,7 +180,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     pr.add_argument("--lm-batch-size", type=int, default=8)
     pr.add_argument(
         "--demos",
-        choices=["similar", "random", "zero-shot"],
+        choices=list(CONDITIONS),
         default="similar",
         help="retrieved demonstrations (the paper), random ones within the same budget, or none",
     )

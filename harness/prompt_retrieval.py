@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -479,22 +480,32 @@ def evaluate(
     budget = Budget.from_protocol(p)
     scores = cosine(test_vecs, pool_vecs)
     lengths = [len(lm.ids(e.demo())) for e in pool]
-    rng = np.random.default_rng(p["seed"])
     done = read_done(records)
     records.parent.mkdir(parents=True, exist_ok=True)
     with records.open("a", encoding="utf-8") as out:
         todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
         log(f"{spec.name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
+        began = time.perf_counter()
         for start in range(0, len(todo), lm.batch_size):
             batch = todo[start : start + lm.batch_size]
-            rows = [_row(task, budget, settings.demos, e, pool, scores[n], lengths, lm, rng) for n, e in batch]
+            # random demonstrations: one generator per test example, so a resumed run draws what a whole one would
+            rows = [
+                _row(
+                    task, budget, settings.demos, e, pool, scores[n], lengths, lm, np.random.default_rng([p["seed"], n])
+                )
+                for n, e in batch
+            ]
             _predict(task, p, lm, rows)
             for row in rows:
                 row.pop("context")
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 done[row["id"]] = row
             out.flush()
-            log(f"{spec.name}: {min(start + lm.batch_size, len(todo))}/{len(todo)} examples scored")
+            finished = min(start + lm.batch_size, len(todo))
+            rate = finished / max(time.perf_counter() - began, 1e-9)
+            log(
+                f"{spec.name}: {finished}/{len(todo)} examples scored ({rate:.2f}/s, ETA {(len(todo) - finished) / rate:.0f}s)"
+            )
     ordered = [done[e.id] for e in tests]
     extra: dict[str, Any] = {}
     if task.group_rank is not None:  # Amazon: the score of the group at that rank of ascending accuracy

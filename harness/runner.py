@@ -165,10 +165,22 @@ def billboard_data(spec: TaskSpec, root: Path | None) -> tuple[Any, dict[str, An
     }
 
 
-def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
+def _write_scores(folder: Path, spec: TaskSpec, scores: dict[str, Any], revision: str, seconds: float) -> None:
+    """A non-MTEB task's scores in mteb's TaskResult format, so every result file reads the same way."""
     import mteb
     from mteb.results import TaskResult
 
+    result = TaskResult(
+        dataset_revision=revision,
+        task_name=spec.name,
+        mteb_version=mteb.__version__,
+        scores={spec.split: [{**scores, "hf_subset": "default", "languages": ["eng-Latn"]}]},
+        evaluation_time=seconds,
+    )
+    write_task_result(folder, result)
+
+
+def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
     from harness.billboard import correlations, max_reference_cosine
 
     data, source = billboard_data(spec, ctx.opts.data_dir)
@@ -178,14 +190,7 @@ def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, A
         data,
         max_reference_cosine(data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, role="document")),
     )
-    result = TaskResult(
-        dataset_revision=source["commit"],
-        task_name=spec.name,
-        mteb_version=mteb.__version__,
-        scores={spec.split: [{**scores, "hf_subset": "default", "languages": ["eng-Latn"]}]},
-        evaluation_time=time.perf_counter() - start,
-    )
-    write_task_result(ctx.opts.unit.folder(ctx.opts.output), result)
+    _write_scores(ctx.opts.folder(spec), spec, scores, source["commit"], time.perf_counter() - start)
     return scores["main_score"], {
         "instructions": {spec.name: _sides({"query": instruction, "document": instruction})},
         "data": source,
@@ -196,9 +201,6 @@ def evaluate_billboard(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, A
 
 # ---------------------------------------------------------------------------------------------- prompt retrieval
 def evaluate_prompt_retrieval(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
-    import mteb
-    from mteb.results import TaskResult
-
     from harness.prompt_retrieval import evaluate
 
     opts = ctx.opts
@@ -214,14 +216,7 @@ def evaluate_prompt_retrieval(spec: TaskSpec, ctx: Context) -> tuple[float, dict
         records,
         opts.log,
     )
-    result = TaskResult(
-        dataset_revision=getattr(spec.source, "commit", "hub"),
-        task_name=spec.name,
-        mteb_version=mteb.__version__,
-        scores={spec.split: [{**scores, "hf_subset": "default", "languages": ["eng-Latn"]}]},
-        evaluation_time=time.perf_counter() - start,
-    )
-    write_task_result(opts.folder(spec), result)
+    _write_scores(opts.folder(spec), spec, scores, getattr(spec.source, "commit", "hub"), time.perf_counter() - start)
     reference_lm = spec.protocol.get("reference_lm")
     deviation = (
         f"the reference used {reference_lm}; this run used {opts.prompt.lm}" if reference_lm != opts.prompt.lm else None
@@ -301,17 +296,12 @@ def run_tasks(
         opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
         t0 = time.perf_counter()
         main, details = EVALUATORS[spec.benchmark](spec, ctx)
-        outcomes[spec.name] = Outcome(
-            spec.name,
-            "done",
-            main,
-            spec.main_metric,
-            time.perf_counter() - t0,
-            _write_record(opts.folder(spec), spec, main, details, ctx, time.perf_counter() - t0),
-        )
+        seconds = time.perf_counter() - t0
+        record = _write_record(opts.folder(spec), spec, main, details, ctx, seconds)
+        outcomes[spec.name] = Outcome(spec.name, "done", main, spec.main_metric, seconds, record)
         enc, elapsed = ctx.encoder, time.perf_counter() - started
         opts.log(
-            f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * main:.2f} in {time.perf_counter() - t0:.1f}s;"
+            f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * main:.2f} in {seconds:.1f}s;"
             f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
             f" ETA {elapsed / n * (len(todo) - n):.0f}s"
         )

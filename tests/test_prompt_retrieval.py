@@ -370,3 +370,24 @@ def test_coda_generates_titles_after_plain_demonstrations(lm_path: Path, tmp_pat
     assert [r["id"] for r in rows] == [str(i) for i in random.Random(0).sample(range(12), 3)]
     assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
     assert "joined decoded tokens" in outcome.record["data"]["deviation"]
+
+
+def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_path: Path) -> None:
+    need(DATA / "prompt_retrieval" / "multirc_answerability")
+    spec = registry().get("PromptRetrievalMultiRCAnswerability")
+    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = RunOptions(
+        Unit("minilm", "t", "none", "none", "paper"),
+        tmp_path / "out",
+        DATA,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", lm_batch_size=2, demos="random", test_size=4),
+    )
+    [whole] = run_tasks([spec], lambda: encoder, library(), opts)
+    path = Path(whole.record["examples"])
+    first = [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()]
+    path.write_text("\n".join(path.read_text().splitlines()[:2]) + "\n")  # interrupted after one batch
+    (opts.folder(spec) / f"{spec.name}.run.json").unlink()
+    run_tasks([spec], lambda: encoder, library(), opts)
+    assert [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()] == first
+    assert first[0] != first[1]  # random, not the same draw for every example
