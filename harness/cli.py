@@ -189,10 +189,10 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
 def _run(args: argparse.Namespace) -> int:
-
     from harness.encoders import default_mode, resolve_model
     from harness.instructions import FAMILIES, Library, library
     from harness.paths import data_dir, smoke_dir
+    from harness.prompt_retrieval import PromptSettings
     from harness.registry import Registry, registry
     from harness.results import Unit
     from harness.runner import RunOptions, run_tasks
@@ -210,11 +210,14 @@ def _run(args: argparse.Namespace) -> int:
     mode = args.mode or default_mode(args.model)
     if variant != "none" and mode == "none":
         print(f"note: instructions {variant!r} with mode 'none' are ignored by the model; use --mode prefix or masked")
-    revision = args.revision or ("dry-run" if args.dry_run else resolve_model(args.model, args.revision)[1])
+    try:
+        revision = args.revision or resolve_model(args.model, args.revision)[1]
+    except HarnessError:
+        if not args.dry_run:
+            raise
+        revision = "unresolved"  # a plan can still be shown; its paths name no revision
     unit = Unit(args.model, revision, variant, mode, args.protocol)
     data_root = Path(args.data_dir) if args.data_dir else (smoke_dir() / "data" if smoke else None)
-    from harness.prompt_retrieval import PromptSettings
-
     prompt = PromptSettings(args.lm, args.lm_device, args.lm_precision, args.lm_batch_size, args.demos, args.test_size)
     opts = RunOptions(
         unit, Path(args.output_dir), data_root, args.batch_size, args.overwrite, args.dry_run, prompt=prompt

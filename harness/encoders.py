@@ -105,7 +105,9 @@ class Encoder:
         if precision != "fp32":
             if self.model.device.type == "cpu":
                 raise HarnessError(f"precision {precision} needs a GPU device; on CPU use fp32")
-            self.model.to(dtype={"fp16": __import__("torch").float16, "bf16": __import__("torch").bfloat16}[precision])
+            import torch
+
+            self.model.to(dtype={"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
         if max_length:
             self.model.max_seq_length = max_length
         self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
@@ -147,10 +149,13 @@ class Encoder:
         return asdict(self.identity)
 
     def instruction_tokens(self, instruction: str) -> int:
-        """INSTRUCTOR 1.0.1's count: tokens of the instruction alone minus the end token; 0 when that is <= 1."""
+        """INSTRUCTOR 1.0.1's count: tokens of the instruction alone minus the end token; 0 when that is <= 1.
+        sentence-transformers excludes the same count from pooling for tokenizers that end a sequence with a
+        special token (T5's </s>, BERT's [SEP]), which is what INSTRUCTOR checkpoints use."""
         if not instruction:
             return 0
-        ids = self.model.tokenize([instruction])["input_ids"]
+        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize  # sentence-transformers 6 / 5
+        ids = tokenize([instruction])["input_ids"]
         n = int(ids.shape[-1]) - 1
         return n if n > 1 else 0
 
