@@ -21,9 +21,9 @@ class InstructedEncoder(SentenceTransformerEncoderWrapper):
     """`encode(dataloader, task_metadata=..., prompt_type=...)` -> harness Encoder with the task's instruction.
 
     `instruction_keys` maps an mteb task name to (registry task, subtask or None): CQADupstack forums are
-    mteb tasks of their own but subtasks of one registry task. `clustering_token_limit`, when set,
-    reproduces the INSTRUCTOR reference's clustering rule: a text whose instruction + text exceeds that
-    many tokens is encoded with an empty instruction.
+    mteb tasks of their own but subtasks of one registry task. `token_limits` (mteb task -> tokens), set by
+    the paper protocol for clustering, reproduces the INSTRUCTOR reference's rule that a text whose
+    instruction + text exceeds that many tokens is encoded with an empty instruction.
     """
 
     def __init__(
@@ -32,7 +32,6 @@ class InstructedEncoder(SentenceTransformerEncoderWrapper):
         library: Library,
         variant: str,
         instruction_keys: dict[str, tuple[str, str | None]],
-        clustering_token_limit: int | None = None,
     ) -> None:
         super().__init__(encoder.model)
         self.mteb_model_meta = self.mteb_model_meta.model_copy(
@@ -42,7 +41,7 @@ class InstructedEncoder(SentenceTransformerEncoderWrapper):
         self.library = library
         self.variant = variant
         self.instruction_keys = instruction_keys
-        self.clustering_token_limit = clustering_token_limit
+        self.token_limits: dict[str, int] = {}
         self.used: dict[str, dict[str, str]] = {}  # mteb task -> side -> instruction actually used
 
     def instruction(self, mteb_task: str, side: Side) -> str:
@@ -65,14 +64,14 @@ class InstructedEncoder(SentenceTransformerEncoderWrapper):
         side: Side = "document" if prompt_type == PromptType.document else "query"
         instruction = self.instruction(task_metadata.name, side)
         self.used.setdefault(task_metadata.name, {})[side] = instruction
-        if self.clustering_token_limit and task_metadata.type == "Clustering" and instruction:
-            return self._encode_clustering(texts, instruction, side)
+        limit = self.token_limits.get(task_metadata.name)
+        if limit is not None and instruction:
+            return self._encode_within(limit, texts, instruction, side)
         return self.encoder.encode(texts, instruction=instruction, role=side)
 
-    def _encode_clustering(self, texts: list[str], instruction: str, side: Side) -> np.ndarray:
-        limit = self.clustering_token_limit
+    def _encode_within(self, limit: int, texts: list[str], instruction: str, side: Side) -> np.ndarray:
         ids = self.encoder.model.tokenizer([instruction + t for t in texts])["input_ids"]
-        too_long = np.array([len(i) > (limit or 0) for i in ids])
+        too_long = np.array([len(i) > limit for i in ids])
         out = np.empty((len(texts), self.encoder.identity.dimension), dtype=np.float32)
         for drop, ins in ((False, instruction), (True, "")):
             idx = np.flatnonzero(too_long == drop)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from harness.errors import HarnessError
 from harness.registry import TaskSpec
@@ -41,7 +42,8 @@ def configure(task: Any, spec: TaskSpec, protocol: str) -> dict[str, Any]:
         p = spec.protocol
         task.samples_per_label = p["samples_per_label"]
         task.n_experiments = p["n_experiments"]
-        task.evaluator_model = task.evaluator_model.set_params(max_iter=p["max_iter"], random_state=SEED)
+        # a clone: mteb keeps one LogisticRegression on the task class, shared by every task of that class
+        task.evaluator_model = clone(task.evaluator_model).set_params(max_iter=p["max_iter"], random_state=SEED)
         task._undersample_data = types.MethodType(_legacy_undersample_method(), task)
         settings.update(
             samples_per_label=p["samples_per_label"],

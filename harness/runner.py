@@ -80,10 +80,7 @@ class Context:
         if self._mteb_model is None:
             from harness.mteb_adapter import InstructedEncoder
 
-            limit = 256 if self.opts.unit.protocol == "paper" else None
-            self._mteb_model = InstructedEncoder(
-                self.encoder, self.library, self.opts.unit.variant, self.mteb_keys, clustering_token_limit=limit
-            )
+            self._mteb_model = InstructedEncoder(self.encoder, self.library, self.opts.unit.variant, self.mteb_keys)
         return self._mteb_model
 
 
@@ -133,6 +130,8 @@ def evaluate_mteb(spec: TaskSpec, ctx: Context) -> tuple[float, dict[str, Any]]:
     for _, part in mteb_parts(spec):
         task, sources[part.name] = load_part(spec, part, opts.data_dir)
         settings = configure(task, spec, opts.unit.protocol)
+        if "instruction_token_limit" in settings:
+            model.token_limits[part.name] = settings["instruction_token_limit"]
         start = time.perf_counter()
         per_subset = task.evaluate(
             model, spec.split, encode_kwargs={"batch_size": opts.batch_size, "show_progress_bar": False}
