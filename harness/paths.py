@@ -8,7 +8,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(kind: str) -> Path:
-    """`tasks` or `instructions`: packaged copy in a wheel, else the checkout's top-level folder."""
+    """`tasks`, `instructions` or `results/reference`: the packaged copy in a wheel, else the checkout's folder."""
     packaged = _PACKAGE / "_data" / kind
     return packaged if packaged.is_dir() else _PACKAGE.parent / kind
 

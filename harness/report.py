@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, unknown
+from harness.paths import data_dir
 from harness.registry import CATEGORIES, EXPECTED_COUNTS, MTEB_CATEGORIES, Registry, TaskSpec
 
-REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference"
+REFERENCE = data_dir("results/reference")
 MTEB_AVG, AVG70 = "MTEB Avg", "Avg (70)"
 COLUMNS = [*MTEB_CATEGORIES, MTEB_AVG, "Billboard", "PromptRetrieval", AVG70]
 SHORT = {
