@@ -17,14 +17,12 @@ def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def _rows(dataset: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows with renamed columns; mteb 1.x single-row datasets (a list per column) are unrolled."""
+def _rows(dataset: Any, columns: dict[str, str], single_row_lists: bool = False) -> list[dict[str, Any]]:
+    """Rows with renamed columns. `single_row_lists`: pair-classification datasets of the mteb 1.x era hold
+    every pair in one row (a list per column); they are unrolled."""
     data = dataset.to_dict() if hasattr(dataset, "to_dict") else dict(dataset)
-    if (
-        len(data[next(iter(columns))]) == 1
-        and isinstance(data[next(iter(columns))][0], list)
-        and columns.get("sentence1")
-    ):
+    first = data[next(iter(columns))]
+    if single_row_lists and len(first) == 1 and isinstance(first[0], list):
         data = {k: v[0] for k, v in data.items()}
     return [
         {new: data[old][i] for old, new in columns.items() if old in data}
@@ -67,7 +65,7 @@ def write_portable(spec: TaskSpec, split_data: dict[str, Any], folder: Path) -> 
     }[cat]
     for part in [split, "train"] if cat == "Classification" else [split]:
         path = folder / f"{part}.jsonl"
-        _jsonl(path, _rows(split_data[part], columns))
+        _jsonl(path, _rows(split_data[part], columns, single_row_lists=cat == "PairClassification"))
         written.append(path)
     return written
 

@@ -303,3 +303,16 @@ def test_clustering_long_texts_lose_their_instruction_under_the_paper_protocol(
     instruction = library().get("TwentyNewsgroupsClustering", "instructor-large").query
     assert seen["The tennis match went to five sets."] == instruction
     assert seen[long] == (instruction if long_gets == "instruction" else "")
+
+
+def test_mirror_unrolls_single_row_pair_classification(tmp_path: Path) -> None:
+    """mteb 1.x pair-classification datasets keep all pairs in one row: the mirror writes one row per pair."""
+    from datasets import Dataset
+
+    from harness.mirror import write_portable
+
+    spec = SMOKE.get("SmokePairClassification")
+    one_row = Dataset.from_dict({"sentence1": [["a", "b"]], "sentence2": [["c", "d"]], "labels": [[1, 0]]})
+    write_portable(spec, {"test": one_row}, tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "test.jsonl").read_text().splitlines()]
+    assert rows == [{"sentence1": "a", "sentence2": "c", "label": 1}, {"sentence1": "b", "sentence2": "d", "label": 0}]
