@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -416,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # API-rename and deprecation notices of the libraries underneath are for their developers, not for a
+    # researcher reading a run's progress; the library-level tests still see them.
+    for module in ("mteb", "sentence_transformers", "transformers", "datasets"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

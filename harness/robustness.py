@@ -122,7 +122,7 @@ def cost_note(s: Study) -> str:
     first, total = next(iter(s.seconds.values())), sum(s.seconds.values())
     return (
         f"{s.model}: {len(s.seconds)} variants took {total:.1f}s = {total / max(first, 1e-9):.2f} x the first "
-        f"variant's run ({first:.1f}s); the rest reuse cached embeddings of unchanged texts"
+        f"variant's run ({first:.1f}s)"
     )
 
 
