@@ -57,3 +57,35 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     write_figure([s], tmp_path / "ranges.png")
     assert (tmp_path / "ranges.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in render([s], [spec], "html")
+
+
+def test_two_models_side_by_side_by_hand() -> None:
+    from harness.robustness import Study, table
+
+    specs = [registry().get("STS12"), registry().get("STS13")]
+    variants = [f"paraphrase-query:{k}" for k in range(1, 6)]
+    a = Study(
+        "model-a",
+        {
+            "STS12": dict(zip(variants, [70, 72, 74, 76, 78], strict=True)),
+            "STS13": dict(zip(variants, [80, 80, 80, 80, 85], strict=True)),
+        },
+        {},
+    )
+    b = Study(
+        "model-b",
+        {
+            "STS12": dict(zip(variants, [60, 60, 60, 60, 60], strict=True)),
+            "STS13": dict(zip(variants, [50, 55, 60, 65, 70], strict=True)),
+        },
+        {},
+    )
+    header, rows = table([a, b], specs)
+    assert header[:6] == ["task", "category", "model", "mean", "std", "best-worst"]
+    by = {(r[0], r[2]): r[3:6] for r in rows}
+    assert by[("STS12", "model-a")] == ["74.00", "3.16", "8.00"]  # sample std of 70..78 step 2 = sqrt(10)
+    assert by[("STS13", "model-a")] == ["81.00", "2.24", "5.00"]  # sqrt(5)
+    assert by[("STS12", "model-b")] == ["60.00", "0.00", "0.00"]
+    assert by[("STS13", "model-b")] == ["60.00", "7.91", "20.00"]  # sqrt(62.5)
+    assert by[("(mean of 2)", "model-a")] == ["77.50", "2.70", "6.50"]  # category = mean of the task statistics
+    assert by[("(mean of 2)", "model-b")] == ["60.00", "3.95", "10.00"]
