@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -248,6 +249,19 @@ def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
         run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
 
 
+def _opts(
+    root: Path, tmp_path: Path, lm_path: Path, variant: str = "none", mode: str = "none", **prompt: Any
+) -> RunOptions:
+    """Run options for a prompt-retrieval test: the tiny LM on CPU, results under tmp_path."""
+    return RunOptions(
+        Unit("minilm", "test", variant, mode, "paper"),
+        tmp_path / "out",
+        root,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt),
+    )
+
+
 def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
     """The plain layout (database prompt, '-- question\\nquery' demonstrations, then '-- question\\nSELECT') and
     greedy generation cut at the stop strings, with ROUGE-L against the gold SQL."""
@@ -256,13 +270,7 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
 
     spec = registry().get("PromptRetrievalGeoQuery")
     encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = RunOptions(
-        Unit("minilm", "test", "instructor-large", "prefix", "paper"),
-        tmp_path / "out",
-        DATA,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", test_size=2),
-    )
+    opts = _opts(DATA, tmp_path, lm_path, variant="instructor-large", mode="prefix", test_size=2)
     seen: list[list[int]] = []
     original = CausalLM.generate
 
@@ -315,13 +323,7 @@ def _run_with(spec_name: str, protocol: dict, root: Path, lm_path: Path, tmp_pat
     spec = registry().get(spec_name)
     spec = spec.model_copy(update={"protocol": {**spec.protocol, **protocol}})
     encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = RunOptions(
-        Unit("minilm", "test", "none", "none", "paper"),
-        tmp_path / "out",
-        root,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu"),
-    )
+    opts = _opts(root, tmp_path, lm_path)
     [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
     return outcome, [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
 
@@ -376,13 +378,7 @@ def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_pa
     need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
     encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = RunOptions(
-        Unit("minilm", "t", "none", "none", "paper"),
-        tmp_path / "out",
-        DATA,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", lm_batch_size=2, demos="random", test_size=4),
-    )
+    opts = _opts(DATA, tmp_path, lm_path, lm_batch_size=2, demos="random", test_size=4)
     [whole] = run_tasks([spec], lambda: encoder, library(), opts)
     path = Path(whole.record["examples"])
     first = [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()]
