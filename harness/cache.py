@@ -7,17 +7,17 @@ no partial entry can be read back later.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from harness.paths import cache_root
+
 
 def default_path() -> Path:
-    root = os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "instructor-harness"
-    return Path(root) / "embeddings.sqlite"
+    return cache_root() / "embeddings.sqlite"
 
 
 def entry_key(model_key: str, instruction: str, text: str) -> str:

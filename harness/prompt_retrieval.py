@@ -438,10 +438,10 @@ class PromptSettings:
     test_size: int | None = None
 
     def folder_name(self, spec: TaskSpec) -> str:
-        from harness.results import slug
+        from harness.results import model_label, slug
 
         return slug(
-            f"lm={Path(self.lm).name if self.lm and Path(self.lm).exists() else self.lm},"
+            f"lm={model_label(self.lm) if self.lm else self.lm},"
             f"demos={self.demos},test={self.test_size or spec.protocol['test_size']}"
         )
 

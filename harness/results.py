@@ -35,6 +35,11 @@ PACKAGES = (
 )
 
 
+def model_label(name: str) -> str:
+    """A local model folder is named by its last component (not the whole path); a hub id stays whole."""
+    return Path(name).name if Path(name).exists() else name
+
+
 def slug(text: str) -> str:
     """A path component: hub ids and local paths lose their slashes, variants their colons."""
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", text.strip("/")).strip("-") or "_"
@@ -56,7 +61,7 @@ class Unit:
     def folder(self, output: Path) -> Path:
         return (
             output
-            / slug(Path(self.model).name if "/" in self.model and Path(self.model).exists() else self.model)
+            / slug(model_label(self.model))
             / slug(self.revision)
             / slug(f"instructions={self.variant},mode={self.mode},protocol={self.protocol}")
         )

@@ -9,21 +9,18 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.io import write_atomic
+from harness.paths import cache_root
 from harness.registry import FilesSource, TaskSpec
 
 RAW = "https://raw.githubusercontent.com/{repository}/{commit}/{path}/{file}"
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "instructor-harness") / "files"
-
-
-def task_files(spec: TaskSpec, data_dir: Path | None, names: list[str] | None = None) -> dict[str, Path]:
-    """Role -> local path of each file the task needs (all of `source.files`, or `names`)."""
+def task_files(spec: TaskSpec, data_dir: Path | None) -> dict[str, Path]:
+    """Role -> local path of each file the task needs (`source.files`)."""
     source = spec.source
     if not isinstance(source, FilesSource):
         raise HarnessError(f"task {spec.name}: its data are not files")
-    roles = names or list(source.files)
+    roles = list(source.files)
     if data_dir is not None:
         folder = data_dir / source.folder
         paths = {role: folder / source.files[role] for role in roles}
@@ -38,7 +35,7 @@ def task_files(spec: TaskSpec, data_dir: Path | None, names: list[str] | None = 
 
 
 def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:
-    dest = cache_root() / source.repository / source.commit / source.path / name
+    dest = cache_root() / "files" / source.repository / source.commit / source.path / name
     if dest.is_file():
         return dest
     url = RAW.format(repository=source.repository, commit=source.commit, path=source.path, file=name)
