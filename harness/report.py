@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import statistics
@@ -264,12 +265,33 @@ def _task_table(runs: list[Run], registry: Registry) -> tuple[list[str], list[li
     ]
 
 
-def _md(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
-    def md(h: list[str], rows: list[list[str]]) -> str:
-        lines = ["| " + " | ".join(h) + " |", "|" + "---|" * len(h)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
-    return f"{md(header, table)}\n\n{NOTE}\n\n### Per task\n\n{md(*tasks)}\n"
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_page(title: str, body: str, figures: list[bytes]) -> str:
+    """A self-contained page: the body, then each PNG figure embedded."""
+    imgs = "".join(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(f).decode()}">' for f in figures)
+    style = (
+        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin:12px 0}"
+        "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child"
+        "{text-align:left}img{max-width:900px;display:block;margin:12px 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}{imgs}</body></html>"
+    )
+
+
+def _md(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
+    return f"{md_table(header, table)}\n\n{NOTE}\n\n### Per task\n\n{md_table(*tasks)}\n"
 
 
 def _csv(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
@@ -296,21 +318,7 @@ def _latex(header: list[str], table: list[list[str]], tasks: tuple[list[str], li
 def _html(
     header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]], figures: list[bytes]
 ) -> str:
-    import html
-
-    def tab(h: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in h)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    imgs = "".join(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(f).decode()}">' for f in figures)
-    style = (
-        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin:12px 0}"
-        "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child"
-        "{text-align:left}img{max-width:900px;display:block;margin:12px 0}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>instructor-harness report</title>"
-        f"<style>{style}</style></head><body><h1>INSTRUCTOR evaluation report</h1>{tab(header, table)}"
-        f"<p>{html.escape(NOTE)}</p>{imgs}<h2>Per task</h2>{tab(*tasks)}</body></html>"
-    )
+    """Figures sit between the summary table and the per-task table."""
+    summary = f"{html_table(header, table)}<p>{html.escape(NOTE)}</p>"
+    page = html_page("INSTRUCTOR evaluation report", summary, figures)
+    return page.replace("</body>", f"<h2>Per task</h2>{html_table(*tasks)}</body>")

@@ -137,24 +137,17 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
             indent=1,
         )
     if fmt == "html":
-        import base64
         import html
 
         from harness.figures import robustness_ranges
+        from harness.report import html_page, html_table
 
         png = robustness_ranges({s.model: s.stats() for s in studies})
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>robustness</title><style>"
-            "body{font-family:sans-serif;margin:24px}td,th{border:1px solid #bbb;padding:3px 8px}"
-            "table{border-collapse:collapse}</style></head><body><h1>Instruction robustness</h1>"
-            f"<table><tr>{head}</tr>{body}</table><p>{'<br>'.join(map(html.escape, notes))}</p>"
-            f"<img alt='robustness ranges' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-            "</body></html>"
-        )
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
-    return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+        body = f"{html_table(header, rows)}<p>{'<br>'.join(map(html.escape, notes))}</p>"
+        return html_page("Instruction robustness", body, [png])
+    from harness.report import md_table
+
+    return md_table(header, rows) + "\n\n" + "\n".join(notes) + "\n"
 
 
 def write_figure(studies: list[Study], path: Path) -> None:
