@@ -5,7 +5,7 @@ demonstrations (input, "\n" + output; inputs after the first prefixed "\n\n\n") 
 piece tokenized on its own; each option ("\n" + option) is scored by its mean per-token cross-entropy given
 the prompt, and the lowest wins. Demonstration inputs are cut to fit 256 tokens with their output, the test
 input keeps its last tokens, and the context is cut from the left to fit 1,024 tokens.
-Generation tasks: greedy decoding, cut at the first stop string.
+Generation tasks: greedy decoding within the model's window, cut at the first stop string.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ class CausalLM:
         self.batch_size = batch_size
         self.torch = torch
 
+    @property
+    def window(self) -> int:
+        """Most tokens the model attends to (prompt and generated text together)."""
+        config = self.model.config
+        positions = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+        return int(positions) if positions else MAX_LENGTH
+
     def identity(self) -> dict[str, str]:
         return {"name": self.name, "revision": self.revision}
 
@@ -101,8 +108,9 @@ class CausalLM:
         return (ce.sum(dim=1) / counts).tolist()
 
     def generate(self, context: list[int], max_new_tokens: int, stop: Sequence[str]) -> str:
+        """The greedy continuation up to the first stop string, unstripped (MultiWOZ parses its leading space)."""
         torch = self.torch
-        ctx = context[-(MAX_LENGTH - max_new_tokens) :]
+        ctx = context[-(self.window - max_new_tokens) :]  # the caller's budget normally leaves room already
         with torch.no_grad():
             out = self.model.generate(
                 torch.tensor([ctx], device=self.device),
@@ -113,7 +121,7 @@ class CausalLM:
             )
         text = str(self.tokenizer.decode(out[0, len(ctx) :], skip_special_tokens=True))
         cut = min((text.find(s) for s in stop if s in text), default=len(text))
-        return text[:cut].strip()
+        return text[:cut]
 
 
 def rouge_l(predictions: list[str], golds: list[str]) -> float:

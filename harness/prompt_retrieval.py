@@ -13,7 +13,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from harness.demonstrations import Budget, cosine, mean_centre, most_similar_fir
 from harness.errors import HarnessError
 from harness.instructions import sha256
 from harness.lm import CausalLM, Demo, rouge_l
+from harness.multiwoz import Tracker
 from harness.registry import TaskSpec
 
 CONDITIONS = ("similar", "random", "zero-shot")
@@ -44,6 +45,17 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Sample:
+    pool: list[Example]
+    tests: list[Example]
+    provenance: dict[str, Any]
+    tracker: Tracker | None = None  # MultiWOZ: test turns run in order, each prompt showing the state predicted before
+
+
+Loader = Callable[[TaskSpec, Path | None], Sample]
+
+
+@dataclass(frozen=True)
 class Format:
     """How one raw row becomes an example, as the task's reference script formats it."""
 
@@ -58,9 +70,10 @@ class PromptTask:
     """How a task's rows become prompts. Budget, candidate cut, duplicate rule, test-side centring and
     generation settings are data: the `protocol` of the task file."""
 
-    load: Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]
+    load: Loader
     options: list[str] | None  # None: per-example options, or a generation task when examples have none
     layout: str = "metaicl"  # metaicl: MetaICL direct; plain: prefix + demonstrations + test input, one string
+    header: str = ""  # plain layout: put before each demonstration and the test input, numbered ({n}) from 0
     answer_prefix: str = ""  # prepended to generated text (GeoQuery's prompt ends in "SELECT")
     group_rank: int | None = None  # score the group at this rank of ascending accuracy (Amazon: 2, the 3rd-lowest)
 
@@ -101,7 +114,7 @@ MULTIRC = Format(
 )
 
 
-def _multirc(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+def _multirc(spec: TaskSpec, data_dir: Path | None) -> Sample:
     """main_answerbility.py: 256 test then 3,000 pool instances drawn with random.seed(0) from one file."""
     from harness.sources import task_files
 
@@ -109,7 +122,7 @@ def _multirc(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list
     p = spec.protocol
     raw, pool_idx, test_idx = _super_ni_split(path, p["seed"], p["pool_size"], p["test_size"])
     rows = [_multirc_row(r, f"{path} instance {i}") for i, r in enumerate(raw)]
-    return _examples(rows, pool_idx, MULTIRC), _examples(rows, test_idx, MULTIRC), {"file": str(path)}
+    return Sample(_examples(rows, pool_idx, MULTIRC), _examples(rows, test_idx, MULTIRC), {"file": str(path)})
 
 
 def _hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str, Any]]:
@@ -132,11 +145,11 @@ def _hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str
     return [dict(r) for r in data]
 
 
-def _hf_task(fmt: Format) -> Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]:
+def _hf_task(fmt: Format) -> Loader:
     """get_task.py: random.seed(0); 3,000 pool rows from train (all of it when smaller, with no draw), then 256
     test rows, each drawn with random.sample."""
 
-    def load(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    def load(spec: TaskSpec, data_dir: Path | None) -> Sample:
         source, p = spec.source, spec.protocol
         train = _hf_rows(spec, source.pool_split, data_dir)  # type: ignore[union-attr]
         test = _hf_rows(spec, source.test_split, data_dir)  # type: ignore[union-attr]
@@ -148,7 +161,7 @@ def _hf_task(fmt: Format) -> Callable[[TaskSpec, Path | None], tuple[list[Exampl
         missing = [c for c in spec.text_fields if c not in train[0]]
         if missing:
             raise HarnessError(f"task {spec.name}: rows lack column(s) {missing} (expected {spec.text_fields} + label)")
-        return (
+        return Sample(
             _examples(train, pool_idx, fmt),
             _examples(test, test_idx, fmt),
             {"source": "data-dir" if data_dir else getattr(source, "hf_dataset", None)},
@@ -181,7 +194,7 @@ def geo_db_prompt(database: Path, rows: int = 3) -> str:
     return prompt
 
 
-def _geoquery(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+def _geoquery(spec: TaskSpec, data_dir: Path | None) -> Sample:
     """main_geo.py: the whole train file is the pool; 256 test questions drawn with random.seed(0)."""
     from harness.sources import task_files
 
@@ -202,7 +215,7 @@ def _geoquery(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], lis
     rng = random.Random(spec.protocol["seed"])
     test_idx = rng.sample(range(len(test)), min(spec.protocol["test_size"], len(test)))
     deviation = "database rows: the first 3 per table, not the reference's question-matched rows"
-    return (
+    return Sample(
         [example(r, i) for i, r in enumerate(train)],
         [example(test[i], i) for i in test_idx],
         {"files": {k: str(v) for k, v in files.items()}, "deviation": deviation},
@@ -230,7 +243,7 @@ def _super_ni_split(
     return rows, rng.sample(rest, min(pool_size, len(rest))), test_idx
 
 
-def _coda(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+def _coda(spec: TaskSpec, data_dir: Path | None) -> Sample:
     from harness.sources import task_files
 
     path = task_files(spec, data_dir)["instances"]
@@ -244,18 +257,45 @@ def _coda(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Ex
         )
 
     deviation = "predictions are the decoded text up to a stop string; the reference joined decoded tokens with spaces"
-    return [example(i) for i in pool_idx], [example(i) for i in test_idx], {"file": str(path), "deviation": deviation}
+    return Sample(
+        [example(i) for i in pool_idx], [example(i) for i in test_idx], {"file": str(path), "deviation": deviation}
+    )
+
+
+def _multiwoz(spec: TaskSpec, data_dir: Path | None) -> Sample:
+    """main_mwoz.py: the pool is every turn of 1,000 train dialogues; the test turns are the first 256 of the
+    shuffled test dialogues, answered in order (harness.multiwoz)."""
+    from harness import multiwoz
+    from harness.sources import task_files
+
+    files = task_files(spec, data_dir)
+    p = spec.protocol
+    train, test = (multiwoz.read_dialogues(files[k]) for k in ("train", "test"))
+    pool, tests = multiwoz.sample(train, test, p["seed"], p["pool_dialogues"], p["test_size"])
+    prefix = multiwoz.rename(multiwoz.SCHEMA) + "\n"
+
+    def example(turn: multiwoz.Turn) -> Example:  # a test turn's LM input waits for the previous prediction
+        gold = multiwoz.state_text(turn.state)
+        return Example(turn.name, turn.history, "", gold, demo_text=multiwoz.demonstration(turn), prefix=prefix)
+
+    deviation = "[context] lists slots in state order; the reference joined a set, whose order changed from run to run"
+    return Sample(
+        [example(t) for t in pool],
+        [example(t) for t in tests],
+        {"files": {k: str(v) for k, v in files.items()}, "deviation": deviation},
+        multiwoz.Tracker({t.name: t for t in tests}, _json_file(files["ontology"])),
+    )
 
 
 AMAZON_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
 CIVIL_LABELS = ["positive", "negative"]  # main_civil.py's label_map: 0 positive, 1 negative
 
 
-def _wilds(kind: str) -> Callable[[TaskSpec, Path | None], tuple[list[Example], list[Example], dict[str, Any]]]:
+def _wilds(kind: str) -> Loader:
     """main_amazon.py / main_civil.py: 3,000 pool rows drawn from train, then the test rows: Amazon 20
     reviewers x 50 reviews, CivilComments 256 toxic comments that mention the identity in meta[3]."""
 
-    def load(spec: TaskSpec, data_dir: Path | None) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    def load(spec: TaskSpec, data_dir: Path | None) -> Sample:
         from harness.sources import task_files
 
         files = task_files(spec, data_dir)
@@ -290,7 +330,7 @@ def _wilds(kind: str) -> Callable[[TaskSpec, Path | None], tuple[list[Example], 
                 CIVIL_LABELS[row["label"]],
             )
 
-        return (
+        return Sample(
             [example(train[i], i) for i in pool_idx],
             [example(test[i], i) for i in test_idx],
             {"files": {k: str(v) for k, v in files.items()}},
@@ -327,6 +367,7 @@ ADAPTERS: dict[str, PromptTask] = {
         layout="plain",
         answer_prefix="SELECT ",
     ),
+    "PromptRetrievalMultiWOZ": PromptTask(_multiwoz, None, layout="plain", header="Example #{n}\n"),
     "PromptRetrievalCODA19": PromptTask(
         _coda,
         None,
@@ -472,42 +513,19 @@ def evaluate(
     if settings.test_size:
         spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": settings.test_size}})
     p = spec.protocol
-    pool, tests, provenance = task.load(spec, data_dir)
-    provenance["sample_sha256"] = sha256(json.dumps([(e.id, e.embed_text, e.gold) for e in pool + tests]))
+    sample = task.load(spec, data_dir)
+    pool, tests = sample.pool, sample.tests
+    sample.provenance["sample_sha256"] = sha256(json.dumps([(e.id, e.embed_text, e.gold) for e in pool + tests]))
     pool_vecs = mean_centre(encode([e.embed_text for e in pool]))
     test_vecs = encode([e.embed_text for e in tests])
     test_vecs = mean_centre(test_vecs) if p["centre_test"] else test_vecs
     budget = Budget.from_protocol(p)
-    scores = cosine(test_vecs, pool_vecs)
-    lengths = [len(lm.ids(e.demo())) for e in pool]
-    done = read_done(records)
-    records.parent.mkdir(parents=True, exist_ok=True)
-    with records.open("a", encoding="utf-8") as out:
-        todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
-        log(f"{spec.name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
-        began = time.perf_counter()
-        for start in range(0, len(todo), lm.batch_size):
-            batch = todo[start : start + lm.batch_size]
-            # random demonstrations: one generator per test example, so a resumed run draws what a whole one would
-            rows = [
-                _row(
-                    task, budget, settings.demos, e, pool, scores[n], lengths, lm, np.random.default_rng([p["seed"], n])
-                )
-                for n, e in batch
-            ]
-            _predict(task, p, lm, rows)
-            for row in rows:
-                row.pop("context")
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                done[row["id"]] = row
-            out.flush()
-            finished = min(start + lm.batch_size, len(todo))
-            rate = finished / max(time.perf_counter() - began, 1e-9)
-            log(
-                f"{spec.name}: {finished}/{len(todo)} examples scored ({rate:.2f}/s, ETA {(len(todo) - finished) / rate:.0f}s)"
-            )
+    if task.layout == "plain":  # generation: the prompt and the answer must fit the LM's window
+        budget = replace(budget, total_tokens=min(budget.total_tokens, lm.window - p["max_new_tokens"]))
+    run = _Run(task, p, budget, settings.demos, pool, cosine(test_vecs, pool_vecs), lm, sample.tracker)
+    done = run.answer(tests, records, spec.name, log)
     ordered = [done[e.id] for e in tests]
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = sample.tracker.summary(ordered) if sample.tracker else {}
     if task.group_rank is not None:  # Amazon: the score of the group at that rank of ascending accuracy
         groups: dict[str, list[dict[str, Any]]] = {}
         for example, row in zip(tests, ordered, strict=True):
@@ -526,9 +544,89 @@ def evaluate(
         "main_score": score / 100,
         "n_test": len(tests),
         "n_pool": len(pool),
-        "data": provenance,
+        "token_budget": budget.total_tokens,
+        "data": sample.provenance,
         "mean_demonstrations": float(np.mean([len(r["demonstrations"]) for r in ordered])),
     }
+
+
+@dataclass
+class _Run:
+    """Answers test examples: demonstrations, prompt, LM, one record line each."""
+
+    task: PromptTask
+    protocol: dict[str, Any]
+    budget: Budget
+    condition: str
+    pool: list[Example]
+    scores: np.ndarray  # [test, pool] cosine
+    lm: CausalLM
+    tracker: Tracker | None
+
+    def __post_init__(self) -> None:
+        self.lengths = [len(self.lm.ids(self.task.header.format(n=0) + e.demo())) for e in self.pool]
+
+    def answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
+        """Records of all test examples, scoring those the records lack; returns them by id."""
+        done = read_done(records)
+        records.parent.mkdir(parents=True, exist_ok=True)
+        step = 1 if self.tracker else self.lm.batch_size  # a dialogue turn needs the prediction before it
+        todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
+        log(f"{name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
+        began = time.perf_counter()
+        with records.open("a", encoding="utf-8") as out:
+            for start in range(0, len(todo), step):
+                rows = [self._row(n, e, done) for n, e in todo[start : start + step]]
+                _predict(self.task, self.protocol, self.lm, rows, self.tracker)
+                for row in rows:
+                    row.pop("context")
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    done[row["id"]] = row
+                out.flush()
+                finished = min(start + step, len(todo))
+                rate = finished / max(time.perf_counter() - began, 1e-9)
+                eta = (len(todo) - finished) / rate
+                log(f"{name}: {finished}/{len(todo)} examples scored ({rate:.2f}/s, ETA {eta:.0f}s)")
+        return done
+
+    def _row(self, n: int, example: Example, done: dict[str, dict]) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": example.id}
+        if self.tracker:
+            row["previous_state"] = self.tracker.previous_state(example.id, done)
+            example = replace(example, lm_input=self.tracker.question(example.id, row["previous_state"]))
+        chosen = self._demonstrations(n, example)
+        if self.task.layout == "plain":
+            context = self.lm.ids(_plain_prompt(self.task, example, [self.pool[i] for i in chosen]))
+            while chosen and len(context) > self.budget.total_tokens:  # merges across pieces can add a token or two
+                chosen = chosen[1:]
+                context = self.lm.ids(_plain_prompt(self.task, example, [self.pool[i] for i in chosen]))
+        else:
+            context = self.lm.context(
+                [Demo(self.pool[i].lm_input, self.pool[i].gold) for i in chosen], example.lm_input
+            )
+        return row | {
+            "demonstrations": [self.pool[i].id for i in chosen],
+            "gold": example.gold,
+            "options": list(example.options) if example.options else None,
+            "context": context,
+        }
+
+    def _demonstrations(self, n: int, example: Example) -> list[int]:
+        if self.condition == "zero-shot":
+            return []
+        if self.condition == "similar":
+            order = most_similar_first(self.scores[n])
+        else:  # one generator per test example, so a resumed run draws what a whole one would
+            order = np.random.default_rng([self.protocol["seed"], n]).permutation(len(self.pool))
+        test_length = len(self.lm.ids(_plain_prompt(self.task, example, [])))
+        return select(order, self.scores[n], self.lengths, test_length, self.budget)
+
+
+def _plain_prompt(task: PromptTask, example: Example, demos: list[Example]) -> str:
+    """Prefix, numbered demonstrations, test input (for the MetaICL layout: the test input alone)."""
+    head = task.header
+    shown = "".join(head.format(n=i) + d.demo() for i, d in enumerate(demos))
+    return example.prefix + shown + head.format(n=len(demos)) + example.lm_input
 
 
 def _scored(task: PromptTask, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -543,36 +641,9 @@ def _scored(task: PromptTask, rows: list[dict[str, Any]]) -> tuple[list[str], li
     return [r["prediction"] for r in rows], [r["gold"] for r in rows]
 
 
-def _row(
-    task: PromptTask,
-    budget: Budget,
-    condition: str,
-    example: Example,
-    pool: list[Example],
-    scores: np.ndarray,
-    lengths: list[int],
-    lm: CausalLM,
-    rng: np.random.Generator,
-) -> dict[str, Any]:
-    if condition == "zero-shot":
-        chosen: list[int] = []
-    else:
-        order = most_similar_first(scores) if condition == "similar" else rng.permutation(len(pool))
-        chosen = select(order, scores, lengths, len(lm.ids(example.prefix + example.lm_input)), budget)
-    if task.layout == "plain":
-        context = lm.ids(example.prefix + "".join(pool[i].demo() for i in chosen) + example.lm_input)
-    else:
-        context = lm.context([Demo(pool[i].lm_input, pool[i].gold) for i in chosen], example.lm_input)
-    return {
-        "id": example.id,
-        "demonstrations": [pool[i].id for i in chosen],
-        "gold": example.gold,
-        "options": list(example.options) if example.options else None,
-        "context": context,
-    }
-
-
-def _predict(task: PromptTask, protocol: dict[str, Any], lm: CausalLM, rows: list[dict[str, Any]]) -> None:
+def _predict(
+    task: PromptTask, protocol: dict[str, Any], lm: CausalLM, rows: list[dict[str, Any]], tracker: Tracker | None
+) -> None:
     """Shared options: one batch; per-example options: one call each; no options: greedy generation."""
     if task.options is not None:
         groups = [(rows, task.options)]
@@ -583,7 +654,10 @@ def _predict(task: PromptTask, protocol: dict[str, Any], lm: CausalLM, rows: lis
             row["option_losses"] = dict(zip(options, map(float, loss), strict=True))
             row["prediction"] = options[int(np.argmin(loss))]
     for row in rows:
-        if "prediction" not in row:
-            row["prediction"] = task.answer_prefix + lm.generate(
-                row["context"], protocol["max_new_tokens"], protocol["stop"]
-            )
+        if "prediction" in row:
+            continue
+        completion = lm.generate(row["context"], protocol["max_new_tokens"], protocol["stop"])
+        if tracker:
+            row.update(tracker.read(row["id"], completion, row["previous_state"]))
+        else:
+            row["prediction"] = task.answer_prefix + completion.strip()

@@ -161,8 +161,9 @@ def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
     opts = RunOptions(Unit("minilm", "t", "none", "none", "paper"), tmp_path, DATA, log=lambda *_: None)
     with pytest.raises(HarnessError, match="needs a language model: pass --lm"):
         run_tasks([registry().get("PromptRetrievalMultiRCAnswerability")], lambda: None, library(), opts)
-    with pytest.raises(HarnessError, match="adapter is not written yet"):
-        run_tasks([registry().get("PromptRetrievalMultiWOZ")], lambda: None, library(), opts)
+    unknown = registry().get("PromptRetrievalRTE").model_copy(update={"name": "PromptRetrievalNew"})
+    with pytest.raises(HarnessError, match="PromptRetrievalNew.*adapter is not written yet"):
+        run_tasks([unknown], lambda: None, library(), opts)
 
 
 def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,7 +215,8 @@ def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> No
     )
     spec = registry().get("PromptRetrievalRTE")
     spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": 3}})
-    pool, tests, _ = ADAPTERS["PromptRetrievalRTE"].load(spec, tmp_path)
+    sample = ADAPTERS["PromptRetrievalRTE"].load(spec, tmp_path)
+    pool, tests = sample.pool, sample.tests
     assert [e.id for e in pool] == ["0", "1", "2", "3", "4"]
     assert [e.id for e in tests] == [str(i) for i in random.Random(0).sample(range(9), 3)]
     assert pool[1].embed_text == "Cats sleep 1.\nquestion: Cats rest"
@@ -231,7 +233,7 @@ def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> No
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", [row] * 4)
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", [row] * 2)
     hs = registry().get("PromptRetrievalHellaSwag")
-    _, [example, _], _ = ADAPTERS["PromptRetrievalHellaSwag"].load(hs, tmp_path)
+    [example, _] = ADAPTERS["PromptRetrievalHellaSwag"].load(hs, tmp_path).tests
     assert example.embed_text == "The topic is Cooking. A man cuts bread. he | sings. | runs. | eats it. | flies."
     assert example.lm_input == "The topic is Cooking. A man cuts bread. he "
     assert example.gold == "eats it." and example.options == ("sings.", "runs.", "eats it.", "flies.")
@@ -291,8 +293,9 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
         assert row["prediction"].startswith("SELECT ") and row["gold"] == test[int(row["id"])]["query"]
         demos = "".join(f"-- {train[int(i)]['question']}\n{train[int(i)]['query']}\n\n" for i in row["demonstrations"])
         prompt = geo_db_prompt(DATA / "prompt_retrieval/geoquery/geography.sqlite") + GEO_INSTRUCTIONS + demos
-        assert context == lm.ids(prompt + f"-- {test[int(row['id'])]['question']}\nSELECT")  # generate() trims it
-        assert len(lm.ids(prompt)) <= 3800
+        assert context == lm.ids(prompt + f"-- {test[int(row['id'])]['question']}\nSELECT")
+        assert len(context) <= 1024 - 50  # the budget shrinks to the LM's window less the answer's tokens
+    assert outcome.record["scores"]["token_budget"] == 1024 - 50
     assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
     assert "question-matched" in outcome.record["data"]["deviation"]
 
