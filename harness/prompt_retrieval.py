@@ -174,35 +174,16 @@ def _labels(names: list[str]) -> Callable[[dict[str, Any]], str]:
     return lambda r: names[int(r["label"])]
 
 
-GEO_INSTRUCTIONS = "-- Using valid SQLite, answer the following questions for the tables provided above.\n"
-
-
-def geo_db_prompt(database: Path, rows: int = 3) -> str:
-    """main_geo.py's database prompt: each table's CREATE statement (sqlparse, aligned) and `rows` example rows.
-    The reference picks rows matching the question (bridge content matching); this takes the first rows."""
-    import sqlite3
-
-    import pandas as pd
-    import sqlparse
-
-    with sqlite3.connect(database) as conn:
-        tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='table'").fetchall()
-        prompt = ""
-        for name, sql in tables:
-            sample = pd.read_sql_query(f"SELECT * FROM {name} LIMIT {rows}", conn).to_string(index=False)
-            prompt += sqlparse.format(sql, reindent_aligned=True) + "\n" + "/*\n" + sample + "\n*/\n" + "\n"
-    return prompt
-
-
 def _geoquery(spec: TaskSpec, data_dir: Path | None) -> Sample:
-    """main_geo.py: the whole train file is the pool; 256 test questions drawn with random.seed(0)."""
+    """main_geo.py: the whole train file is the pool; 256 test questions drawn with random.seed(0); each test
+    prompt opens with the database rows that match its question (harness.geoquery)."""
+    from harness import geoquery
     from harness.sources import task_files
 
     files = task_files(spec, data_dir)
     train, test = (json.loads(files[k].read_text(encoding="utf-8")) for k in ("train", "test"))
-    prefix = geo_db_prompt(files["database"]) + GEO_INSTRUCTIONS
 
-    def example(row: dict[str, Any], i: int) -> Example:
+    def example(row: dict[str, Any], i: int, prefix: str = "") -> Example:
         return Example(
             str(i),
             row["seq_in"],
@@ -214,11 +195,14 @@ def _geoquery(spec: TaskSpec, data_dir: Path | None) -> Sample:
 
     rng = random.Random(spec.protocol["seed"])
     test_idx = rng.sample(range(len(test)), min(spec.protocol["test_size"], len(test)))
-    deviation = "database rows: the first 3 per table, not the reference's question-matched rows"
+    database = files["database"]
     return Sample(
-        [example(r, i) for i, r in enumerate(train)],
-        [example(test[i], i) for i in test_idx],
-        {"files": {k: str(v) for k, v in files.items()}, "deviation": deviation},
+        [example(r, i) for i, r in enumerate(train)],  # demonstrations: no prefix of their own
+        [
+            example(test[i], i, geoquery.db_prompt(database, test[i]["question"]) + geoquery.INSTRUCTIONS)
+            for i in test_idx
+        ],
+        {"files": {k: str(v) for k, v in files.items()}},
     )
 
 
