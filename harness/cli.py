@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -241,25 +242,28 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["mirror"], help="mirror: write hub data in the portable layout")
+    p.add_argument("action", choices=["mirror"], help="mirror: write the task data where --data-dir reads it")
     p.add_argument("--tasks", required=True, help="comma-separated task names")
-    p.add_argument("--out", required=True, help="root of the portable layout to write (DIR/mteb/<Task>/...)")
+    p.add_argument("--out", required=True, help="the folder to pass as --data-dir later (DIR/mteb/<Task>/..., ...)")
 
 
-@command("data", "mirror MTEB task data from the hub (pinned revisions) into the portable layout", _data_args)
+@command("data", "mirror task data (pinned revisions and commits) for offline runs with --data-dir", _data_args)
 def _data(args: argparse.Namespace) -> int:
 
-    from harness.mirror import mirror
-    from harness.registry import registry
+    from harness.mirror import mirror, mirror_files, mirror_hf
+    from harness.registry import FilesSource, MtebSource, registry
     from harness.runner import load_part, mteb_parts
 
+    out = Path(args.out)
     for name in [t.strip() for t in args.tasks.split(",") if t.strip()]:
         spec = registry().get(name)
-        if spec.benchmark != "mteb":
-            raise HarnessError(f"{name}: only MTEB tasks are mirrored; {spec.benchmark} files are used as published")
-        parts = [(part, load_part(spec, part, None)[0]) for _, part in mteb_parts(spec)]
-        files = mirror(spec, parts, Path(args.out))
-        print(f"{name}: {len(files)} file(s) under {Path(args.out) / 'mteb' / name}")
+        if isinstance(spec.source, MtebSource):
+            files = mirror(spec, [(part, load_part(spec, part, None)[0]) for _, part in mteb_parts(spec)], out)
+        elif isinstance(spec.source, FilesSource):
+            files = mirror_files(spec, out)
+        else:
+            files = mirror_hf(spec, out)
+        print(f"{name}: {len(files)} file(s) under {os.path.commonpath([str(f.parent) for f in files])}")
     return 0
 
 

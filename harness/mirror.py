@@ -1,16 +1,20 @@
-"""`harness data mirror`: write what mteb loaded (online, pinned revision) in the portable layout, so an
-air-gapped machine evaluates the same bytes with `--data-dir`. The inverse of `portable.TaskData.to_mteb`."""
+"""`harness data mirror`: write a task's data where `--data-dir` reads it, so an air-gapped machine evaluates
+the same bytes. MTEB tasks: what mteb loaded (pinned revision) in the portable layout, the inverse of
+`portable.TaskData.to_mteb`. Files tasks (Billboard, most prompt-retrieval sets): the published files at the
+pinned commit. Hugging Face prompt-retrieval sets: their pool and test splits as JSON Lines."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness.io import write_atomic
-from harness.registry import TaskSpec
+from harness.io import write_atomic, write_atomic_path
+from harness.registry import FilesSource, HfSource, TaskSpec
 
 
 def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -95,4 +99,32 @@ def mirror(spec: TaskSpec, parts: list[tuple[TaskSpec, Any]], out: Path) -> list
             folder = base if subset == "default" else base / subset
             data = task.dataset.get(subset, task.dataset)
             written += write_portable(spec, data, folder)
+    return written
+
+
+def mirror_files(spec: TaskSpec, out: Path) -> list[Path]:
+    """A files task: each file (fetched once into the cache at the pinned commit) copied to OUT/<folder>/."""
+    from harness.sources import task_files
+
+    source = spec.source
+    assert isinstance(source, FilesSource)
+    written = []
+    for role, path in task_files(spec, None).items():
+        dest = out / source.folder / source.files[role]
+        write_atomic_path(dest, partial(shutil.copyfile, path))
+        written.append(dest)
+    return written
+
+
+def mirror_hf(spec: TaskSpec, out: Path) -> list[Path]:
+    """A Hugging Face prompt-retrieval task: OUT/<folder>/<split>.jsonl for its pool and test splits."""
+    from harness.prompt_retrieval import hf_rows
+
+    source = spec.source
+    assert isinstance(source, HfSource)
+    written = []
+    for split in (source.pool_split, source.test_split):
+        path = out / source.folder / f"{split}.jsonl"
+        _jsonl(path, hf_rows(spec, split, None))
+        written.append(path)
     return written

@@ -125,7 +125,8 @@ def _multirc(spec: TaskSpec, data_dir: Path | None) -> Sample:
     return Sample(_examples(rows, pool_idx, MULTIRC), _examples(rows, test_idx, MULTIRC), {"file": str(path)})
 
 
-def _hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str, Any]]:
+def hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str, Any]]:
+    """A split of a Hugging Face task: `data_dir/<folder>/<split>.jsonl`, else the dataset at its revision."""
     from harness.io import read_jsonl
     from harness.registry import HfSource
 
@@ -151,8 +152,8 @@ def _hf_task(fmt: Format) -> Loader:
 
     def load(spec: TaskSpec, data_dir: Path | None) -> Sample:
         source, p = spec.source, spec.protocol
-        train = _hf_rows(spec, source.pool_split, data_dir)  # type: ignore[union-attr]
-        test = _hf_rows(spec, source.test_split, data_dir)  # type: ignore[union-attr]
+        train = hf_rows(spec, source.pool_split, data_dir)  # type: ignore[union-attr]
+        test = hf_rows(spec, source.test_split, data_dir)  # type: ignore[union-attr]
         rng = random.Random(p["seed"])
         pool_idx = (
             list(range(len(train))) if len(train) <= p["pool_size"] else rng.sample(range(len(train)), p["pool_size"])
