@@ -2,8 +2,9 @@
 from an annotated pool; a causal LM answers with them; the score is ROUGE-L F x100 against the gold answer.
 
 Each task's adapter reproduces its reference script (`evaluation/prompt_retrieval/main_*.py` of
-xlang-ai/instructor-embedding): sampling, embedded text, LM input format, options and budget. Every test
-example's demonstrations (pool ids in prompt order), prediction and gold answer are written to
+xlang-ai/instructor-embedding): sampling, embedded text, LM input format, options and budget; GeoQuery's
+database prompt is `harness.geoquery`, MultiWOZ's state tracking `harness.multiwoz`. Every test example's
+demonstrations (pool ids in prompt order), prediction and gold answer are written to
 `<Task>.examples.jsonl`, line by line, so a score can be audited and an interrupted run resumes.
 """
 
@@ -37,7 +38,7 @@ class Example:
     gold: str
     options: tuple[str, ...] | None = None  # per-example options (HellaSwag's endings)
     demo_text: str = ""  # as a demonstration in a plain-layout prompt (and for its length); default input+gold
-    prefix: str = ""  # plain layout: what precedes the demonstrations (GeoQuery's database prompt)
+    prefix: str = ""  # plain layout: what precedes the demonstrations (GeoQuery's rows, MultiWOZ's schema)
     group: str | None = None  # Amazon: the reviewer
 
     def demo(self) -> str:
