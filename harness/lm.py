@@ -109,6 +109,10 @@ class CausalLM:
 
     def generate(self, context: list[int], max_new_tokens: int, stop: Sequence[str]) -> str:
         """The greedy continuation up to the first stop string, unstripped (MultiWOZ parses its leading space)."""
+        return self.text(self.generate_ids(context, max_new_tokens), stop)
+
+    def generate_ids(self, context: list[int], max_new_tokens: int) -> list[int]:
+        """Greedy continuation token ids (up to the end token or max_new_tokens)."""
         torch = self.torch
         ctx = context[-(self.window - max_new_tokens) :]  # the caller's budget normally leaves room already
         with torch.no_grad():
@@ -119,9 +123,16 @@ class CausalLM:
                 attention_mask=torch.ones((1, len(ctx)), device=self.device),
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
-        text = str(self.tokenizer.decode(out[0, len(ctx) :], skip_special_tokens=True))
+        return [int(i) for i in out[0, len(ctx) :]]
+
+    def text(self, ids: list[int], stop: Sequence[str]) -> str:
+        text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
         cut = min((text.find(s) for s in stop if s in text), default=len(text))
         return text[:cut]
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        """Each token decoded on its own (what batch_decode of the ids as a column gives)."""
+        return [str(self.tokenizer.decode([i], skip_special_tokens=True)) for i in ids]
 
 
 def rouge_l(predictions: list[str], golds: list[str]) -> float:

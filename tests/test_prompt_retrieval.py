@@ -374,8 +374,25 @@ def test_coda_generates_titles_after_plain_demonstrations(lm_path: Path, tmp_pat
         isinstance(r["prediction"], str) and "options" not in r or r["options"] is None for r in rows
     )
     assert [r["id"] for r in rows] == [str(i) for i in random.Random(0).sample(range(12), 3)]
+    # scored as the reference: tokens decoded one by one and joined with spaces; the decoded text beside
+    lm = CausalLM(str(lm_path), device="cpu")
+    ids = [lm.generate_ids(lm.ids(f"write a title\n{i}"), 5) for i in ("a", "b")]
+    assert lm.text(ids[0], []) == lm.tokenizer.decode(ids[0]) and len(lm.pieces(ids[0])) == len(ids[0])
     assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
-    assert "joined decoded tokens" in outcome.record["data"]["deviation"]
+    text = [r["prediction_text"] for r in rows]
+    assert outcome.record["scores"]["rougeL_text"] == pytest.approx(rouge_l(text, [r["gold"] for r in rows]) / 100)
+
+
+def test_coda_predictions_join_tokens_as_the_reference() -> None:
+    from harness.prompt_retrieval import joined_tokens
+
+    stop = ["--", "\n", ";", "#"]
+    # the first token never stops; "\n" does (spaces stripped); "\n\n" is not a stop string
+    assert joined_tokens(["\n", "Cor", "onav", "irus", " cases", "\n", "write"], stop) == "\n Cor onav irus  cases"
+    assert joined_tokens(["A", " title", "\n\n", "write"], stop) == "A  title \n\n write"
+    assert joined_tokens(["A", " ;"], stop) == "A"
+    # to ROUGE-L the split word is three other words: no credit
+    assert rouge_l([joined_tokens(["Cor", "onav", "irus"], stop)], ["Coronavirus"]) == 0
 
 
 def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_path: Path) -> None:
