@@ -136,7 +136,8 @@ class CausalLM:
 
 
 def rouge_l(predictions: list[str], golds: list[str]) -> float:
-    """Mean ROUGE-L F-measure x100 (rouge-score, Porter stemming); equals accuracy for single-word labels."""
+    """Mean ROUGE-L F-measure x100 (rouge-score, Porter stemming); equals accuracy for single-word labels. The
+    reference reported the `mid` of HF `rouge`'s unseeded bootstrap, a random estimate of this mean."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)

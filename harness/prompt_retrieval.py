@@ -199,13 +199,14 @@ def _geoquery(spec: TaskSpec, data_dir: Path | None) -> Sample:
     rng = random.Random(spec.protocol["seed"])
     test_idx = rng.sample(range(len(test)), min(spec.protocol["test_size"], len(test)))
     database = files["database"]
+    deviation = "greedy decoding; the reference sampled code-davinci-002 at temperature 0.7 (utils.py codex_execution)"
     return Sample(
         [example(r, i) for i, r in enumerate(train)],  # demonstrations: no prefix of their own
         [
             example(test[i], i, geoquery.db_prompt(database, test[i]["question"]) + geoquery.INSTRUCTIONS)
             for i in test_idx
         ],
-        {"files": {k: str(v) for k, v in files.items()}},
+        {"files": {k: str(v) for k, v in files.items()}, "deviation": deviation},
     )
 
 

@@ -298,6 +298,7 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
         assert context == lm.ids(prompt + f"-- {test[int(row['id'])]['question']}\nSELECT")
         assert len(context) <= 1024 - 50  # the budget shrinks to the LM's window less the answer's tokens
     assert outcome.record["scores"]["token_budget"] == 1024 - 50
+    assert "temperature 0.7" in outcome.record["data"]["deviation"]
     assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
 
 
