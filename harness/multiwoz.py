@@ -377,7 +377,7 @@ def resolve_gold(gold: Mapping[str, str], predicted: Mapping[str, str]) -> State
 
 
 def state_text(state: Mapping[str, str]) -> str:
-    return " ".join(f"{slot} {state[slot]}" for slot in sorted(state))
+    return " ".join(f"{slot} {state[slot]}" for slot in sorted(state)).strip()
 
 
 def slot_accuracy(gold: Mapping[str, str], predicted: Mapping[str, str]) -> float:

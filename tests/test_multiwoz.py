@@ -89,6 +89,7 @@ def test_state_updates_gold_alternatives_and_metrics_by_hand() -> None:
     gold = {"hotel-parking": "yes|free", "hotel-area": "east|centre"}
     assert mw.resolve_gold(gold, {"hotel-area": "centre"}) == {"hotel-parking": "yes|free", "hotel-area": "centre"}
     assert mw.state_text({"taxi-leaveat": "10:00", "hotel-area": "east"}) == "hotel-area east taxi-leaveat 10:00"
+    assert mw.state_text({"": ","}) == ","  # a garbled parse: the reference strips its line
     gold = {"hotel-area": "east", "hotel-stars": "4", "hotel-parking": "yes"}
     predicted = {"hotel-area": "east", "hotel-stars": "3", "hotel-internet": "yes"}
     # missed: stars 4, parking yes (2); wrong: internet (stars 3 is a missed slot, counted once) -> (30 - 3) / 30
