@@ -300,8 +300,8 @@ def question(turn: Turn, predicted_previous: Mapping[str, str]) -> str:
 
 # ---------------------------------------------------------------------------------------------- reading answers
 def parse_sql(completion: str) -> State:
-    """The slot values a completion of "SELECT * FROM" sets (utils.py's sql_pred_parse). Raises ValueError
-    where the reference's parser fails (it then falls back to no change)."""
+    """The slot values a completion of "SELECT * FROM" sets (utils.py's sql_pred_parse). Raises ValueError or
+    IndexError where the reference's parser fails (it then falls back to no change)."""
     import sqlparse
 
     sql = " * FROM" + completion
