@@ -1,4 +1,4 @@
-"""`harness data mirror` for the tasks that are not MTEB's: published files copied from the cache at the pinned
+"""`harness data mirror` for the tasks that are not MTEB's, and the download behind it: published files copied from the cache at the pinned
 commit, Hugging Face prompt-retrieval splits written as JSON Lines; either way `--data-dir` then reads what a
 hub run would load."""
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
+from harness.errors import HarnessError
 from harness.paths import cache_root
 from harness.prompt_retrieval import ADAPTERS
 from harness.registry import FilesSource, registry
@@ -73,3 +74,27 @@ def test_hf_prompt_task_splits_round_trip(
     spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": 3}})
     from_hub, from_mirror = ADAPTERS[spec.name].load(spec, None), ADAPTERS[spec.name].load(spec, out)
     assert from_mirror.pool == from_hub.pool and from_mirror.tests == from_hub.tests and len(from_hub.tests) == 3
+
+
+def test_files_download_once_at_the_pinned_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real download path, served from a local folder laid out as repository/commit/path/file."""
+    import harness.sources
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(harness.sources, "RAW", f"file://{tmp_path}/remote/{{repository}}/{{commit}}/{{path}}/{{file}}")
+    spec = registry().get("BillboardMSCOCO")
+    source = spec.source
+    assert isinstance(source, FilesSource)
+    remote = tmp_path / "remote" / source.repository / source.commit / source.path
+    remote.mkdir(parents=True)
+    for name in source.files.values():
+        (remote / name).write_text(f"published {name}\n")
+    first = task_files(spec, None)
+    assert all(p.read_text() == f"published {p.name}\n" and cache_root() in p.parents for p in first.values())
+    for name in source.files.values():  # gone upstream: the cached copies serve
+        (remote / name).unlink()
+    assert task_files(spec, None) == first
+    other = registry().get("BillboardCNNDM")
+    with pytest.raises(HarnessError, match="could not download file://.*pass --data-dir"):
+        task_files(other, None)
