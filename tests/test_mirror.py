@@ -1,6 +1,6 @@
-"""`harness data mirror` for the tasks that are not MTEB's, and the download behind it: published files copied from the cache at the pinned
-commit, Hugging Face prompt-retrieval splits written as JSON Lines; either way `--data-dir` then reads what a
-hub run would load."""
+"""`harness data mirror` for the tasks that are not MTEB's, and the download behind it: published files fetched
+once at the pinned commit and copied from the cache, Hugging Face prompt-retrieval splits written as JSON Lines;
+either way `--data-dir` then reads what a hub run would load."""
 
 from __future__ import annotations
 
