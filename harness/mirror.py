@@ -124,7 +124,7 @@ def mirror_hf(spec: TaskSpec, out: Path) -> list[Path]:
     assert isinstance(source, HfSource)
     written = []
     for split in (source.pool_split, source.test_split):
-        path = out / source.folder / f"{split}.jsonl"
+        path = source.split_file(out, split)
         _jsonl(path, hf_rows(spec, split, None))
         written.append(path)
     return written

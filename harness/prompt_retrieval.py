@@ -135,7 +135,7 @@ def hf_rows(spec: TaskSpec, split: str, data_dir: Path | None) -> list[dict[str,
     source = spec.source
     assert isinstance(source, HfSource)
     if data_dir is not None:
-        return [row for _, row in read_jsonl(data_dir / source.folder / f"{split}.jsonl")]
+        return [row for _, row in read_jsonl(source.split_file(data_dir, split))]
     from datasets import load_dataset
 
     try:
@@ -433,9 +433,9 @@ def check_data(spec: TaskSpec, data_dir: Path | None) -> None:
         task_files(spec, data_dir)
     elif data_dir is not None:
         for split in (source.pool_split, source.test_split):
-            if not (data_dir / source.folder / f"{split}.jsonl").is_file():
+            if not source.split_file(data_dir, split).is_file():
                 raise HarnessError(
-                    f"task {spec.name}: missing {data_dir / source.folder / f'{split}.jsonl'} "
+                    f"task {spec.name}: missing {source.split_file(data_dir, split)} "
                     f"(rows of {source.hf_dataset} {split} with columns {spec.text_fields} + label)"
                 )
 

@@ -80,6 +80,10 @@ class HfSource(_Strict):
     pool_split: str
     test_split: str
 
+    def split_file(self, data_dir: Path, split: str) -> Path:
+        """Where `--data-dir` keeps a split (and `harness data mirror` writes it)."""
+        return data_dir / self.folder / f"{split}.jsonl"
+
 
 Source = Annotated[MtebSource | FilesSource | HfSource, Field(discriminator="kind")]
 
