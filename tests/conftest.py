@@ -1,11 +1,18 @@
-"""Shared fixtures: where the real data lives (../shared beside the checkout) and skips when it is absent."""
+"""Shared fixtures: where the real data lives (../shared beside the checkout) and skips when it is absent; the
+tiny LM and run options of the prompt-retrieval tests."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from harness.prompt_retrieval import PromptSettings
+from harness.results import Unit
+from harness.runner import RunOptions
+from tests.tiny_models import tiny_gpt2
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HARNESS_SHARED", ROOT.parent / "shared"))
@@ -23,3 +30,21 @@ def need(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def facts_text() -> str:
     return need(FACTS).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def lm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_gpt2(tmp_path_factory.mktemp("lm"))
+
+
+def prompt_options(
+    root: Path, tmp_path: Path, lm_path: Path, variant: str = "none", mode: str = "none", **prompt: Any
+) -> RunOptions:
+    """Run options for a prompt-retrieval test: the tiny LM on CPU, results under tmp_path/out."""
+    return RunOptions(
+        Unit("minilm", "test", variant, mode, "paper"),
+        tmp_path / "out",
+        root,
+        log=lambda *_: None,
+        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt),
+    )

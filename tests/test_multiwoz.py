@@ -21,8 +21,7 @@ from harness.prompt_retrieval import ADAPTERS, PromptSettings, _plain_prompt
 from harness.registry import registry
 from harness.results import Unit
 from harness.runner import RunOptions, run_tasks
-from tests.conftest import DATA, need
-from tests.tiny_models import tiny_gpt2
+from tests.conftest import DATA, need, prompt_options
 
 
 def test_state_changes_become_sql_and_back() -> None:
@@ -219,22 +218,11 @@ def test_missing_dialogue_files_and_malformed_turns_are_named(tmp_path: Path) ->
         mw.read_dialogues(bad)
 
 
-@pytest.fixture(scope="module")
-def lm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_gpt2(tmp_path_factory.mktemp("lm"))
-
-
-def _run(root: Path, lm_path: Path, out: Path, seen: list[tuple[str, list[int]]]) -> tuple[Any, list[dict]]:
+def _run(root: Path, lm_path: Path, tmp_path: Path, seen: list[tuple[str, list[int]]]) -> tuple[Any, list[dict]]:
     """A run whose LM answers each turn from COMPLETIONS (the turn found from the call order)."""
     spec = _spec(max_new_tokens=20)  # the tiny LM's window is 1,024 tokens
-    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(out / "cache.sqlite"))
-    opts = RunOptions(
-        Unit("minilm", "test", "instructor-large", "none", "paper"),
-        out,
-        root,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu"),
-    )
+    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = prompt_options(root, tmp_path, lm_path, variant="instructor-large")
     records = opts.folder(spec) / f"{spec.name}.examples.jsonl"
     done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.exists() else set()
     todo = [e.id for e in ADAPTERS[spec.name].load(spec, root).tests if e.id not in done]
@@ -256,7 +244,7 @@ def _run(root: Path, lm_path: Path, out: Path, seen: list[tuple[str, list[int]]]
 def test_dialogue_state_tracking_run_and_resume(lm_path: Path, tmp_path: Path) -> None:
     root = _data(tmp_path / "data")
     seen: list[tuple[str, list[int]]] = []
-    outcome, rows = _run(root, lm_path, tmp_path / "out", seen)
+    outcome, rows = _run(root, lm_path, tmp_path, seen)
     by_id = {r["id"]: r for r in rows}
     assert by_id["E1.json_turn_0"]["state"] == {"hotel-area": "east", "hotel-stars": "4"}
     assert by_id["E1.json_turn_1"]["previous_state"] == {
@@ -294,5 +282,5 @@ def test_dialogue_state_tracking_run_and_resume(lm_path: Path, tmp_path: Path) -
     records = Path(outcome.record["examples"])
     records.write_text(records.read_text().splitlines()[0] + "\n")
     (records.parent / "PromptRetrievalMultiWOZ.run.json").unlink()
-    again, resumed = _run(root, lm_path, tmp_path / "out", seen := [])
+    again, resumed = _run(root, lm_path, tmp_path, seen := [])
     assert len(seen) == 2 and resumed == rows and again.score == pytest.approx(outcome.score)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,8 +21,7 @@ from harness.prompt_retrieval import PromptSettings
 from harness.registry import registry
 from harness.results import Unit
 from harness.runner import RunOptions, run_tasks
-from tests.conftest import DATA, need
-from tests.tiny_models import tiny_gpt2
+from tests.conftest import DATA, need, prompt_options
 
 # pool of 2-d vectors at known angles from the test vector (1, 0)
 ANGLES = [10, 50, 0, 30, 80, 20]  # degrees; index 2 is the test input itself
@@ -75,11 +73,6 @@ def test_mean_centring_changes_the_neighbours() -> None:
     assert cosine(test, mean_centre(pool))[0] == pytest.approx([-0.1961, 0.0995, 0.0499], abs=1e-4)
 
 
-@pytest.fixture(scope="module")
-def lm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_gpt2(tmp_path_factory.mktemp("lm"))
-
-
 def test_option_scores_match_an_independent_log_probability(lm_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -114,14 +107,7 @@ def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
     folder = need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
     encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    settings = PromptSettings(lm=str(lm_path), lm_device="cpu", lm_batch_size=4, test_size=6)
-    opts = RunOptions(
-        Unit("minilm", "test", "instructor-large", "prefix", "paper"),
-        tmp_path / "out",
-        DATA,
-        log=lambda *_: None,
-        prompt=settings,
-    )
+    opts = prompt_options(DATA, tmp_path, lm_path, "instructor-large", "prefix", lm_batch_size=4, test_size=6)
     [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
     record = outcome.record
     rows = [json.loads(line) for line in Path(record["examples"]).read_text().splitlines()]
@@ -251,19 +237,6 @@ def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
         run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
 
 
-def _opts(
-    root: Path, tmp_path: Path, lm_path: Path, variant: str = "none", mode: str = "none", **prompt: Any
-) -> RunOptions:
-    """Run options for a prompt-retrieval test: the tiny LM on CPU, results under tmp_path."""
-    return RunOptions(
-        Unit("minilm", "test", variant, mode, "paper"),
-        tmp_path / "out",
-        root,
-        log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt),
-    )
-
-
 def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
     """The plain layout (database prompt, '-- question\\nquery' demonstrations, then '-- question\\nSELECT') and
     greedy generation cut at the stop strings, with ROUGE-L against the gold SQL."""
@@ -272,7 +245,7 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
 
     spec = registry().get("PromptRetrievalGeoQuery")
     encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = _opts(DATA, tmp_path, lm_path, variant="instructor-large", mode="prefix", test_size=2)
+    opts = prompt_options(DATA, tmp_path, lm_path, variant="instructor-large", mode="prefix", test_size=2)
     seen: list[list[int]] = []
     original = CausalLM.generate
 
@@ -328,7 +301,7 @@ def _run_with(spec_name: str, protocol: dict, root: Path, lm_path: Path, tmp_pat
     spec = registry().get(spec_name)
     spec = spec.model_copy(update={"protocol": {**spec.protocol, **protocol}})
     encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = _opts(root, tmp_path, lm_path)
+    opts = prompt_options(root, tmp_path, lm_path)
     [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
     return outcome, [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
 
@@ -400,7 +373,7 @@ def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_pa
     need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
     encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
-    opts = _opts(DATA, tmp_path, lm_path, lm_batch_size=2, demos="random", test_size=4)
+    opts = prompt_options(DATA, tmp_path, lm_path, lm_batch_size=2, demos="random", test_size=4)
     [whole] = run_tasks([spec], lambda: encoder, library(), opts)
     path = Path(whole.record["examples"])
     first = [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()]
