@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from harness.cache import EmbeddingCache
-from harness.encoders import Encoder
+from harness.models.cache import EmbeddingCache
+from harness.models.encoder import Encoder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mteb"
 INSTRUCTION = "Represent the scientific passage for retrieval: "

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from harness.prompt_retrieval import PromptSettings
-from harness.results import Unit
-from harness.runner import RunOptions
+from harness.benchmarks.prompt_retrieval import PromptSettings
+from harness.core.results import Unit
+from harness.core.runner import RunOptions
 from tests.tiny_models import tiny_gpt2
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,5 +46,5 @@ def prompt_options(
         tmp_path / "out",
         root,
         log=lambda *_: None,
-        prompt=PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt),
+        settings={"prompt-retrieval": PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt)},
     )

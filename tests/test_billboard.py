@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr
 
-from harness.billboard import correlations, load, max_reference_cosine
-from harness.cache import EmbeddingCache
-from harness.encoders import Encoder
-from harness.errors import HarnessError
-from harness.instructions import library
-from harness.registry import registry
-from harness.results import Unit
-from harness.runner import RunOptions, run_tasks
+from harness.benchmarks.billboard.scoring import correlations, load, max_reference_cosine
+from harness.core.errors import HarnessError
+from harness.core.instructions import library
+from harness.core.results import Unit
+from harness.core.runner import RunOptions, run_tasks
+from harness.core.spec import registry
+from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.encoder import Encoder
 from tests.conftest import DATA, need
 
 HYPS = [
@@ -81,7 +81,9 @@ def test_malformed_files(tmp_path: Path, hyps: list[dict], refs: list[dict], mes
 
 def test_mscoco_run_matches_an_independent_computation(tmp_path: Path) -> None:
     folder = need(DATA / "billboard" / "mscoco")
-    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))  # same embeddings
+    encoder = CachedEncoder(
+        Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite")
+    )  # same embeddings
     unit = Unit("minilm", "test", "instructor-large", "prefix", "paper")
     [outcome] = run_tasks(
         [registry().get("BillboardMSCOCO")],

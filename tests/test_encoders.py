@@ -14,9 +14,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer, T5EncoderModel
 
-from harness.cache import EmbeddingCache
-from harness.encoders import Encoder
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
+from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.encoder import Encoder
 from tests.tiny_models import tiny_instructor
 
 LONG = " ".join(["the cats and dogs are good"] * 120)  # 720 words: past 512 tokens
@@ -109,21 +109,22 @@ def test_packaged_minilm_modes() -> None:
 
 def test_cache_second_call_does_no_forward_pass(tiny: Path, tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path / "c.sqlite")
-    enc = Encoder(str(tiny), mode="masked", cache=cache)
+    inner = Encoder(str(tiny), mode="masked")
+    enc = CachedEncoder(inner, cache)
     texts = ["cats are good", "rain", "cats are good"]
     first = enc.encode(texts, instruction="Represent the statement: ")
     assert enc.texts_encoded == 2  # the duplicate is encoded once
-    enc.model.forward = None  # any forward pass now fails loudly
-    again = Encoder.__new__(Encoder)
-    again.__dict__.update(enc.__dict__)
-    second = again.encode(texts, instruction="Represent the statement: ")
-    assert enc.texts_encoded == 2 and again.texts_encoded == 2
+    inner.model.forward = None  # any forward pass now fails loudly
+    second = CachedEncoder(inner, EmbeddingCache(tmp_path / "c.sqlite")).encode(
+        texts, instruction="Represent the statement: "
+    )
+    assert inner.texts_encoded == 2
     np.testing.assert_array_equal(first, second)
     assert cache.stats()[0] == 2
 
 
 def test_cache_keys_separate_instructions(tiny: Path, tmp_path: Path) -> None:
-    enc = Encoder(str(tiny), mode="masked", cache=EmbeddingCache(tmp_path / "c.sqlite"))
+    enc = CachedEncoder(Encoder(str(tiny), mode="masked"), EmbeddingCache(tmp_path / "c.sqlite"))
     a = enc.encode(["cats are good"], instruction="Represent the statement: ")
     b = enc.encode(["cats are good"], instruction="Represent the question: ")
     assert enc.texts_encoded == 2 and not np.allclose(a, b)
@@ -145,7 +146,7 @@ def test_failed_write_leaves_no_partial_entry(tmp_path: Path) -> None:
 WRITER = """
 import sys, numpy as np
 from pathlib import Path
-from harness.cache import EmbeddingCache
+from harness.models.cache import CachedEncoder, EmbeddingCache
 c = EmbeddingCache(Path(sys.argv[1]))
 print("ready", flush=True)
 i = 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import geoquery
+from harness.benchmarks.prompt_retrieval.tasks import geoquery
 from tests.conftest import DATA, need
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
 from harness.cli import main
-from harness.errors import HarnessError
-from harness.paths import cache_root
-from harness.prompt_retrieval import ADAPTERS
-from harness.registry import FilesSource, registry
-from harness.sources import task_files
+from harness.core.errors import HarnessError
+from harness.core.paths import cache_root
+from harness.core.sources import FilesSource, task_files
+from harness.core.spec import registry
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_files_task_is_copied_from_the_cache(offline_cache: Path, tmp_path: Path
         (cached / name).write_bytes(f"file {n}\n".encode())
     out = tmp_path / "mirror"
     assert main(["data", "mirror", "--tasks", spec.name, "--out", str(out)]) == 0
-    local = task_files(spec, out)  # what --data-dir reads
+    local = task_files(spec, spec.source, out)  # what --data-dir reads
     assert {p.name for p in local.values()} == set(source.files.values())
     for path in local.values():
         assert path.read_bytes() == (cached / path.name).read_bytes()
@@ -71,18 +71,20 @@ def test_hf_prompt_task_splits_round_trip(
     assert "2 file(s) under" in capsys.readouterr().out
     written = [json.loads(line) for line in (out / "prompt_retrieval/rte/validation.jsonl").read_text().splitlines()]
     assert written == rows["validation"]
-    spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": 3}})
+    spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": 3})})
     from_hub, from_mirror = ADAPTERS[spec.name].load(spec, None), ADAPTERS[spec.name].load(spec, out)
     assert from_mirror.pool == from_hub.pool and from_mirror.tests == from_hub.tests and len(from_hub.tests) == 3
 
 
 def test_files_download_once_at_the_pinned_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real download path, served from a local folder laid out as repository/commit/path/file."""
-    import harness.sources
+    import harness.core.sources
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(harness.sources, "RAW", f"file://{tmp_path}/remote/{{repository}}/{{commit}}/{{path}}/{{file}}")
+    monkeypatch.setattr(
+        harness.core.sources, "RAW", f"file://{tmp_path}/remote/{{repository}}/{{commit}}/{{path}}/{{file}}"
+    )
     spec = registry().get("BillboardMSCOCO")
     source = spec.source
     assert isinstance(source, FilesSource)
@@ -90,11 +92,11 @@ def test_files_download_once_at_the_pinned_commit(tmp_path: Path, monkeypatch: p
     remote.mkdir(parents=True)
     for name in source.files.values():
         (remote / name).write_text(f"published {name}\n")
-    first = task_files(spec, None)
+    first = task_files(spec, spec.source, None)
     assert all(p.read_text() == f"published {p.name}\n" and cache_root() in p.parents for p in first.values())
     for name in source.files.values():  # gone upstream: the cached copies serve
         (remote / name).unlink()
-    assert task_files(spec, None) == first
+    assert task_files(spec, spec.source, None) == first
     other = registry().get("BillboardCNNDM")
     with pytest.raises(HarnessError, match="could not download file://.*pass --data-dir"):
-        task_files(other, None)
+        task_files(other, other.source, None)

@@ -11,16 +11,19 @@ from typing import Any
 
 import pytest
 
-from harness import multiwoz as mw
-from harness.cache import EmbeddingCache
-from harness.encoders import Encoder
-from harness.errors import HarnessError
-from harness.instructions import library
-from harness.lm import CausalLM, rouge_l
-from harness.prompt_retrieval import ADAPTERS, PromptSettings, _plain_prompt
-from harness.registry import registry
-from harness.results import Unit
-from harness.runner import RunOptions, run_tasks
+from harness.benchmarks.prompt_retrieval import PromptSettings
+from harness.benchmarks.prompt_retrieval.evaluate import plain_prompt
+from harness.benchmarks.prompt_retrieval.scoring import rouge_l
+from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
+from harness.benchmarks.prompt_retrieval.tasks.multiwoz import tracker as mw
+from harness.core.errors import HarnessError
+from harness.core.instructions import library
+from harness.core.results import Unit
+from harness.core.runner import RunOptions, run_tasks
+from harness.core.spec import registry
+from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.encoder import Encoder
+from harness.models.lm import CausalLM
 from tests.conftest import DATA, need, prompt_options
 
 
@@ -164,7 +167,7 @@ def _data(root: Path) -> Path:
 
 def _spec(**protocol: Any):  # noqa: ANN202
     spec = registry().get("PromptRetrievalMultiWOZ")
-    return spec.model_copy(update={"protocol": {**spec.protocol, **protocol}})
+    return spec.model_copy(update={"protocol": spec.protocol.model_copy(update=protocol)})
 
 
 def test_sampling_and_prompt_follow_main_mwoz(tmp_path: Path) -> None:
@@ -193,7 +196,7 @@ def test_sampling_and_prompt_follow_main_mwoz(tmp_path: Path) -> None:
     asked = replace(
         first, id="E1.json_turn_1", lm_input=sample.tracker.question("E1.json_turn_1", {"hotel-area": "east"})
     )
-    prompt = _plain_prompt(ADAPTERS["PromptRetrievalMultiWOZ"], asked, examples)
+    prompt = plain_prompt(ADAPTERS["PromptRetrievalMultiWOZ"], asked, examples)
     assert prompt == (
         mw.rename(mw.SCHEMA)
         + "\n"
@@ -221,7 +224,7 @@ def test_missing_dialogue_files_and_malformed_turns_are_named(tmp_path: Path) ->
 def _run(root: Path, lm_path: Path, tmp_path: Path, seen: list[tuple[str, list[int]]]) -> tuple[Any, list[dict]]:
     """A run whose LM answers each turn from COMPLETIONS (the turn found from the call order)."""
     spec = _spec(max_new_tokens=20)  # the tiny LM's window is 1,024 tokens
-    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    encoder = CachedEncoder(Encoder("minilm", mode="none"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(root, tmp_path, lm_path, variant="instructor-large")
     records = opts.folder(spec) / f"{spec.name}.examples.jsonl"
     done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.exists() else set()
@@ -274,7 +277,7 @@ def test_dialogue_state_tracking_run_and_resume(lm_path: Path, tmp_path: Path) -
         second,
         lm_input="[context] hotel-area: east, hotel-stars: 4\n[system] anything else ?\nQ: [user] with free parking\nSQL: SELECT * FROM",
     )
-    expected = _plain_prompt(task, asked, [pool[i] for i in by_id["E1.json_turn_1"]["demonstrations"]])
+    expected = plain_prompt(task, asked, [pool[i] for i in by_id["E1.json_turn_1"]["demonstrations"]])
     assert dict(seen)["E1.json_turn_1"] == lm.ids(expected)
     assert all(len(context) <= 1024 - 20 for _, context in seen) and by_id["E1.json_turn_1"]["demonstrations"]
 

@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from harness.cache import EmbeddingCache
-from harness.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
-from harness.encoders import Encoder
-from harness.errors import HarnessError
-from harness.instructions import library
-from harness.lm import CausalLM, Demo, rouge_l
-from harness.prompt_retrieval import PromptSettings
-from harness.registry import registry
-from harness.results import Unit
-from harness.runner import RunOptions, run_tasks
+from harness.benchmarks.prompt_retrieval import PromptSettings
+from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
+from harness.benchmarks.prompt_retrieval.scoring import rouge_l
+from harness.core.errors import HarnessError
+from harness.core.instructions import library
+from harness.core.results import Unit
+from harness.core.runner import RunOptions, run_tasks
+from harness.core.spec import registry
+from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.encoder import Encoder
+from harness.models.lm import CausalLM, Demo
 from tests.conftest import DATA, need, prompt_options
 
 # pool of 2-d vectors at known angles from the test vector (1, 0)
@@ -106,7 +107,7 @@ def test_rouge_l_is_accuracy_for_labels_and_partial_for_text() -> None:
 def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
     folder = need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
-    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    encoder = CachedEncoder(Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(DATA, tmp_path, lm_path, "instructor-large", "prefix", lm_batch_size=4, test_size=6)
     [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
     record = outcome.record
@@ -189,7 +190,7 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
 def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> None:
     """get_task.py's strings for RTE and HellaSwag; RTE's whole train split is the pool (no draw), then
     random.seed(0) draws the test rows."""
-    from harness.prompt_retrieval import ADAPTERS
+    from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
 
     _jsonl(
         tmp_path / "prompt_retrieval/rte/train.jsonl",
@@ -200,7 +201,7 @@ def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> No
         [{"sentence1": f"Dogs bark {i}", "sentence2": "Dogs are loud", "label": 1} for i in range(9)],
     )
     spec = registry().get("PromptRetrievalRTE")
-    spec = spec.model_copy(update={"protocol": {**spec.protocol, "test_size": 3}})
+    spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": 3})})
     sample = ADAPTERS["PromptRetrievalRTE"].load(spec, tmp_path)
     pool, tests = sample.pool, sample.tests
     assert [e.id for e in pool] == ["0", "1", "2", "3", "4"]
@@ -216,10 +217,13 @@ def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> No
         "label": "2",
         "endings": ["sings.", "runs.", "eats it.", "flies."],
     }
+    other = {**row, "ctx_a": "A dog waits.", "label": "0", "endings": ["barks.", "sleeps.", "eats.", "sits."]}
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", [row] * 4)
-    _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", [row] * 2)
+    _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", [row, other])
     hs = registry().get("PromptRetrievalHellaSwag")
-    [example, _] = ADAPTERS["PromptRetrievalHellaSwag"].load(hs, tmp_path).tests
+    by_id = {e.id: e for e in ADAPTERS["PromptRetrievalHellaSwag"].load(hs, tmp_path).tests}
+    example, second = by_id["0"], by_id["1"]
+    assert second.options == ("barks.", "sleeps.", "eats.", "sits.") and second.gold == "barks."
     assert example.embed_text == "The topic is Cooking. A man cuts bread. he | sings. | runs. | eats it. | flies."
     assert example.lm_input == "The topic is Cooking. A man cuts bread. he "
     assert example.gold == "eats it." and example.options == ("sings.", "runs.", "eats it.", "flies.")
@@ -231,7 +235,7 @@ def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
         tmp_path,
         tmp_path,
         log=lambda *_: None,
-        prompt=PromptSettings(lm="unused"),
+        settings={"prompt-retrieval": PromptSettings(lm="unused")},
     )
     with pytest.raises(HarnessError, match=r"missing .*prompt_retrieval/sst5/train.jsonl"):
         run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
@@ -241,10 +245,10 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
     """The plain layout (database prompt, '-- question\\nquery' demonstrations, then '-- question\\nSELECT') and
     greedy generation cut at the stop strings, with ROUGE-L against the gold SQL."""
     need(DATA / "prompt_retrieval" / "geoquery")
-    from harness import geoquery
+    from harness.benchmarks.prompt_retrieval.tasks import geoquery
 
     spec = registry().get("PromptRetrievalGeoQuery")
-    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    encoder = CachedEncoder(Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(DATA, tmp_path, lm_path, variant="instructor-large", mode="prefix", test_size=2)
     seen: list[list[int]] = []
     original = CausalLM.generate
@@ -276,21 +280,27 @@ def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
 
 
 def test_hellaswag_scores_each_examples_own_endings(lm_path: Path, tmp_path: Path) -> None:
+    """Every row has endings of its own and its gold at its own position, so scoring one example with another's
+    endings (or its gold with another's label) changes the records."""
+    words = ["good", "bad", "rain", "sun", "cats", "dogs", "the", "is"]
     rows = [
         {
             "activity_label": "Cooking",
             "ctx_a": f"the cats {i}",
             "ctx_b": "is",
             "label": str(i % 4),
-            "endings": ["good", "bad", "rain", "sun"],
+            "endings": [words[(i + k) % len(words)] for k in range(4)],
         }
         for i in range(6)
     ]
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/train.jsonl", rows)
     _jsonl(tmp_path / "prompt_retrieval/hellaswag/validation.jsonl", rows[:3])
     outcome, records = _run_with("PromptRetrievalHellaSwag", {"test_size": 3}, tmp_path, lm_path, tmp_path)
+    assert sorted(r["id"] for r in records) == ["0", "1", "2"]
     for r in records:
-        assert set(r["option_losses"]) == {"good", "bad", "rain", "sun"} and r["prediction"] in r["option_losses"]
+        own = rows[int(r["id"])]
+        assert r["options"] == own["endings"] and list(r["option_losses"]) == own["endings"]
+        assert r["gold"] == own["endings"][int(own["label"])]
         assert r["prediction"] == min(r["option_losses"], key=r["option_losses"].get)
     assert outcome.record["scores"]["accuracy"] == pytest.approx(
         np.mean([r["prediction"] == r["gold"] for r in records])
@@ -299,8 +309,8 @@ def test_hellaswag_scores_each_examples_own_endings(lm_path: Path, tmp_path: Pat
 
 def _run_with(spec_name: str, protocol: dict, root: Path, lm_path: Path, tmp_path: Path):  # noqa: ANN202
     spec = registry().get(spec_name)
-    spec = spec.model_copy(update={"protocol": {**spec.protocol, **protocol}})
-    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update=protocol)})
+    encoder = CachedEncoder(Encoder("minilm", mode="none"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(root, tmp_path, lm_path)
     [outcome] = run_tasks([spec], lambda: encoder, library(), opts)
     return outcome, [json.loads(line) for line in Path(outcome.record["examples"]).read_text().splitlines()]
@@ -358,7 +368,7 @@ def test_coda_generates_titles_after_plain_demonstrations(lm_path: Path, tmp_pat
 
 
 def test_coda_predictions_join_tokens_as_the_reference() -> None:
-    from harness.prompt_retrieval import joined_tokens
+    from harness.benchmarks.prompt_retrieval.scoring import joined_tokens
 
     stop = ["--", "\n", ";", "#"]
     # the first token never stops; "\n" does (spaces stripped); "\n\n" is not a stop string
@@ -372,7 +382,7 @@ def test_coda_predictions_join_tokens_as_the_reference() -> None:
 def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_path: Path) -> None:
     need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
-    encoder = Encoder("minilm", mode="none", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    encoder = CachedEncoder(Encoder("minilm", mode="none"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(DATA, tmp_path, lm_path, lm_batch_size=2, demos="random", test_size=4)
     [whole] = run_tasks([spec], lambda: encoder, library(), opts)
     path = Path(whole.record["examples"])
@@ -382,3 +392,20 @@ def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_pa
     run_tasks([spec], lambda: encoder, library(), opts)
     assert [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()] == first
     assert first[0] != first[1]  # random, not the same draw for every example
+
+
+def test_the_embedded_text_is_the_task_files_template(tmp_path: Path) -> None:
+    """What the embedding model sees comes from `input_template` in the task file (it used to be a code lambda
+    that disagreed with the file for Amazon): editing the file changes the text, and Amazon's drops newlines."""
+    from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
+
+    _jsonl(tmp_path / "prompt_retrieval/sst5/train.jsonl", [{"text": f"fine {i}", "label": 3} for i in range(3)])
+    _jsonl(tmp_path / "prompt_retrieval/sst5/test.jsonl", [{"text": "fine", "label": 3}])
+    spec = registry().get("PromptRetrievalSST5")
+    assert ADAPTERS[spec.name].load(spec, tmp_path).pool[0].embed_text == "fine 0"
+    edited = spec.protocol.model_copy(update={"input_template": "review: {{ text }}!"})
+    assert ADAPTERS[spec.name].load(spec.model_copy(update={"protocol": edited}), tmp_path).pool[0].embed_text == (
+        "review: fine 0!"
+    )
+    amazon = registry().get("PromptRetrievalAmazon")
+    assert amazon.embed_text({"text": "great\nproduct\n"}) == "greatproduct"

@@ -6,13 +6,14 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.cli import main
-from harness.errors import HarnessError
-from harness.instructions import FAMILIES, Library, library
-from harness.registry import EXPECTED_COUNTS, Registry, registry
+from harness.core.errors import HarnessError
+from harness.core.instructions import FAMILIES, Library, library
+from harness.core.spec import EXPECTED_COUNTS, Registry, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,10 +82,28 @@ def test_protocol_facts_in_the_registry() -> None:
     assert reg.get("MSMARCO").split == "dev"
     assert len(reg.get("CQADupstackRetrieval").subtasks or []) == 12
     assert reg.get("STS17").subsets == ["en-en"]
-    assert reg.get("EmotionClassification").protocol["samples_per_label"] == 16
-    assert reg.get("TweetSentimentExtractionClassification").protocol["samples_per_label"] == 32
+    assert reg.get("EmotionClassification").protocol.samples_per_label == 16  # type: ignore[attr-defined]
+    assert reg.get("TweetSentimentExtractionClassification").protocol.samples_per_label == 32  # type: ignore[attr-defined]
     assert reg.get("SprintDuplicateQuestions").main_metric == "cosine_ap"
-    assert all(s.source.revision for s in reg.tasks.values() if s.source.kind == "mteb")
+
+
+def test_every_mteb_pin_is_the_one_mteb_loads() -> None:
+    """The task files' dataset pins are passed to mteb; they equal mteb's own registry (a drifted pin, or one
+    that stops being passed, would change which data a hub run scores)."""
+    import mteb
+
+    from harness.benchmarks.mteb import mteb_parts
+
+    checked = 0
+    for spec in registry().tasks.values():
+        if spec.benchmark != "mteb":
+            continue
+        for name, part in mteb_parts(spec):  # type: ignore[arg-type]
+            pin = spec.source.pin(part.name if spec.subtasks else None)  # type: ignore[attr-defined]
+            dataset = mteb.get_task(name).metadata.dataset
+            assert (pin.hf_dataset, pin.revision) == (dataset["path"], dataset["revision"]), name
+            checked += 1
+    assert checked == 56 - 1 + 12
 
 
 @pytest.mark.parametrize(("task", "family", "side", "expected"), VERBATIM)
@@ -200,13 +219,19 @@ def _copy_tasks(tmp_path: Path) -> Path:
             r"field main_metric: Input should be a valid string",
         ),
         (lambda t: t + "colour: blue\n", r"field colour: Extra inputs are not permitted"),
-        (lambda t: t.replace("kind: mteb", "kind: files"), r"field source.files"),
+        (lambda t: t.replace("kind: mteb", "kind: files"), r"field source.kind: Input should be 'mteb'"),
         (lambda t: t.replace("name: STS12", "name: STS99"), r"must equal the file name 'STS12'"),
         (lambda t: t + "  - : [\n", r"STS12.yaml: not valid YAML"),
-        (lambda t: t.replace("benchmark: mteb", "benchmark: billboard"), r"do not agree"),
+        (lambda t: t.replace("benchmark: mteb", "benchmark: billboard"), r"field source.kind: Input should be 'files'"),
+        (
+            lambda t: t.replace("benchmark: mteb", "benchmark: mtb"),
+            r"field benchmark: unknown benchmark 'mtb'. Did you mean: mteb",
+        ),
+        (lambda t: t + "protocol:\n  samples_per_label: 8\n", r"field protocol: STS tasks take no protocol settings"),
     ],
 )
 def test_malformed_task_file_names_file_and_field(tmp_path: Path, edit, message: str) -> None:
+    """Each malformed file fails with its path and the field (a check dropped from a spec model fails this)."""
     root = _copy_tasks(tmp_path)
     path = root / "mteb" / "STS12.yaml"
     path.write_text(edit(path.read_text()))
@@ -251,3 +276,69 @@ def test_malformed_instruction_file_is_reported(tmp_path: Path, file: str, edit,
         problems = lib.problems()
         if problems:
             raise HarnessError("; ".join(problems))
+
+
+@pytest.mark.parametrize(
+    ("task", "old", "new", "message"),
+    [
+        (
+            "mteb/Banking77Classification",
+            "samples_per_label",
+            "samples_per_lable",
+            r"unknown Classification protocol key 'samples_per_lable' \(valid keys: samples_per_label, n_experiments",
+        ),
+        (
+            "mteb/TwentyNewsgroupsClustering",
+            "instructor_max_tokens_with_instruction: 256",
+            "instructor_max_tokens_with_instruction: 256\n  max_iter: 100",
+            r"unknown Clustering protocol key 'max_iter'",
+        ),
+        (
+            "prompt_retrieval/PromptRetrievalRTE",
+            "token_budget",
+            "token_budgett",
+            r"unknown prompt-retrieval protocol key 'token_budgett' \(valid keys: .*token_budget",
+        ),
+        (
+            "prompt_retrieval/PromptRetrievalRTE",
+            "{{ sentence2 }}",
+            "{{ sentence3 }}",
+            r"input_template uses \['sentence3'\], not among text_fields",
+        ),
+        ("prompt_retrieval/PromptRetrievalRTE", "answer: label", "answer: labels", r"protocol answer: Input should be"),
+        (
+            "prompt_retrieval/PromptRetrievalGeoQuery",
+            "max_new_tokens: 50",
+            "",
+            r"generation tasks \(and only they\) set max_new_tokens and stop",
+        ),
+    ],
+)
+def test_misspelt_protocol_keys_fail_validation(tmp_path: Path, task: str, old: str, new: str, message: str) -> None:
+    """`harness validate` catches what used to pass and fail later as a bare KeyError (or be silently ignored)."""
+    root = _copy_tasks(tmp_path)
+    path = root / f"{task}.yaml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(HarnessError, match=rf"{path.name}: invalid task entry\n  field .*{message}"):
+        Registry(root)
+
+
+def test_a_hub_load_asks_mteb_for_the_task_files_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revision in the task file is the one mteb loads (it used to be recorded but never passed)."""
+    from harness.benchmarks.mteb import load_part
+
+    seen: dict[str, str] = {}
+
+    def fake_load(task: Any) -> None:
+        seen.update(task.metadata.dataset)
+
+    import mteb
+
+    monkeypatch.setattr(type(mteb.get_task("STS12")), "load_data", fake_load)
+    spec = registry().get("STS12").model_copy(deep=True)
+    pinned = spec.source.model_copy(update={"revision": "0123456789abcdef0123456789abcdef01234567"})  # type: ignore[attr-defined]
+    spec = spec.model_copy(update={"source": pinned})
+    _, provenance = load_part(spec, spec, None)  # type: ignore[arg-type]
+    assert seen["revision"] == provenance["revision"] == "0123456789abcdef0123456789abcdef01234567"
+    assert seen["path"] == "mteb/sts12-sts"

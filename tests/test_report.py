@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.errors import HarnessError
-from harness.io import write_json
-from harness.registry import CATEGORIES, MTEB_CATEGORIES, registry
-from harness.report import AVG70, MTEB_AVG, REFERENCE, Run, aggregate, load_reference, load_run_dir, relative_gain
+from harness.core.errors import HarnessError
+from harness.core.io import write_json
+from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, registry
+from harness.reports.aggregate import AVG70, MTEB_AVG, Run, aggregate, relative_gain
+from harness.reports.load import REFERENCE, load_reference, load_run_dir
 
 REG = registry()
 BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c in CATEGORIES}

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.cache import EmbeddingCache
-from harness.encoders import Encoder
-from harness.instructions import library
-from harness.registry import registry
-from harness.results import Unit
-from harness.robustness import render, study, variant_names, write_figure
-from harness.runner import RunOptions
+from harness.core.instructions import library
+from harness.core.results import Unit
+from harness.core.runner import RunOptions
+from harness.core.spec import registry
+from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.encoder import Encoder
+from harness.reports.robustness import render, study, variant_names, write_figure
 from tests.conftest import DATA, need
 
 
@@ -33,7 +33,7 @@ def test_query_only_paraphrases_keep_the_document_instruction() -> None:
 def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     need(DATA / "mteb" / "BIOSSES")
     spec = registry().get("BIOSSES")
-    encoder = Encoder("minilm", mode="prefix", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    encoder = CachedEncoder(Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite"))
     base = RunOptions(Unit("", "", "", "", "paper"), tmp_path / "out", DATA, log=lambda *_: None)
     variants = variant_names("paraphrases", "query")
     s = study("minilm", [spec], variants, lambda: encoder, library(), base, "test", "prefix")
@@ -60,7 +60,7 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
 
 
 def test_two_models_side_by_side_by_hand() -> None:
-    from harness.robustness import Study, table
+    from harness.reports.robustness import Study, table
 
     specs = [registry().get("STS12"), registry().get("STS13")]
     variants = [f"paraphrase-query:{k}" for k in range(1, 6)]

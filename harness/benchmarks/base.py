@@ -1,0 +1,41 @@
+"""What a benchmark provides to the generic runner (`harness.core.runner`), the CLI and the reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.core.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from harness.core.runner import Context, RunOptions
+
+
+@dataclass
+class Evaluation:
+    """A task's main score (0-1 scale) and what its run record says about how it was obtained."""
+
+    main_score: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Benchmark(Protocol):
+    name: str
+    spec_type: type[TaskSpec]
+
+    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
+        """Read and validate the task's data (and anything else it needs) before any model loads."""
+        ...
+
+    def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
+        """Score the task, writing its result files under `self.result_folder(spec, ctx.opts)`."""
+        ...
+
+    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
+        """Write the task's data under `out` where `--data-dir out` reads it (online); the files written."""
+        ...
+
+    def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
+        """Where the task's results go: the unit's folder, or a sub-folder for settings of this benchmark."""
+        ...

@@ -1,0 +1,86 @@
+"""Billboard text-generation evaluation (paper appendix B.3): generated texts scored by their best cosine to a
+reference, correlated with human judgments (`scoring.py`). Data: the published files (`core.sources`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from pydantic import model_validator
+
+from harness.benchmarks.base import Evaluation
+from harness.core.instructions import sha256
+from harness.core.results import instruction_record, write_scores
+from harness.core.sources import FilesSource, mirror_files, task_files
+from harness.core.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from harness.benchmarks.billboard.scoring import BillboardData
+    from harness.core.runner import Context, RunOptions
+
+
+class BillboardTaskSpec(TaskSpec):
+    benchmark: Literal["billboard"]
+    source: FilesSource
+
+    @model_validator(mode="after")
+    def _category(self) -> BillboardTaskSpec:
+        if self.category != "Billboard" or set(self.source.files) != {"hypotheses", "references"}:
+            raise ValueError("Billboard tasks have category Billboard and files {hypotheses, references}")
+        return self
+
+
+def billboard_data(spec: BillboardTaskSpec, root: Path | None) -> tuple[BillboardData, dict[str, Any]]:
+    from harness.benchmarks.billboard.scoring import load
+
+    files = task_files(spec, spec.source, root)
+    digest = sha256("".join(sha256(p.read_text(encoding="utf-8")) for p in files.values()))
+    return load(files["hypotheses"], files["references"]), {
+        "source": "data-dir" if root else "repository",
+        "files": {k: str(p) for k, p in files.items()},
+        "sha256": digest,
+        "repository": spec.source.repository,
+        "commit": spec.source.commit,
+    }
+
+
+class BillboardBenchmark:
+    name = "billboard"
+    spec_type: type[TaskSpec] = BillboardTaskSpec
+
+    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
+        billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir)
+
+    def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
+        from harness.benchmarks.billboard.scoring import correlations, max_reference_cosine
+
+        spec = cast(BillboardTaskSpec, spec)
+        data, source = billboard_data(spec, ctx.opts.data_dir)
+        instruction = ctx.library.get(spec.name, ctx.opts.unit.variant).query  # same on both sides
+        start = time.perf_counter()
+        scores = correlations(
+            data,
+            max_reference_cosine(
+                data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, side="document")
+            ),
+        )
+        write_scores(self.result_folder(spec, ctx.opts), spec, scores, source["commit"], time.perf_counter() - start)
+        return Evaluation(
+            scores["main_score"],
+            {
+                "instructions": {spec.name: instruction_record({"query": instruction, "document": instruction})},
+                "data": source,
+                "protocol": {"protocol": "billboard (paper appendix B.3)"},
+                "scores": scores,
+            },
+        )
+
+    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
+        return mirror_files(spec, cast(BillboardTaskSpec, spec).source, out)
+
+    def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
+        return opts.unit.folder(opts.output)
+
+
+BENCHMARK = BillboardBenchmark()

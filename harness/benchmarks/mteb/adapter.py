@@ -1,0 +1,89 @@
+"""The harness encoder as an mteb encoder: picks each task's instruction from the library.
+
+mteb passes the query/document side (`prompt_type`) for retrieval and reranking only; for every other
+task the side is irrelevant (symmetric instructions) and the task name alone selects the instruction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from mteb.models import ModelMeta
+from mteb.models.abs_encoder import AbsEncoder
+from mteb.models.model_meta import ScoringFunction
+from mteb.similarity_functions import _upcast_low_precision
+from mteb.types import PromptType
+
+from harness.core.errors import HarnessError
+from harness.core.instructions import Library, Side
+from harness.models.protocol import TextEncoder
+
+
+class InstructedEncoder(AbsEncoder):
+    """`encode(dataloader, task_metadata=..., prompt_type=...)` -> the harness encoder with the task's instruction.
+
+    `instruction_keys` maps an mteb task name to (registry task, subtask or None): CQADupstack forums are
+    mteb tasks of their own but subtasks of one registry task. `token_limits` (mteb task -> tokens), set by
+    the paper protocol for clustering, reproduces the INSTRUCTOR reference's rule that a text whose
+    instruction + text exceeds that many tokens is encoded with an empty instruction.
+    """
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        library: Library,
+        variant: str,
+        instruction_keys: dict[str, tuple[str, str | None]],
+    ) -> None:
+        self.mteb_model_meta = ModelMeta.create_empty(
+            overwrites={
+                "name": encoder.identity.name,
+                "revision": encoder.identity.revision,
+                "similarity_fn_name": ScoringFunction.from_str(encoder.similarity_fn_name),
+            }
+        )
+        self.encoder = encoder
+        self.library = library
+        self.variant = variant
+        self.instruction_keys = instruction_keys
+        self.token_limits: dict[str, int] = {}
+        self.used: dict[str, dict[str, str]] = {}  # mteb task -> side -> instruction actually used
+
+    def instruction(self, mteb_task: str, side: Side) -> str:
+        if mteb_task not in self.instruction_keys:
+            raise HarnessError(f"mteb task {mteb_task!r} is not mapped to a registry task")
+        task, subtask = self.instruction_keys[mteb_task]
+        return self.library.get(task, self.variant, subtask).side(side)
+
+    def encode(
+        self,
+        inputs: Any,
+        *,
+        task_metadata: Any,
+        hf_split: str,
+        hf_subset: str,
+        prompt_type: PromptType | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        texts = [t for batch in inputs for t in batch["text"]]
+        side: Side = "document" if prompt_type == PromptType.document else "query"
+        instruction = self.instruction(task_metadata.name, side)
+        self.used.setdefault(task_metadata.name, {})[side] = instruction
+        limit = self.token_limits.get(task_metadata.name)
+        if limit is not None and instruction:
+            return self._encode_within(limit, texts, instruction, side)
+        return self.encoder.encode(texts, instruction=instruction, side=side)
+
+    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
+        """The model's own similarity, in float32 (as mteb's sentence-transformers wrapper scores)."""
+        return self.encoder.similarity(_upcast_low_precision(embeddings1), _upcast_low_precision(embeddings2))
+
+    def _encode_within(self, limit: int, texts: list[str], instruction: str, side: Side) -> np.ndarray:
+        too_long = np.array([n > limit for n in self.encoder.token_counts([instruction + t for t in texts])])
+        out = np.empty((len(texts), self.encoder.identity.dimension), dtype=np.float32)
+        for drop, ins in ((False, instruction), (True, "")):
+            idx = np.flatnonzero(too_long == drop)
+            if idx.size:
+                out[idx] = self.encoder.encode([texts[i] for i in idx], instruction=ins, side=side)
+        return out

@@ -1,0 +1,199 @@
+"""The portable task format: `DIR/mteb/<Task>[/<subset>]/...`, read into the datasets mteb's tasks evaluate.
+
+| category           | files                                   | row schema                                              |
+|--------------------|-----------------------------------------|---------------------------------------------------------|
+| STS                | <split>.jsonl                           | sentence1, sentence2, score (original scale)            |
+| Classification     | train.jsonl, <split>.jsonl              | text, label[, label_text] (source row order)            |
+| PairClassification | <split>.jsonl                           | sentence1, sentence2, label (0/1)                       |
+| Clustering         | <split>.jsonl                           | sentences [str], labels [..] (one row per cluster set)  |
+| Summarization      | <split>.jsonl                           | text, human_summaries [str], machine_summaries [str],   |
+|                    |                                         | relevance [float] (one per machine summary)             |
+| Retrieval          | corpus.jsonl, queries.jsonl,            | corpus {_id, title, text}; queries {_id, text};         |
+|                    | qrels/<split>.tsv                       | qrels TSV header query-id, corpus-id, score             |
+| Reranking          | <split>.jsonl                           | query, positive [str], negative [str]                   |
+
+Every problem is reported with the task, the file and what was expected, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import HarnessError
+from harness.core.io import read_jsonl
+from harness.core.spec import TaskSpec
+
+STR, NUM, INT, STR_LIST, NUM_LIST, LIST = (
+    "a string",
+    "a number",
+    "an integer",
+    "a list of strings",
+    "a list of numbers",
+    "a list",
+)
+SCHEMAS: dict[str, dict[str, str]] = {
+    "STS": {"sentence1": STR, "sentence2": STR, "score": NUM},
+    "Classification": {"text": STR, "label": "a label"},
+    "PairClassification": {"sentence1": STR, "sentence2": STR, "label": INT},
+    "Clustering": {"sentences": STR_LIST, "labels": LIST},
+    "Summarization": {"text": STR, "human_summaries": STR_LIST, "machine_summaries": STR_LIST, "relevance": NUM_LIST},
+    "Reranking": {"query": STR, "positive": STR_LIST, "negative": STR_LIST},
+    "corpus": {"_id": STR, "text": STR},
+    "queries": {"_id": STR, "text": STR},
+}
+
+
+def _is(kind: str, value: Any) -> bool:
+    if kind == STR:
+        return isinstance(value, str)
+    if kind == NUM:
+        return isinstance(value, Real) and not isinstance(value, bool)
+    if kind == INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in (STR_LIST, NUM_LIST, LIST):
+        return isinstance(value, list) and (
+            kind == LIST or all(_is(STR if kind == STR_LIST else NUM, v) for v in value)
+        )
+    return isinstance(value, int | str) and not isinstance(value, bool)  # a label
+
+
+def read_rows(task: str, path: Path, schema: dict[str, str]) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise HarnessError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(schema)})")
+    rows = []
+    for number, row in read_jsonl(path):
+        for column, kind in schema.items():
+            if column not in row:
+                raise HarnessError(
+                    f"task {task}: {path}:{number}: missing column {column!r} (expected {', '.join(schema)})"
+                )
+            if not _is(kind, row[column]):
+                raise HarnessError(
+                    f"task {task}: {path}:{number}: column {column!r} must be {kind}, got {row[column]!r:.60}"
+                )
+        rows.append(row)
+    if not rows:
+        raise HarnessError(f"task {task}: {path} is empty (expected one JSON object per line)")
+    return rows
+
+
+def _one_label_type(task: str, path: Path, rows: list[dict[str, Any]], column: str) -> None:
+    kinds = {type(r[column]).__name__ for r in rows}
+    if len(kinds) > 1:
+        raise HarnessError(
+            f"task {task}: {path}: column {column!r} mixes types {sorted(kinds)}; use all integers or all strings"
+        )
+
+
+def read_qrels(task: str, path: Path) -> dict[str, dict[str, int]]:
+    if not path.is_file():
+        raise HarnessError(f"task {task}: missing file {path} (expected TSV: query-id, corpus-id, score)")
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t")
+        header = next(reader, None)
+        if header != ["query-id", "corpus-id", "score"]:
+            raise HarnessError(f"task {task}: {path}: header must be query-id<TAB>corpus-id<TAB>score, got {header}")
+        for number, row in enumerate(reader, 2):
+            if len(row) != 3 or not row[2].lstrip("-").isdigit():
+                raise HarnessError(f"task {task}: {path}:{number}: expected query-id, corpus-id, integer score")
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    if not qrels:
+        raise HarnessError(f"task {task}: {path} has no judgements")
+    return qrels
+
+
+class TaskData:
+    """The validated rows of one task (all subsets), plus a checksum of the files they came from."""
+
+    def __init__(self, spec: TaskSpec, root: Path, folder: Path | None = None) -> None:
+        self.spec = spec
+        self.folder = folder or root / "mteb" / spec.name
+        if not self.folder.is_dir():
+            raise HarnessError(
+                f"task {spec.name}: no data folder {self.folder} (expected the portable layout "
+                f"DIR/mteb/{spec.name}/; see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
+            )
+        self.files: list[Path] = []
+        self.subsets = {s: self._read(self.folder if s == "default" else self.folder / s) for s in spec.subsets}
+
+    def _rows(self, path: Path, schema: dict[str, str]) -> list[dict[str, Any]]:
+        self.files.append(path)
+        return read_rows(self.spec.name, path, schema)
+
+    def _read(self, folder: Path) -> dict[str, Any]:
+        cat, split, name = self.spec.category, self.spec.split, self.spec.name
+        if cat == "Retrieval":
+            self.files.append(folder / "qrels" / f"{split}.tsv")
+            return {
+                "corpus": self._rows(folder / "corpus.jsonl", SCHEMAS["corpus"]),
+                "queries": self._rows(folder / "queries.jsonl", SCHEMAS["queries"]),
+                "qrels": read_qrels(name, folder / "qrels" / f"{split}.tsv"),
+            }
+        rows = {split: self._rows(folder / f"{split}.jsonl", SCHEMAS[cat])}
+        if cat == "Classification":
+            rows["train"] = self._rows(folder / "train.jsonl", SCHEMAS[cat])
+            for part, data in rows.items():
+                _one_label_type(name, folder / f"{part}.jsonl", data, "label")
+        return rows
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(set(self.files)):
+            digest.update(str(path.relative_to(self.folder)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def to_mteb(self) -> dict[str, dict[str, Any]]:
+        """{subset: {split: Dataset | RetrievalSplitData}} as mteb's task classes hold after loading."""
+        return {subset: _convert(self.spec.category, self.spec.split, rows) for subset, rows in self.subsets.items()}
+
+
+def _convert(category: str, split: str, rows: dict[str, Any]) -> dict[str, Any]:
+    from datasets import Dataset
+
+    if category == "Retrieval":
+        corpus = Dataset.from_list(
+            [{"id": r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in rows["corpus"]]
+        )
+        queries = Dataset.from_list([{"id": r["_id"], "text": r["text"]} for r in rows["queries"]])
+        return {split: {"corpus": corpus, "queries": queries, "relevant_docs": rows["qrels"], "top_ranked": None}}
+    if category == "Reranking":
+        return {split: _reranking_as_retrieval(rows[split])}
+    if category == "PairClassification":
+        return {
+            split: Dataset.from_list(
+                [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "labels": r["label"]} for r in rows[split]]
+            )
+        }
+    keep = {
+        "Classification": ["text", "label"],
+        "STS": ["sentence1", "sentence2", "score"],
+        "Clustering": ["sentences", "labels"],
+        "Summarization": ["text", "human_summaries", "machine_summaries", "relevance"],
+    }[category]
+    return {part: Dataset.from_list([{k: r[k] for k in keep} for r in data]) for part, data in rows.items()}
+
+
+def _reranking_as_retrieval(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """MTEB 2.x evaluates reranking as retrieval restricted to each query's candidates (top_ranked)."""
+    from datasets import Dataset
+
+    queries, corpus, qrels, top = [], [], {}, {}
+    for i, row in enumerate(rows):
+        qid = f"q{i}"
+        queries.append({"id": qid, "text": row["query"]})
+        candidates = [(f"q{i}-p{j}", t, 1) for j, t in enumerate(row["positive"])]
+        candidates += [(f"q{i}-n{j}", t, 0) for j, t in enumerate(row["negative"])]
+        corpus += [{"id": did, "title": "", "text": t} for did, t, _ in candidates]
+        qrels[qid] = {did: rel for did, _, rel in candidates if rel}
+        top[qid] = [did for did, _, _ in candidates]
+    return {
+        "corpus": Dataset.from_list(corpus),
+        "queries": Dataset.from_list(queries),
+        "relevant_docs": qrels,
+        "top_ranked": top,
+    }

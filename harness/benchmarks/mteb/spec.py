@@ -1,0 +1,87 @@
+"""The typed spec of an MTEB task file (`tasks/mteb/<Task>.yaml`): its dataset pin and its protocol settings."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PositiveInt, ValidationInfo, field_validator, model_validator
+
+from harness.core.spec import MTEB_CATEGORIES, Strict, TaskSpec, typed
+
+
+class DatasetPin(Strict):
+    hf_dataset: str
+    revision: str = Field(min_length=1)
+
+
+class MtebSource(Strict):
+    """The mteb task class that evaluates the task and the dataset revision it loads (passed to mteb).
+
+    `paper_hf_dataset`/`paper_revision`: what the paper's code loaded, where it differs from today's pin; a
+    hub run says so. `parts`: per-subtask pins (CQADupstack's 12 forums are 12 mteb tasks)."""
+
+    kind: Literal["mteb"]
+    mteb_task: str
+    hf_dataset: str | None = None
+    revision: str | None = Field(default=None, min_length=1)
+    paper_hf_dataset: str | None = None
+    paper_revision: str | None = None
+    parts: dict[str, DatasetPin] | None = None
+
+    @model_validator(mode="after")
+    def _pinned(self) -> MtebSource:
+        if (self.parts is None) == (self.hf_dataset is None or self.revision is None):
+            raise ValueError("give hf_dataset and revision, or parts (one pin per subtask), not both")
+        return self
+
+    def pin(self, part: str | None = None) -> DatasetPin:
+        if self.parts is not None:
+            return self.parts[part or ""]
+        return DatasetPin(hf_dataset=str(self.hf_dataset), revision=str(self.revision))
+
+
+class ClassificationProtocol(Strict):
+    """Logistic regression on per-label undersampled train sets (mteb's classification evaluator)."""
+
+    samples_per_label: PositiveInt
+    n_experiments: PositiveInt
+    max_iter: PositiveInt
+
+
+class ClusteringProtocol(Strict):
+    """The INSTRUCTOR reference's rule: a text over this many tokens with its instruction is encoded without it."""
+
+    instructor_max_tokens_with_instruction: PositiveInt
+
+
+PROTOCOLS: dict[str, type[Strict]] = {"Classification": ClassificationProtocol, "Clustering": ClusteringProtocol}
+
+
+class MtebTaskSpec(TaskSpec):
+    benchmark: Literal["mteb"]
+    source: MtebSource
+    protocol: ClassificationProtocol | ClusteringProtocol | None = None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _typed_by_category(cls, value: Any, info: ValidationInfo) -> Any:
+        category = info.data.get("category")
+        model = PROTOCOLS.get(str(category))
+        if model is None:
+            if value:
+                raise ValueError(f"{category} tasks take no protocol settings (got {value!r:.60})")
+            return None
+        return typed(model, value, f"{category} protocol")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MtebTaskSpec:
+        if self.category not in MTEB_CATEGORIES:
+            raise ValueError(f"category {self.category!r} is not an MTEB category ({', '.join(MTEB_CATEGORIES)})")
+        if self.category in PROTOCOLS and self.protocol is None:
+            raise ValueError(
+                f"{self.category} tasks need protocol settings: {', '.join(PROTOCOLS[self.category].model_fields)}"
+            )
+        parts = self.source.parts
+        if (parts is not None or self.subtasks is not None) and set(parts or ()) != set(self.subtasks or ()):
+            raise ValueError("source.parts must pin exactly the subtasks")
+        return self

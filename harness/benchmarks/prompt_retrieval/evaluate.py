@@ -1,0 +1,196 @@
+"""Prompt-retrieval evaluation: embed pool and test inputs, choose demonstrations, prompt the LM, score.
+
+Every test example's demonstrations (pool ids in prompt order), prediction and gold answer are written to
+`<Task>.examples.jsonl`, line by line, so a score can be audited and an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
+from harness.benchmarks.prompt_retrieval.scoring import group_at_rank, joined_tokens, rouge_l, scored_pairs
+from harness.benchmarks.prompt_retrieval.spec import PromptProtocol, PromptRetrievalTaskSpec
+from harness.benchmarks.prompt_retrieval.tasks import adapter
+from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
+from harness.core.instructions import sha256
+from harness.models.lm import Demo
+from harness.models.protocol import ScoringLM
+
+if TYPE_CHECKING:
+    from harness.benchmarks.prompt_retrieval import PromptSettings
+    from harness.benchmarks.prompt_retrieval.tasks.multiwoz.tracker import Tracker
+
+
+def read_done(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished examples; a torn last line (the run was killed mid-write) is dropped and redone."""
+    done: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            done[row["id"]] = row
+    return done
+
+
+def evaluate(
+    spec: PromptRetrievalTaskSpec,
+    data_dir: Path | None,
+    encode: Callable[[list[str]], np.ndarray],
+    lm: ScoringLM,
+    settings: PromptSettings,
+    records: Path,
+    log: Callable[..., None] = print,
+) -> dict[str, Any]:
+    task = adapter(spec)
+    if settings.test_size:
+        spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": settings.test_size})})
+    p = spec.protocol
+    sample = task.load(spec, data_dir)
+    pool, tests = sample.pool, sample.tests
+    sample.provenance["sample_sha256"] = sha256(json.dumps([(e.id, e.embed_text, e.gold) for e in pool + tests]))
+    pool_vecs = mean_centre(encode([e.embed_text for e in pool]))
+    test_vecs = encode([e.embed_text for e in tests])
+    test_vecs = mean_centre(test_vecs) if p.centre_test else test_vecs
+    budget = Budget.from_protocol(p)
+    if task.layout == "plain":  # generation: the prompt and the answer must fit the LM's window
+        budget = replace(budget, total_tokens=min(budget.total_tokens, lm.window - (p.max_new_tokens or 0)))
+    run = _Run(task, p, budget, settings.demos, pool, cosine(test_vecs, pool_vecs), lm, sample.tracker)
+    done = run.answer(tests, records, spec.name, log)
+    ordered = [done[e.id] for e in tests]
+    extra: dict[str, Any] = sample.tracker.summary(ordered) if sample.tracker else {}
+    if p.group_rank is not None:  # Amazon: the score of the group at that rank of ascending accuracy
+        ordered, extra = group_at_rank(tests, ordered, p.group_rank)
+    if task.token_joined:
+        extra["rougeL_text"] = rouge_l([r["prediction_text"] for r in ordered], [r["gold"] for r in ordered]) / 100
+    score = rouge_l(*scored_pairs(task.options, ordered))
+    accuracy = float(np.mean([r["prediction"] == r["gold"] for r in ordered]))
+    labelled = p.answer != "generation"
+    return {
+        **extra,
+        "rougeL": score / 100,
+        "accuracy": accuracy if labelled else None,
+        "main_score": score / 100,
+        "n_test": len(tests),
+        "n_pool": len(pool),
+        "token_budget": budget.total_tokens,
+        "data": sample.provenance,
+        "mean_demonstrations": float(np.mean([len(r["demonstrations"]) for r in ordered])),
+    }
+
+
+@dataclass
+class _Run:
+    """Answers test examples: demonstrations, prompt, LM, one record line each."""
+
+    task: PromptTask
+    protocol: PromptProtocol
+    budget: Budget
+    condition: str
+    pool: list[Example]
+    scores: np.ndarray  # [test, pool] cosine
+    lm: ScoringLM
+    tracker: Tracker | None
+
+    def __post_init__(self) -> None:
+        self.lengths = [len(self.lm.ids(self.task.header.format(n=0) + e.demo())) for e in self.pool]
+
+    def answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
+        """Records of all test examples, scoring those the records lack; returns them by id."""
+        done = read_done(records)
+        records.parent.mkdir(parents=True, exist_ok=True)
+        step = 1 if self.tracker else self.lm.batch_size  # a dialogue turn needs the prediction before it
+        todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
+        log(f"{name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
+        began = time.perf_counter()
+        with records.open("a", encoding="utf-8") as out:
+            for start in range(0, len(todo), step):
+                rows = [self._row(n, e, done) for n, e in todo[start : start + step]]
+                _predict(self.task, self.protocol, self.lm, rows, self.tracker)
+                for row in rows:
+                    row.pop("context")
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    done[row["id"]] = row
+                out.flush()
+                finished = min(start + step, len(todo))
+                rate = finished / max(time.perf_counter() - began, 1e-9)
+                eta = (len(todo) - finished) / rate
+                log(f"{name}: {finished}/{len(todo)} examples scored ({rate:.2f}/s, ETA {eta:.0f}s)")
+        return done
+
+    def _row(self, n: int, example: Example, done: dict[str, dict]) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": example.id}
+        if self.tracker:
+            row["previous_state"] = self.tracker.previous_state(example.id, done)
+            example = replace(example, lm_input=self.tracker.question(example.id, row["previous_state"]))
+        chosen = self._demonstrations(n, example)
+        if self.task.layout == "plain":
+            context = self.lm.ids(plain_prompt(self.task, example, [self.pool[i] for i in chosen]))
+            while chosen and len(context) > self.budget.total_tokens:  # merges across pieces can add a token or two
+                chosen = chosen[1:]
+                context = self.lm.ids(plain_prompt(self.task, example, [self.pool[i] for i in chosen]))
+        else:
+            context = self.lm.context(
+                [Demo(self.pool[i].lm_input, self.pool[i].gold) for i in chosen], example.lm_input
+            )
+        return row | {
+            "demonstrations": [self.pool[i].id for i in chosen],
+            "gold": example.gold,
+            "options": list(example.options) if example.options else None,
+            "context": context,
+        }
+
+    def _demonstrations(self, n: int, example: Example) -> list[int]:
+        if self.condition == "zero-shot":
+            return []
+        if self.condition == "similar":
+            order = most_similar_first(self.scores[n])
+        else:  # one generator per test example, so a resumed run draws what a whole one would
+            order = np.random.default_rng([self.protocol.seed, n]).permutation(len(self.pool))
+        test_length = len(self.lm.ids(plain_prompt(self.task, example, [])))
+        return select(order, self.scores[n], self.lengths, test_length, self.budget)
+
+
+def plain_prompt(task: PromptTask, example: Example, demos: list[Example]) -> str:
+    """Prefix, numbered demonstrations, test input (for the MetaICL layout: the test input alone)."""
+    head = task.header
+    shown = "".join(head.format(n=i) + d.demo() for i, d in enumerate(demos))
+    return example.prefix + shown + head.format(n=len(demos)) + example.lm_input
+
+
+def _predict(
+    task: PromptTask, protocol: PromptProtocol, lm: ScoringLM, rows: list[dict[str, Any]], tracker: Tracker | None
+) -> None:
+    """By the task file's `answer`: label tasks score their shared options in one batch, multiple-choice tasks
+    each example's own options, generation tasks decode greedily."""
+    groups: list[tuple[list[dict[str, Any]], list[str]]] = []
+    if protocol.answer == "label":
+        groups = [(rows, list(task.options or ()))]
+    elif protocol.answer == "multiple-choice":
+        groups = [([row], row["options"]) for row in rows]
+    for group, options in groups:
+        for row, loss in zip(group, lm.option_losses([r["context"] for r in group], options), strict=True):
+            row["option_losses"] = dict(zip(options, map(float, loss), strict=True))
+            row["prediction"] = options[int(np.argmin(loss))]
+    for row in rows:
+        if "prediction" in row:
+            continue
+        if task.token_joined:
+            ids = lm.generate_ids(row["context"], int(protocol.max_new_tokens or 0))
+            row["prediction_text"] = lm.text(ids, list(protocol.stop or ())).strip()
+            row["prediction"] = joined_tokens(lm.pieces(ids), list(protocol.stop or ()))
+            continue
+        completion = lm.generate(row["context"], int(protocol.max_new_tokens or 0), list(protocol.stop or ()))
+        if tracker:
+            row.update(tracker.read(row["id"], completion, row["previous_state"]))
+        else:
+            row["prediction"] = task.answer_prefix + completion.strip()

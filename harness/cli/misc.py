@@ -1,0 +1,123 @@
+"""`harness tasks`, `instructions`, `validate`, `embed`, `cache`: the registry, instructions and cache at a glance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.cli.common import command, make_encoder, model_args, table
+from harness.core.errors import HarnessError
+
+
+def _tasks_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--benchmark", help="mteb, billboard or prompt-retrieval")
+    p.add_argument("--category", help="e.g. STS, Retrieval, Billboard, PromptRetrieval")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+@command("tasks", "list the registry's tasks (70: 56 MTEB, 3 Billboard, 11 prompt retrieval)", _tasks_args)
+def _tasks(args: argparse.Namespace) -> int:
+    from harness.core.instructions import library
+    from harness.core.spec import registry
+
+    specs = registry().select(benchmark=args.benchmark, category=args.category)
+    if args.format == "json":
+        print(json.dumps([library().record(s) for s in specs], indent=1, ensure_ascii=False))
+    else:
+        rows = [(s.name, s.benchmark, s.category, s.main_metric, s.split) for s in specs]
+        table(("task", "benchmark", "category", "main metric", "split"), rows)
+        print(f"{len(specs)} tasks")
+    return 0
+
+
+def _instructions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task")
+    p.add_argument("--family", help="one variant only, e.g. instructor-xl, paraphrase:2, level:tag")
+
+
+@command("instructions", "print every instruction of one task (families, paraphrases, levels)", _instructions_args)
+def _instructions(args: argparse.Namespace) -> int:
+    from harness.core.instructions import library, variants
+
+    lib = library()
+    chosen = [args.family] if args.family else variants()
+    for key in lib.keys(args.task):
+        sub = key if lib.tasks.get(args.task).subtasks else None
+        for variant in chosen:
+            ins = lib.get(args.task, variant, sub)
+            label = f"{key} [{variant}]"
+            if ins.query == ins.document:
+                print(f"{label}: {ins.query!r}")
+            else:
+                print(f"{label}: query={ins.query!r} document={ins.document!r}")
+            if ins.note:
+                print(f"    note: {ins.note}")
+    return 0
+
+
+@command("validate", "check every task and instruction file; exit 1 listing the problems", lambda p: None)
+def _validate(args: argparse.Namespace) -> int:
+    from harness.core.instructions import library
+    from harness.core.spec import EXPECTED_COUNTS, registry
+
+    problems: list[str] = []
+    try:
+        reg = registry()
+        counts = {c: sum(s.category == c for s in reg.tasks.values()) for c in EXPECTED_COUNTS}
+        problems += [
+            f"category {c}: {counts[c]} tasks, the paper has {n}" for c, n in EXPECTED_COUNTS.items() if counts[c] != n
+        ]
+        problems += library().problems()
+    except HarnessError as exc:
+        problems.append(str(exc))
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    print(f"{len(problems)} problem(s)" if problems else "ok: 70 tasks, every instruction variant present")
+    return 1 if problems else 0
+
+
+def _embed_args(p: argparse.ArgumentParser) -> None:
+    model_args(p)
+    p.add_argument("--instruction", default="", help="instruction string, used verbatim")
+    p.add_argument("--side", choices=["query", "document"], default="query", help="which instruction side (retrieval)")
+    p.add_argument("--input", required=True, help='JSON Lines, one {"text": ...} per line')
+    p.add_argument("--output", required=True, help=".npy file: one float32 row per input line, in order")
+
+
+@command("embed", "encode a JSON Lines file of texts into a .npy matrix", _embed_args)
+def _embed(args: argparse.Namespace) -> int:
+
+    import numpy as np
+
+    from harness.core.io import read_texts, write_atomic
+
+    texts = read_texts(Path(args.input))
+    encoder = make_encoder(args)
+    vectors = encoder.encode(texts, instruction=args.instruction, side=args.side)
+    write_atomic(Path(args.output), lambda fh: np.save(fh, vectors), mode="wb")
+    print(
+        f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
+        f"{len(set(texts)) - encoder.texts_encoded} from cache"
+    )
+    return 0
+
+
+def _cache_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clear", action="store_true", help="delete the cache file")
+
+
+@command("cache", "report the embedding cache's size (entries, bytes), or clear it", _cache_args)
+def _cache(args: argparse.Namespace) -> int:
+    from harness.models.cache import EmbeddingCache, default_path
+
+    path = default_path()
+    if args.clear:
+        for f in path.parent.glob(path.name + "*"):
+            f.unlink()
+        print(f"cleared {path}")
+        return 0
+    count, size = EmbeddingCache(path).stats()
+    print(f"{path}: {count} embeddings, {size / 1e6:.1f} MB")
+    return 0

@@ -1,0 +1,39 @@
+"""`harness report`: paper-style tables from result folders and published rows."""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.cli.common import command, emit
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="result folders (harness or mteb files, any era) or published reference names (e.g. instructor-large)",
+    )
+    p.add_argument("--baseline", help="a published reference name or a result folder, shown first with gains")
+    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
+    p.add_argument("--output", help="write here instead of standard output")
+
+
+@command("report", "paper-style tables (Table 2 layout, per task, gains vs a baseline) from results", _report_args)
+def _report(args: argparse.Namespace) -> int:
+
+    from harness.core.spec import registry
+    from harness.reports.aggregate import aggregate
+    from harness.reports.load import load_runs
+    from harness.reports.render import report
+
+    reg = registry()
+    runs = load_runs(args.runs, reg)
+    baseline = load_runs([args.baseline], reg)[0] if args.baseline else None
+    figures = None
+    if args.format == "html":
+        from harness.reports.figures import category_bars
+
+        figures = [category_bars([(r.label, aggregate(r, reg)) for r in ([baseline] if baseline else []) + runs])]
+    text = report(runs, reg, baseline, args.format, figures)
+    return emit(text, args.output)

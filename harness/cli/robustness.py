@@ -1,0 +1,78 @@
+"""`harness robustness`: every paraphrase or detail level of each task's instruction, per model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.common import command, emit, make_encoder, model_args
+
+
+def _robustness_args(p: argparse.ArgumentParser) -> None:
+    model_args(p)
+    p.add_argument("--models", help="more models, comma-separated, run side by side with --model")
+    p.add_argument("--tasks", required=True, help="comma-separated task names")
+    p.add_argument("--variants", choices=["paraphrases", "levels"], default="paraphrases")
+    p.add_argument(
+        "--sides",
+        choices=["query", "both"],
+        default="query",
+        help="paraphrase the query side only of retrieval/reranking (default; the corpus is embedded "
+        "once) or both sides",
+    )
+    p.add_argument("--protocol", choices=["paper", "mteb"], default="paper")
+    p.add_argument("--data-dir", help="root of the portable layout")
+    p.add_argument("--output-dir", default="results/runs")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--format", choices=["md", "json", "html"], default="md")
+    p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")
+    p.add_argument("--figure", help="write the robustness-range figure (PNG) here")
+
+
+@command(
+    "robustness",
+    "run every paraphrase or detail level of each task's instruction; mean, std, "
+    "best-minus-worst per task and category",
+    _robustness_args,
+)
+def _robustness(args: argparse.Namespace) -> int:
+    import copy
+    import functools
+
+    from harness.core.instructions import library
+    from harness.core.results import Unit
+    from harness.core.runner import RunOptions
+    from harness.core.spec import registry
+    from harness.models.resolve import default_mode, resolve_model
+    from harness.reports.robustness import render, study, variant_names, write_figure
+
+    specs = registry().select(names=[t.strip() for t in args.tasks.split(",") if t.strip()])
+    models = [args.model, *([m.strip() for m in args.models.split(",")] if args.models else [])]
+    base = RunOptions(
+        Unit("", "", "", "", args.protocol),
+        Path(args.output_dir),
+        Path(args.data_dir) if args.data_dir else None,
+        args.batch_size,
+        args.overwrite,
+    )
+    studies = []
+    for model in models:
+        margs = copy.copy(args)
+        margs.model, margs.revision = model, args.revision if model == args.model else None
+        mode = args.mode or default_mode(model)
+        studies.append(
+            study(
+                model,
+                specs,
+                variant_names(args.variants, args.sides),
+                functools.partial(make_encoder, margs),
+                library(),
+                base,
+                resolve_model(model, margs.revision)[1],
+                mode,
+            )
+        )
+    text = render(studies, specs, args.format)
+    if args.figure:
+        write_figure(studies, Path(args.figure))
+    return emit(text, args.output)

@@ -1,0 +1,219 @@
+"""The instruction library: `instructions/*.yaml`, versioned data validated on load.
+
+A *variant* names which instruction a run uses, HELM-style:
+  instructor-large | instructor-base | instructor-xl   the checkpoints' verbatim evaluation strings
+  none                                                 no instruction
+  paraphrase:K  (K = 1..5)                             the K-th paraphrase of the instructor-large string
+  paraphrase-query:K                                   the same on the query side only of retrieval and
+                                                       reranking (documents keep instructor-large's string,
+                                                       so the corpus embeddings are reused from the cache)
+  level:none|tag|simple|detailed                       the paper's detail-level ablation (section 4.3)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.core.errors import HarnessError, unknown
+from harness.core.paths import data_dir
+from harness.core.spec import Registry, TaskSpec, read_yaml, registry
+
+Side = Literal["query", "document"]
+FAMILIES = ("instructor-base", "instructor-large", "instructor-xl")
+LEVELS = ("none", "tag", "simple", "detailed")
+N_PARAPHRASES = 5
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """The instruction for each side of a task (equal for symmetric tasks)."""
+
+    query: str
+    document: str
+    note: str | None = None
+
+    def side(self, side: Side) -> str:
+        return self.query if side == "query" else self.document
+
+
+NO_INSTRUCTION = Instruction("", "")
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _entry(obj: Any, where: str) -> Instruction:
+    """Parse one instruction entry: a string, {query, document[, note]} or {text, note}."""
+    if isinstance(obj, str):
+        return Instruction(obj, obj)
+    if isinstance(obj, dict):
+        keys = set(obj)
+        if keys in ({"query", "document"}, {"query", "document", "note"}) and all(
+            isinstance(obj[k], str) for k in ("query", "document")
+        ):
+            return Instruction(obj["query"], obj["document"], obj.get("note"))
+        if keys == {"text", "note"} and isinstance(obj["text"], str) and isinstance(obj["note"], str):
+            return Instruction(obj["text"], obj["text"], obj["note"])
+    raise HarnessError(f"{where}: expected a string, {{query, document}} or {{text, note}}, got {obj!r:.120}")
+
+
+def _flatten(table: Any, where: str, parse: Any) -> dict[str, Any]:
+    """Task -> parsed entry; a {subtasks: {...}} entry contributes one key per subtask."""
+    if not isinstance(table, dict):
+        raise HarnessError(f"{where}: expected a mapping of task names, got {type(table).__name__}")
+    out: dict[str, Any] = {}
+    for task, obj in table.items():
+        if isinstance(obj, dict) and set(obj) == {"subtasks"}:
+            for sub, sub_obj in obj["subtasks"].items():
+                out[sub] = parse(sub_obj, f"{where}.{task}.subtasks.{sub}")
+        else:
+            out[task] = parse(obj, f"{where}.{task}")
+    return out
+
+
+def _section(path: Path, key: str) -> Any:
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or key not in raw:
+        raise HarnessError(f"{path}: expected a top-level {key!r} mapping")
+    return raw[key]
+
+
+def _paraphrase_list(obj: Any, where: str) -> list[Instruction]:
+    if not isinstance(obj, list) or len(obj) != N_PARAPHRASES:
+        raise HarnessError(f"{where}: expected a list of {N_PARAPHRASES} paraphrases, got {obj!r:.120}")
+    return [_entry(o, f"{where}[{i + 1}]") for i, o in enumerate(obj)]
+
+
+def _level_map(obj: Any, where: str) -> dict[str, Instruction]:
+    if not isinstance(obj, dict) or not {"tag", "simple"} <= set(obj) <= {"tag", "simple", "detailed"}:
+        raise HarnessError(f"{where}: expected {{tag, simple[, detailed]}}, got {obj!r:.120}")
+    return {k: _entry(v, f"{where}.{k}") for k, v in obj.items()}
+
+
+class Library:
+    """Every instruction of every task, by variant."""
+
+    def __init__(self, root: Path, tasks: Registry) -> None:
+        self.tasks = tasks
+        self.families = {
+            f: _flatten(_section(root / f"{f}.yaml", "instructions"), f"{root / f}.yaml", _entry) for f in FAMILIES
+        }
+        self.paraphrases = _flatten(
+            _section(root / "paraphrases.yaml", "paraphrases"), f"{root}/paraphrases.yaml", _paraphrase_list
+        )
+        self.levels = _flatten(_section(root / "levels.yaml", "levels"), f"{root}/levels.yaml", _level_map)
+
+    def keys(self, task: str) -> list[str]:
+        """The instruction keys of a task: its subtasks (CQADupstack forums), else its own name."""
+        spec = self.tasks.get(task)
+        return spec.subtasks or [spec.instructions_from or task]
+
+    def _key(self, task: str, subtask: str | None) -> str:
+        keys = self.keys(task)
+        if not self.tasks.get(task).subtasks:
+            return keys[0]
+        if subtask is None:
+            raise HarnessError(f"task {task!r} has one instruction per subtask; pass one of {keys}")
+        if subtask not in keys:
+            raise unknown(f"subtask of {task}", subtask, keys)
+        return subtask
+
+    def get(self, task: str, variant: str, subtask: str | None = None) -> Instruction:
+        key = self._key(task, subtask)
+        kind, _, arg = variant.partition(":")
+        if variant == "none":
+            return NO_INSTRUCTION
+        if variant in FAMILIES:
+            return self._lookup(self.families[variant], key, variant)
+        if kind in ("paraphrase", "paraphrase-query") and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
+            paraphrase = self._lookup(self.paraphrases, key, "paraphrases")[int(arg) - 1]
+            if kind == "paraphrase" or self.tasks.get(task).symmetric:
+                return paraphrase
+            return Instruction(paraphrase.query, self.families["instructor-large"][key].document)
+        if kind == "level" and arg in LEVELS:
+            if arg == "none":
+                return NO_INSTRUCTION
+            levels = self._lookup(self.levels, key, "levels")
+            return levels.get(arg) or self.families["instructor-large"][key]
+        raise unknown("instruction variant", variant, variants())
+
+    @staticmethod
+    def _lookup(table: dict[str, Any], key: str, what: str) -> Any:
+        if key not in table:
+            raise HarnessError(f"no {what} instruction for task {key!r}: add it to instructions/")
+        return table[key]
+
+    def _sides_of(self, task: str, sub: str | None) -> dict[str, Any]:
+        def both(ins: Instruction) -> dict[str, str]:
+            return {"query": ins.query, "document": ins.document}
+
+        return {
+            "instructions": {f: both(self.get(task, f, sub)) for f in FAMILIES},
+            "paraphrases": [both(self.get(task, f"paraphrase:{k}", sub)) for k in range(1, N_PARAPHRASES + 1)],
+            "levels": {lv: both(self.get(task, f"level:{lv}", sub)) for lv in LEVELS},
+        }
+
+    def record(self, spec: TaskSpec) -> dict[str, Any]:
+        """A task's public record (`harness tasks --format json`): spec fields plus every instruction; a task
+        with subtasks shows its first subtask's at top level and every subtask's under `subtasks`."""
+        record: dict[str, Any] = spec.model_dump(exclude_none=True)
+        keys = self.keys(spec.name)
+        if not spec.subtasks:
+            record.update(self._sides_of(spec.name, None))
+        else:
+            per_sub = {k: self._sides_of(spec.name, k) for k in keys}
+            record.update(per_sub[keys[0]])
+            record["subtasks"] = per_sub
+        record["symmetric"] = spec.symmetric
+        return record
+
+    def problems(self) -> list[str]:
+        """Everything missing or inconsistent across the registry and the instruction files."""
+        found = []
+        for spec in self.tasks.tasks.values():
+            for key in self.keys(spec.name):
+                for variant in (
+                    *FAMILIES,
+                    *(f"paraphrase:{k}" for k in range(1, 6)),
+                    *(f"level:{lv}" for lv in LEVELS),
+                ):
+                    try:
+                        self.get(spec.name, variant, key if spec.subtasks else None)
+                    except HarnessError as exc:
+                        found.append(str(exc))
+                large = self.families["instructor-large"].get(key)
+                texts = self.paraphrases.get(key, [])
+                if large and (len(set(texts)) != N_PARAPHRASES or large in texts):
+                    found.append(f"paraphrases of {key}: need {N_PARAPHRASES} distinct ones, all unlike the original")
+                if spec.symmetric and large and large.query != large.document:
+                    found.append(f"{key}: symmetric task with different query and document instructions")
+        for table_name, table in (
+            ("paraphrases", self.paraphrases),
+            ("levels", self.levels),
+            *((f, t) for f, t in self.families.items()),
+        ):
+            known = {k for s in self.tasks.tasks.values() for k in self.keys(s.name)}
+            found += [
+                f"instructions {table_name}: {k!r} is not a task of the registry" for k in table if k not in known
+            ]
+        return found
+
+
+def variants() -> list[str]:
+    return [
+        *FAMILIES,
+        "none",
+        *(f"paraphrase:{k}" for k in range(1, 6)),
+        *(f"paraphrase-query:{k}" for k in range(1, 6)),
+        *(f"level:{lv}" for lv in LEVELS),
+    ]
+
+
+@functools.cache
+def library(root: Path | None = None) -> Library:
+    return Library(root or data_dir("instructions"), registry())

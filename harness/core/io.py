@@ -1,0 +1,76 @@
+"""File I/O shared by every module: atomic writes (write, fsync, rename) and checked JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import HarnessError
+
+
+def write_atomic_path(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` a temporary file in the same folder, then rename it: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    """Like `write_atomic_path`, for a writer that takes an open file."""
+
+    def through_handle(tmp: Path) -> None:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as fh:  # noqa: PTH123
+            write(fh)
+
+    write_atomic_path(path, through_handle)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, lambda fh: json.dump(obj, fh, indent=1, ensure_ascii=False, default=str))
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line fails with the file and line."""
+    if not path.is_file():
+        raise HarnessError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise HarnessError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise HarnessError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+            yield number, obj
+
+
+def read_texts(path: Path, field: str = "text") -> list[str]:
+    texts = []
+    for number, obj in read_jsonl(path):
+        if field not in obj:
+            raise HarnessError(f'{path}:{number}: missing field {field!r} (expected {{"{field}": ...}} per line)')
+        if not isinstance(obj[field], str):
+            raise HarnessError(f"{path}:{number}: field {field!r} is {type(obj[field]).__name__}, expected a string")
+        texts.append(obj[field])
+    if not texts:
+        raise HarnessError(f'{path}: no texts (expected one {{"{field}": ...}} object per line)')
+    return texts

@@ -1,0 +1,125 @@
+"""`harness run`: plan, pre-flight the data, load the model once, evaluate each task with its benchmark (the
+table in `harness.benchmarks`), write one result per task, resume what is done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__, benchmarks
+from harness.core.instructions import Library
+from harness.core.results import Unit, is_done, package_versions, read_record, record_path, write_record
+from harness.core.spec import TaskSpec
+from harness.models.protocol import TextEncoder
+
+
+@dataclass
+class RunOptions:
+    unit: Unit
+    output: Path
+    data_dir: Path | None = None
+    batch_size: int = 32
+    overwrite: bool = False
+    dry_run: bool = False
+    log: Callable[..., None] = print
+    settings: dict[str, Any] = field(default_factory=dict)  # benchmark name -> its own settings object
+
+    def folder(self, spec: TaskSpec) -> Path:
+        """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
+        return benchmarks.get(spec.benchmark).result_folder(spec, self)
+
+
+@dataclass
+class Outcome:
+    task: str
+    status: str  # done | resumed | planned
+    score: float | None = None
+    metric: str = ""
+    seconds: float = 0.0
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What every task's evaluation needs; the encoder and anything shared (an LM, an mteb wrapper) are built
+    on first use and kept for the run."""
+
+    library: Library
+    opts: RunOptions
+    encoder_factory: Callable[[], TextEncoder]
+    _encoder: TextEncoder | None = None
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            self._encoder = self.encoder_factory()
+        return self._encoder
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
+
+
+def run_tasks(
+    specs: list[TaskSpec], encoder_factory: Callable[[], TextEncoder], library: Library, opts: RunOptions
+) -> list[Outcome]:
+    todo = [s for s in specs if opts.overwrite or not is_done(opts.folder(s), s.name)]
+    outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
+    for o in outcomes.values():
+        opts.log(f"resume: {o.task} already done ({o.metric} {100 * (o.score or 0):.2f}), skipped")
+    if opts.dry_run:
+        for s in todo:
+            ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
+            opts.log(
+                f"plan: {s.name} [{s.category}] query={ins.query!r} document={ins.document!r} -> "
+                f"{record_path(opts.folder(s), s.name)}"
+            )
+        return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
+    for spec in todo:  # every task's data is read and checked before any model loads
+        benchmarks.get(spec.benchmark).preflight(spec, opts)
+    ctx = Context(library, opts, encoder_factory)
+    started = time.perf_counter()
+    for n, spec in enumerate(todo, 1):
+        opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
+        t0 = time.perf_counter()
+        evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
+        seconds = time.perf_counter() - t0
+        record = _write_record(opts.folder(spec), spec, evaluation.main_score, evaluation.details, ctx, seconds)
+        outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, spec.main_metric, seconds, record)
+        enc, elapsed = ctx.encoder, time.perf_counter() - started
+        opts.log(
+            f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
+            f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
+            f" ETA {elapsed / n * (len(todo) - n):.0f}s"
+        )
+    return [outcomes[s.name] for s in specs]
+
+
+def _resumed(folder: Path, task: str) -> Outcome:
+    record = read_record(record_path(folder, task))
+    return Outcome(task, "resumed", record["main_score"], record["main_metric"], record=record)
+
+
+def _write_record(
+    folder: Path, spec: TaskSpec, main: float, details: dict[str, Any], ctx: Context, seconds: float
+) -> dict[str, Any]:
+    record = {
+        "harness_version": __version__,
+        "run": ctx.opts.unit.name,
+        "unit": {**vars(ctx.opts.unit), "task": spec.name, "split": spec.split},
+        "task": spec.model_dump(),
+        "main_metric": spec.main_metric,
+        "main_score": main,
+        **details,
+        "model": ctx.encoder.metadata(),
+        "packages": package_versions(),
+        "device": ctx.encoder.device,
+        "timing": {"seconds": seconds},
+    }
+    write_record(folder, spec.name, record)
+    return record

@@ -1,0 +1,145 @@
+"""The text encoder: a sentence-transformers model with an instruction mode and input checks.
+
+`encode(texts, *, instruction, side) -> float32 array`. Instruction modes:
+  masked  INSTRUCTOR semantics (PyPI InstructorEmbedding 1.0.1): input = instruction + text.strip();
+          the instruction's n tokens are attended to but left out of mean pooling, with n = tokens of
+          the instruction alone minus its end token, and n <= 1 meaning no exclusion.
+  prefix  instruction + text, pooled whole (how a model without instruction training sees it).
+  none    the text alone; the instruction is ignored (plain sentence-transformers output).
+Caching is a wrapper (`harness.models.cache.CachedEncoder`), not part of this class.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from harness.core.errors import HarnessError
+from harness.models.protocol import MODES, Mode, ModelIdentity, Precision, Side
+from harness.models.resolve import resolve_model
+
+
+class Encoder:
+    """A sentence-transformers model with an instruction mode and input checks (`models.protocol.TextEncoder`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        mode: Mode,
+        revision: str | None = None,
+        device: str | None = None,
+        precision: Precision = "fp32",
+        max_length: int | None = None,
+        batch_size: int = 32,
+        progress: bool = False,
+    ) -> None:
+        if mode not in MODES:
+            raise HarnessError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
+        from sentence_transformers import SentenceTransformer
+
+        folder, resolved = resolve_model(name, revision)
+        self.model = SentenceTransformer(str(folder), device=device, local_files_only=True)
+        if precision != "fp32":
+            if self.model.device.type == "cpu":
+                raise HarnessError(f"precision {precision} needs a GPU device; on CPU use fp32")
+            import torch
+
+            self.model.to(dtype={"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
+        if max_length:
+            self.model.max_seq_length = max_length
+        self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
+        if mode == "masked" and not self.poolings:
+            raise HarnessError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise HarnessError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
+        self.identity = ModelIdentity(
+            name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
+        )
+        self.batch_size = batch_size
+        self.progress = progress
+        self.texts_encoded = 0  # texts that went through the model (cache misses): tests and benchmarks read it
+        self.seconds_encoding = 0.0
+
+    # ------------------------------------------------------------------ public API
+    def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
+        """One float32 row per text, in input order. Identical texts are encoded once."""
+        check_texts(texts)
+        if self.identity.mode == "none":
+            instruction = ""
+        unique = list(dict.fromkeys(texts))
+        if not unique:
+            return np.zeros((0, self.identity.dimension), np.float32)
+        row = dict(zip(unique, self._forward(unique, instruction), strict=True))
+        return np.stack([row[t] for t in texts]).astype(np.float32, copy=False)
+
+    @property
+    def device(self) -> str:
+        return str(self.model.device)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self.model.tokenizer(list(texts))["input_ids"]]
+
+    def similarity(self, a: Any, b: Any) -> Any:
+        return self.model.similarity(a, b)
+
+    @property
+    def similarity_fn_name(self) -> str:
+        return str(self.model.similarity_fn_name)
+
+    def metadata(self) -> dict[str, Any]:
+        return asdict(self.identity)
+
+    def instruction_tokens(self, instruction: str) -> int:
+        """INSTRUCTOR 1.0.1's count: tokens of the instruction alone minus the end token; 0 when that is <= 1.
+        sentence-transformers excludes the same count from pooling for tokenizers that end a sequence with a
+        special token (T5's </s>, BERT's [SEP]), which is what INSTRUCTOR checkpoints use."""
+        if not instruction:
+            return 0
+        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize  # sentence-transformers 6 / 5
+        ids = tokenize([instruction])["input_ids"]
+        n = int(ids.shape[-1]) - 1
+        return n if n > 1 else 0
+
+    # ------------------------------------------------------------------ internals
+    def _forward(self, texts: list[str], instruction: str) -> np.ndarray:
+        mode = self.identity.mode
+        exclude = mode == "masked" and self.instruction_tokens(instruction) > 0
+        if mode == "masked":
+            texts = [t.strip() for t in texts]
+        for pooling in self.poolings:
+            pooling.include_prompt = not exclude
+        kwargs: dict[str, Any] = {"prompt": instruction} if exclude else {}
+        inputs = texts if exclude else [instruction + t for t in texts]
+        start = time.perf_counter()
+        vectors = self.model.encode(
+            inputs,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=self.progress and len(inputs) > self.batch_size,
+            **kwargs,
+        )
+        self.seconds_encoding += time.perf_counter() - start
+        self.texts_encoded += len(inputs)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if bad.size:
+            raise HarnessError(
+                f"model {self.identity.name} produced NaN/inf embeddings for {bad.size} text(s), first: "
+                f"{texts[bad[0]][:80]!r} (instruction {instruction!r}). Check the weights and precision "
+                "(fp16 overflow is common: try bf16 or fp32)."
+            )
+        return vectors
+
+
+def check_texts(texts: Any) -> None:
+    if isinstance(texts, str) or not isinstance(texts, list | tuple):
+        raise HarnessError(f"texts must be a list of strings, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise HarnessError(f"text #{i} is {type(t).__name__} ({t!r:.60}), expected str")

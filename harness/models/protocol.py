@@ -1,0 +1,91 @@
+"""The interfaces the runner and the benchmarks use; nothing outside `harness.models` reaches into a model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from harness.core.instructions import Side
+
+Mode = Literal["masked", "prefix", "none"]
+MODES: tuple[Mode, ...] = ("masked", "prefix", "none")
+Precision = Literal["fp32", "fp16", "bf16"]
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What makes two embeddings comparable: same weights, same input rules."""
+
+    name: str
+    revision: str  # hub commit, or "sha256:<digest of the model folder>" for a local path
+    mode: Mode
+    max_length: int
+    dimension: int
+    precision: Precision
+
+    @property
+    def key(self) -> str:
+        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}"
+
+
+class TextEncoder(Protocol):
+    """An embedding model with an instruction mode."""
+
+    @property
+    def identity(self) -> ModelIdentity: ...
+
+    @property
+    def texts_encoded(self) -> int:
+        """Texts that went through the model (cache misses): progress, tests and benchmarks read it."""
+        ...
+
+    @property
+    def seconds_encoding(self) -> float: ...
+
+    @property
+    def device(self) -> str: ...
+
+    def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
+        """One float32 row per text, in input order."""
+        ...
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text as the model's tokenizer counts them, special tokens included, untruncated."""
+        ...
+
+    def similarity(self, a: Any, b: Any) -> Any:
+        """The model's own similarity matrix function (cosine for sentence-transformers models)."""
+        ...
+
+    @property
+    def similarity_fn_name(self) -> str: ...
+
+    def metadata(self) -> dict[str, Any]: ...
+
+
+class ScoringLM(Protocol):
+    """A causal LM that scores options and generates, on token ids of its own tokenizer."""
+
+    batch_size: int
+
+    @property
+    def window(self) -> int: ...
+
+    def identity(self) -> dict[str, str]: ...
+
+    def ids(self, text: str) -> list[int]: ...
+
+    def context(self, demos: Sequence[Any], test_input: str) -> list[int]: ...
+
+    def option_losses(self, contexts: list[list[int]], options: list[str]) -> np.ndarray: ...
+
+    def generate(self, context: list[int], max_new_tokens: int, stop: Sequence[str]) -> str: ...
+
+    def generate_ids(self, context: list[int], max_new_tokens: int) -> list[int]: ...
+
+    def text(self, ids: list[int], stop: Sequence[str]) -> str: ...
+
+    def pieces(self, ids: list[int]) -> list[str]: ...

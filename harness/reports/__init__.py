@@ -1,0 +1,1 @@
+"""Reports: reading runs (`load`), the paper's aggregation (`aggregate`), tables (`render`), figures, robustness."""

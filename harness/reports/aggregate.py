@@ -1,0 +1,94 @@
+"""Aggregation as the paper computes it: a category score is the mean of its tasks; MTEB Avg is the mean over
+the 56 MTEB datasets (not over categories); Avg (70) is the mean of the 9 category scores. A missing task never
+silently shrinks an average: a partial average carries the number of tasks it covers."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from harness.core.spec import CATEGORIES, EXPECTED_COUNTS, MTEB_CATEGORIES, Registry
+
+MTEB_AVG, AVG70 = "MTEB Avg", "Avg (70)"
+COLUMNS = [*MTEB_CATEGORIES, MTEB_AVG, "Billboard", "PromptRetrieval", AVG70]
+SHORT = {
+    "Retrieval": "Retri.",
+    "Reranking": "Rerank",
+    "Clustering": "Cluster",
+    "PairClassification": "Pair",
+    "Classification": "Class.",
+    "STS": "STS",
+    "Summarization": "Sum.",
+    MTEB_AVG: "MTEB Avg",
+    "Billboard": "Billboard",
+    "PromptRetrieval": "Prompt Retr.",
+    AVG70: "Avg",
+}
+EXPECTED = {**EXPECTED_COUNTS, MTEB_AVG: 56, AVG70: 70}
+
+
+@dataclass
+class Run:
+    label: str
+    tasks: dict[str, float] = field(default_factory=dict)  # registry task -> score x100
+    published: dict[str, float] = field(default_factory=dict)  # column -> published figure x100
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    score: float | None
+    n_tasks: int
+    n_expected: int
+    published: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.score is not None and (self.published or self.n_tasks == self.n_expected)
+
+    def text(self) -> str:
+        if self.score is None:
+            return "—"
+        if self.published:
+            return f"{self.score:.1f}†"
+        return f"{self.score:.2f}" if self.complete else f"{self.score:.2f} ({self.n_tasks}/{self.n_expected})"
+
+
+def aggregate(run: Run, registry: Registry) -> dict[str, Cell]:
+    """The 9 categories, MTEB Avg and Avg (70). Where a run has no task of a column but a published figure
+    (Billboard and prompt retrieval of the paper's rows), the published figure is shown, marked."""
+    cells: dict[str, Cell] = {}
+    by_cat = {c: [s.name for s in registry.tasks.values() if s.category == c] for c in CATEGORIES}
+    for column in COLUMNS:
+        if column == AVG70:
+            continue
+        names = [n for c in MTEB_CATEGORIES for n in by_cat[c]] if column == MTEB_AVG else by_cat[column]
+        have = [run.tasks[n] for n in names if n in run.tasks]
+        if have:
+            cells[column] = Cell(statistics.mean(have), len(have), EXPECTED[column])
+        elif column in run.published:
+            cells[column] = Cell(run.published[column], 0, EXPECTED[column], published=True)
+        else:
+            cells[column] = Cell(None, 0, EXPECTED[column])
+    cats = [cells[c] for c in CATEGORIES]
+    scores = [c.score for c in cats if c.score is not None]
+    n = sum(c.n_expected if c.published else c.n_tasks for c in cats if c.score is not None)
+    if all(c.complete for c in cats):
+        cells[AVG70] = Cell(statistics.mean(scores), 70, 70, published=all(c.published for c in cats))
+    elif scores:
+        cells[AVG70] = Cell(statistics.mean(scores), n, 70)
+    else:
+        cells[AVG70] = Cell(run.published.get(AVG70), 0, 70, published=AVG70 in run.published)
+    return cells
+
+
+def relative_gain(cells: dict[str, Cell], base: dict[str, Cell]) -> dict[str, float | None]:
+    """(run - baseline) / baseline x 100, only where both cells are complete (never against a partial mean)."""
+    return {
+        c: (
+            100 * (cells[c].score - base[c].score) / base[c].score  # type: ignore[operator]
+            if cells[c].complete and base[c].complete and base[c].score
+            else None
+        )
+        for c in COLUMNS
+    }

@@ -1,0 +1,138 @@
+"""Rendering reports: paper-style tables (Table 2 layout, then per task, gains vs a baseline) in md, csv, latex,
+html or json."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from typing import Any
+
+from harness.core.errors import HarnessError
+from harness.core.spec import CATEGORIES, Registry
+from harness.reports.aggregate import AVG70, COLUMNS, EXPECTED, MTEB_AVG, SHORT, Cell, Run, aggregate, relative_gain
+
+NOTE = (
+    "Category = mean of its tasks; MTEB Avg = mean over the 56 MTEB datasets; Avg (70) = mean of the 9 "
+    "category scores (as the paper computes it). '(k/n)': partial average over k of n tasks; '—': no "
+    "result; '†': the published figure (paper Table 2) where the run has no per-task numbers."
+)
+
+
+def report(
+    runs: list[Run], registry: Registry, baseline: Run | None, fmt: str, figures: list[bytes] | None = None
+) -> str:
+    everyone = [baseline, *runs] if baseline else runs
+    rows = [(r, aggregate(r, registry)) for r in everyone]
+    base_cells = rows[0][1] if baseline else None
+    if fmt == "json":
+        return json.dumps([_json_run(r, cells, registry, base_cells) for r, cells in rows], indent=1)
+    header = ["run", *(f"{SHORT[c]} ({EXPECTED[c]})" for c in COLUMNS)]
+    table = []
+    for run, cells in rows:
+        table.append([run.label, *(cells[c].text() for c in COLUMNS)])
+        if baseline is not None and base_cells is not None and run is not baseline:
+            gains = relative_gain(cells, base_cells)
+            table.append([f"  gain vs {baseline.label}", *(_percent(gains[c]) for c in COLUMNS)])
+    tasks = _task_table(everyone, registry)
+    if fmt == "html":
+        return _html(header, table, tasks, figures or [])
+    if fmt not in ("md", "csv", "latex"):
+        raise HarnessError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
+    return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}%"
+
+
+def _json_run(run: Run, cells: dict[str, Cell], registry: Registry, base: dict[str, Cell] | None) -> dict[str, Any]:
+    def shape(c: Cell) -> dict[str, Any]:
+        extra = {"published": True} if c.published else {}
+        return {"score": c.score, "n_tasks": c.n_tasks, "n_expected": c.n_expected, **extra}
+
+    out = {
+        "run": run.label,
+        "source": run.source,
+        "categories": {c: shape(cells[c]) for c in CATEGORIES},
+        "mteb_avg": shape(cells[MTEB_AVG]),
+        "avg70": shape(cells[AVG70]),
+        "tasks": {n: run.tasks[n] for n in registry.tasks if n in run.tasks},
+    }
+    if base is not None:
+        out["relative_gain"] = relative_gain(cells, base)
+    return out
+
+
+def _task_table(runs: list[Run], registry: Registry) -> tuple[list[str], list[list[str]]]:
+    names = [
+        s.name
+        for c in CATEGORIES
+        for s in registry.tasks.values()
+        if s.category == c and any(s.name in r.tasks for r in runs)
+    ]
+    header = ["task", "category", *(r.label for r in runs)]
+    return header, [
+        [n, registry.tasks[n].category, *(f"{r.tasks[n]:.2f}" if n in r.tasks else "—" for r in runs)] for n in names
+    ]
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_page(title: str, body: str, figures: list[bytes]) -> str:
+    """A self-contained page: the body, then each PNG figure embedded."""
+    imgs = "".join(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(f).decode()}">' for f in figures)
+    style = (
+        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin:12px 0}"
+        "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child"
+        "{text-align:left}img{max-width:900px;display:block;margin:12px 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}{imgs}</body></html>"
+    )
+
+
+def _md(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
+    return f"{md_table(header, table)}\n\n{NOTE}\n\n### Per task\n\n{md_table(*tasks)}\n"
+
+
+def _csv(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerows([header, *table, [], tasks[0], *tasks[1]])
+    return buf.getvalue()
+
+
+def _latex(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
+    esc = lambda s: s.replace("%", r"\%").replace("&", r"\&").replace("_", r"\_").replace("†", r"$^\dagger$")  # noqa: E731
+    lines = [
+        r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+        r"\toprule",
+        " & ".join(map(esc, header)) + r" \\",
+        r"\midrule",
+        *(" & ".join(map(esc, r)) + r" \\" for r in table),
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    return "\n".join(lines) + f"\n% {NOTE}\n"
+
+
+def _html(
+    header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]], figures: list[bytes]
+) -> str:
+    """Figures sit between the summary table and the per-task table."""
+    summary = f"{html_table(header, table)}<p>{html.escape(NOTE)}</p>"
+    page = html_page("INSTRUCTOR evaluation report", summary, figures)
+    return page.replace("</body>", f"<h2>Per task</h2>{html_table(*tasks)}</body>")
