@@ -1,0 +1,64 @@
+"""Golden scores of the packaged smoke suite: its data, the packaged MiniLM and the seeded tiny INSTRUCTOR model are
+fixed, so a changed number is a changed behaviour (encoding, instruction choice, pooling, protocol or evaluator).
+
+Recorded on 2026-12-02 with the code before the package was laid out in subpackages (commit 4e26d29):
+MiniLM by `harness run` (mode none) and `harness run --instructions instructor-large --mode prefix`; the tiny
+model by `run_tasks` with instructor-large instructions, masked. MiniLM saturates most smoke tasks (1.0), so the
+tiny random model, which does not, carries most of the signal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.core.instructions import Library
+from harness.core.paths import data_dir, smoke_dir
+from harness.core.results import Unit
+from harness.core.runner import RunOptions, run_tasks
+from harness.core.spec import Registry
+from harness.models.encoder import Encoder
+from tests.tiny_models import tiny_instructor
+
+GOLDEN = {
+    ("minilm", "none", "none"): {
+        "SmokeClassification": 1.0,
+        "SmokeClustering": 0.7835115683522986,
+        "SmokePairClassification": 1.0,
+        "SmokeReranking": 1.0,
+        "SmokeRetrieval": 1.0,
+        "SmokeSTS": 0.8251748251748254,
+        "SmokeSummarization": 0.5,
+    },
+    ("minilm", "instructor-large", "prefix"): {
+        "SmokeClassification": 1.0,
+        "SmokeClustering": 0.8698336884003797,
+        "SmokePairClassification": 1.0,
+        "SmokeReranking": 1.0,
+        "SmokeRetrieval": 1.0,
+        "SmokeSTS": 0.8671328671328673,
+        "SmokeSummarization": 0.5,
+    },
+    ("tiny", "instructor-large", "masked"): {
+        "SmokeClassification": 0.25,
+        "SmokeClustering": 0.19530013396617246,
+        "SmokePairClassification": 0.75,
+        "SmokeReranking": 0.48333,
+        "SmokeRetrieval": 0.50891,
+        "SmokeSTS": 0.0,
+        "SmokeSummarization": 0.5277777777777778,
+    },
+}
+
+
+@pytest.mark.parametrize(("model", "variant", "mode"), list(GOLDEN))
+def test_smoke_suite_scores_are_golden(model: str, variant: str, mode: str, tmp_path: Path) -> None:
+    registry = Registry(smoke_dir() / "tasks")
+    library = Library(data_dir("instructions"), registry)
+    name = str(tiny_instructor(tmp_path / "m")) if model == "tiny" else "minilm"
+    opts = RunOptions(
+        Unit(model, "test", variant, mode, "paper"), tmp_path / "out", smoke_dir() / "data", log=lambda *_: None
+    )
+    outcomes = run_tasks(list(registry.tasks.values()), lambda: Encoder(name, mode=mode), library, opts)  # type: ignore[arg-type]
+    assert {o.task: o.score for o in outcomes} == pytest.approx(GOLDEN[(model, variant, mode)], abs=1e-6)
