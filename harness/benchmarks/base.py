@@ -32,6 +32,14 @@ class Benchmark(Protocol):
         """Score the task, writing its result files under `self.result_folder(spec, ctx.opts)`."""
         ...
 
+    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        """What identifies the task's data without parsing it: the pinned revision, or a digest of the files."""
+        ...
+
+    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        """This benchmark's own run settings that change the number (prompt retrieval: the LM and demonstrations)."""
+        ...
+
     def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
         """Write the task's data under `out` where `--data-dir out` reads it (online); the files written."""
         ...

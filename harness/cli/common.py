@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.core.errors import HarnessError
+
 if TYPE_CHECKING:
     from harness.models.protocol import TextEncoder
 
@@ -38,6 +40,20 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
     p.add_argument("--max-length", type=int, help="max tokens of instruction + text (default: the model's)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+
+
+def model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The model arguments that change numbers beyond name, revision and mode (part of every fingerprint)."""
+    return {"max_length": args.max_length, "precision": args.precision}
+
+
+def check_mode(instruction_given: bool, mode: str, flag: str) -> None:
+    """An instruction with mode none would be silently dropped: refuse, naming the fix."""
+    if instruction_given and mode == "none":
+        raise HarnessError(
+            f"{flag} is given but the instruction mode is 'none', which ignores it (the default for models that are "
+            "not INSTRUCTOR checkpoints): pass --mode masked (INSTRUCTOR) or --mode prefix (instruction + text)"
+        )
 
 
 def make_encoder(args: argparse.Namespace) -> TextEncoder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import command, emit, make_encoder, model_args
+from harness.cli.common import command, emit, make_encoder, model_args, model_settings
 
 
 def _robustness_args(p: argparse.ArgumentParser) -> None:
@@ -54,6 +54,7 @@ def _robustness(args: argparse.Namespace) -> int:
         Path(args.data_dir) if args.data_dir else None,
         args.batch_size,
         args.overwrite,
+        model_settings=model_settings(args),
     )
     studies = []
     for model in models:

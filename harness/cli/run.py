@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import command, make_encoder, model_args, table
+from harness.cli.common import check_mode, command, make_encoder, model_args, model_settings, table
 from harness.core.errors import HarnessError
 
 
@@ -68,8 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     variant = args.instructions or family or "none"
     lib.get(specs[0].name, variant, specs[0].subtasks[0] if specs[0].subtasks else None)  # unknown variant fails now
     mode = args.mode or default_mode(args.model)
-    if variant != "none" and mode == "none":
-        print(f"note: instructions {variant!r} with mode 'none' are ignored by the model; use --mode prefix or masked")
+    check_mode(variant != "none", mode, f"--instructions {variant}")
     try:
         revision = args.revision or resolve_model(args.model, args.revision)[1]
     except HarnessError:
@@ -87,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         args.overwrite,
         args.dry_run,
         settings={PROMPT_RETRIEVAL.name: prompt},
+        model_settings=model_settings(args),
     )
     print(
         f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"

@@ -34,6 +34,7 @@ PACKAGES = (
     "scipy",
     "scikit-learn",
     "datasets",
+    "rouge-score",
 )
 
 
@@ -71,10 +72,6 @@ class Unit:
 
 def record_path(folder: Path, task: str) -> Path:
     return folder / f"{task}.run.json"
-
-
-def is_done(folder: Path, task: str) -> bool:
-    return record_path(folder, task).is_file()
 
 
 def read_record(path: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@ table in `harness.benchmarks`), write one result per task, resume what is done."
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__, benchmarks
+from harness.core.errors import HarnessError
+from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
-from harness.core.results import Unit, is_done, package_versions, read_record, record_path, write_record
+from harness.core.results import Unit, package_versions, read_record, record_path, write_record
 from harness.core.spec import TaskSpec
 from harness.models.protocol import TextEncoder
 
@@ -26,6 +29,7 @@ class RunOptions:
     dry_run: bool = False
     log: Callable[..., None] = print
     settings: dict[str, Any] = field(default_factory=dict)  # benchmark name -> its own settings object
+    model_settings: dict[str, Any] = field(default_factory=dict)  # max_length, precision: they change numbers
 
     def folder(self, spec: TaskSpec) -> Path:
         """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
@@ -50,6 +54,7 @@ class Context:
     library: Library
     opts: RunOptions
     encoder_factory: Callable[[], TextEncoder]
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> its unit's fingerprint
     _encoder: TextEncoder | None = None
     _shared: dict[str, Any] = field(default_factory=dict)
 
@@ -65,30 +70,80 @@ class Context:
         return self._shared[key]
 
 
+def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict[str, Any]:
+    """Everything that determines the task's number under these options (`harness.core.fingerprint`)."""
+    benchmark, unit = benchmarks.get(spec.benchmark), opts.unit
+    instructions = {}
+    for key in library.keys(spec.name):
+        ins = library.get(spec.name, unit.variant, key if spec.subtasks else None)
+        instructions[key] = {"query": ins.query, "document": ins.document}
+    return fingerprint(
+        {
+            "task": spec.model_dump(mode="json"),
+            "data": benchmark.data_identity(spec, opts),
+            "instructions": instructions,
+            "model": {"name": unit.model, "revision": unit.revision, "mode": unit.mode, **opts.model_settings},
+            "protocol": unit.protocol,
+            "settings": benchmark.settings_identity(spec, opts),
+            "versions": package_versions(),
+        }
+    )
+
+
+def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Task -> (status, fingerprint): done (a finished result with this fingerprint), missing, or stale (a
+    finished result from other inputs, named in the status)."""
+    out = {}
+    for spec in specs:
+        print_ = unit_fingerprint(spec, library, opts)
+        path = record_path(opts.folder(spec), spec.name)
+        if not path.is_file():
+            out[spec.name] = ("missing", print_)
+            continue
+        old = read_record(path).get("fingerprint")
+        same = isinstance(old, dict) and old.get("sha256") == print_["sha256"]
+        out[spec.name] = ("done", print_) if same else (f"stale: {', '.join(differences(old, print_))}", print_)
+    return out
+
+
 def run_tasks(
     specs: list[TaskSpec], encoder_factory: Callable[[], TextEncoder], library: Library, opts: RunOptions
 ) -> list[Outcome]:
-    todo = [s for s in specs if opts.overwrite or not is_done(opts.folder(s), s.name)]
+    status = plan(specs, library, opts)
+    stale = [
+        f"{name} ({state.removeprefix('stale: ')})" for name, (state, _) in status.items() if state.startswith("stale")
+    ]
+    if stale and not opts.overwrite and not opts.dry_run:
+        raise HarnessError(
+            f"finished results under {opts.unit.folder(opts.output)} were computed from other inputs: "
+            f"{'; '.join(stale)}. Pass --overwrite to recompute them, or --output-dir DIR to keep both"
+        )
+    todo = [s for s in specs if opts.overwrite or status[s.name][0] != "done"]
     outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
     for o in outcomes.values():
-        opts.log(f"resume: {o.task} already done ({o.metric} {100 * (o.score or 0):.2f}), skipped")
+        opts.log(f"resume: {o.task} already done with the same inputs ({o.metric} {100 * (o.score or 0):.2f}), skipped")
     if opts.dry_run:
         for s in todo:
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
             opts.log(
-                f"plan: {s.name} [{s.category}] query={ins.query!r} document={ins.document!r} -> "
-                f"{record_path(opts.folder(s), s.name)}"
+                f"plan: {s.name} [{s.category}] ({status[s.name][0]}) query={ins.query!r} document={ins.document!r}"
+                f" -> {record_path(opts.folder(s), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
     for spec in todo:  # every task's data is read and checked before any model loads
         benchmarks.get(spec.benchmark).preflight(spec, opts)
-    ctx = Context(library, opts, encoder_factory)
+    ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()})
     started = time.perf_counter()
     for n, spec in enumerate(todo, 1):
         opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
         t0 = time.perf_counter()
         evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
         seconds = time.perf_counter() - t0
+        if not math.isfinite(evaluation.main_score):
+            raise HarnessError(
+                f"task {spec.name}: the {spec.main_metric} is {evaluation.main_score} (not a number); no result was "
+                "written. Check the data for constant or non-finite gold scores"
+            )
         record = _write_record(opts.folder(spec), spec, evaluation.main_score, evaluation.details, ctx, seconds)
         outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, spec.main_metric, seconds, record)
         enc, elapsed = ctx.encoder, time.perf_counter() - started
@@ -120,6 +175,7 @@ def _write_record(
         "packages": package_versions(),
         "device": ctx.encoder.device,
         "timing": {"seconds": seconds},
+        "fingerprint": ctx.fingerprints[spec.name],
     }
     write_record(folder, spec.name, record)
     return record

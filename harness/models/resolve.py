@@ -48,6 +48,18 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def is_instructor(name: str) -> bool:
+    """An INSTRUCTOR checkpoint: its name says so, or its local folder's modules.json names InstructorEmbedding's
+    modules (as hkunlp/instructor-* do), whatever the folder is called."""
+    local = Path(name).expanduser()
+    if not local.exists():
+        return "instructor" in name.lower()  # a hub id
+    modules = local / "modules.json"
+    if modules.is_file() and "InstructorEmbedding" in modules.read_text(encoding="utf-8", errors="replace"):
+        return True
+    return "instructor" in local.name.lower()  # the folder's own name, not a parent's
+
+
 def default_mode(name: str) -> Mode:
     """INSTRUCTOR checkpoints are meant to be used masked; other models see the text alone by default."""
-    return "masked" if "instructor" in name.lower() else "none"
+    return "masked" if is_instructor(name) else "none"

@@ -72,6 +72,7 @@ def study(
             base.overwrite,
             False,
             base.log,
+            model_settings=base.model_settings,
         )
         start = time.perf_counter()
         for outcome in run_tasks(specs, shared, library, opts):

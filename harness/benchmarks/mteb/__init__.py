@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.spec import MtebTaskSpec
 from harness.core.errors import HarnessError
+from harness.core.fingerprint import files_digest
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
 
@@ -118,6 +119,23 @@ class MtebBenchmark:
                 "seed": SEED,
             },
         )
+
+    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        spec = cast(MtebTaskSpec, spec)
+        if opts.data_dir is None:
+            return {
+                p.name: spec.source.pin(p.name if spec.subtasks else None).model_dump() for _, p in mteb_parts(spec)
+            }
+        folder = opts.data_dir / "mteb" / spec.name
+        if not folder.is_dir():
+            raise HarnessError(
+                f"task {spec.name}: no data folder {folder} (expected the portable layout DIR/mteb/{spec.name}/; "
+                "see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
+            )
+        return {"sha256": files_digest((p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCE.md"), folder)}
+
+    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        return {}
 
     def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
         from harness.benchmarks.mteb.mirror import mirror

@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.core.errors import HarnessError
+from harness.core.fingerprint import files_digest
 from harness.core.results import instruction_record, model_label, slug, write_scores
 from harness.core.spec import TaskSpec
 
@@ -66,7 +67,7 @@ class PromptRetrievalBenchmark:
             )
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
-        from harness.benchmarks.prompt_retrieval.evaluate import evaluate
+        from harness.benchmarks.prompt_retrieval.evaluate import claim_records, evaluate
         from harness.models.lm import CausalLM
 
         spec = cast(PromptRetrievalTaskSpec, spec)
@@ -80,6 +81,7 @@ class PromptRetrievalBenchmark:
         instruction = ctx.library.get(spec.name, opts.unit.variant).query  # pool and test inputs alike
         folder = self.result_folder(spec, opts)
         records = folder / f"{spec.name}.examples.jsonl"
+        claim_records(records, ctx.fingerprints[spec.name]["sha256"], opts.overwrite)
         start = time.perf_counter()
         scores = evaluate(
             spec,
@@ -115,6 +117,33 @@ class PromptRetrievalBenchmark:
                 "examples": str(records),
             },
         )
+
+    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        from harness.benchmarks.prompt_retrieval.spec import HfSource
+        from harness.core.sources import task_files
+
+        source = cast(PromptRetrievalTaskSpec, spec).source
+        if isinstance(source, HfSource):
+            if opts.data_dir is None:
+                return {"hf_dataset": source.hf_dataset, "config": source.config, "revision": source.revision}
+            paths = [source.split_file(opts.data_dir, s) for s in (source.pool_split, source.test_split)]
+            return {"sha256": files_digest(paths)}
+        if opts.data_dir is None:
+            return {"repository": source.repository, "commit": source.commit}
+        return {"sha256": files_digest(task_files(spec, source, opts.data_dir).values())}
+
+    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        """The LM by its weights (folder digest or hub commit), not by its folder's name."""
+        from harness.models.resolve import resolve_model
+
+        prompt = settings(opts)
+        return {
+            "lm": prompt.lm,
+            "lm_revision": resolve_model(prompt.lm)[1] if prompt.lm else None,
+            "lm_precision": prompt.lm_precision,
+            "demos": prompt.demos,
+            "test_size": prompt.test_size or cast(PromptRetrievalTaskSpec, spec).protocol.test_size,
+        }
 
     def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
         from harness.benchmarks.prompt_retrieval.data import mirror_hf

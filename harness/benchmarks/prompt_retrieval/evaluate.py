@@ -20,7 +20,9 @@ from harness.benchmarks.prompt_retrieval.scoring import group_at_rank, joined_to
 from harness.benchmarks.prompt_retrieval.spec import PromptProtocol, PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.tasks import adapter
 from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
+from harness.core.errors import HarnessError
 from harness.core.instructions import sha256
+from harness.core.io import write_atomic
 from harness.models.lm import Demo
 from harness.models.protocol import ScoringLM
 
@@ -29,17 +31,42 @@ if TYPE_CHECKING:
     from harness.benchmarks.prompt_retrieval.tasks.multiwoz.tracker import Tracker
 
 
-def read_done(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished examples; a torn last line (the run was killed mid-write) is dropped and redone."""
+def read_done(path: Path, log: Callable[..., None] = print) -> dict[str, dict[str, Any]]:
+    """Finished examples by id. A torn last line (a run killed mid-write) is cut off the file, and said, so that
+    the examples appended next start on a line of their own."""
     done: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            done[row["id"]] = row
+    if not path.is_file():
+        return done
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(end)
+        log(f"{path}: cut off a torn last line ({len(data) - end} bytes) left by an interrupted write; it is rescored")
+    for number, line in enumerate(data[:end].decode("utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise HarnessError(
+                f"{path}:{number}: not valid JSON; run with --overwrite to rescore every example"
+            ) from None
+        done[row["id"]] = row
     return done
+
+
+def claim_records(records: Path, fingerprint: str, overwrite: bool) -> None:
+    """Examples scored under other inputs are never mixed in: --overwrite starts the file anew; a file from other
+    inputs (another LM in a folder of the same name, say) is refused; `<Task>.examples.fingerprint` says which."""
+    marker = records.with_suffix(".fingerprint")
+    if records.exists() and not overwrite:
+        if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != fingerprint:
+            raise HarnessError(
+                f"{records}: these examples were scored with other inputs (LM, data, instructions or settings); "
+                "run with --overwrite to rescore them, or --output-dir DIR to keep both"
+            )
+        return
+    records.unlink(missing_ok=True)
+    write_atomic(marker, lambda fh: fh.write(fingerprint + "\n"))
 
 
 def evaluate(
@@ -106,7 +133,7 @@ class _Run:
 
     def answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
         """Records of all test examples, scoring those the records lack; returns them by id."""
-        done = read_done(records)
+        done = read_done(records, log)
         records.parent.mkdir(parents=True, exist_ok=True)
         step = 1 if self.tracker else self.lm.batch_size  # a dialogue turn needs the prediction before it
         todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
