@@ -46,18 +46,32 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; a bad line fails with the file and line."""
+    """(line number, object) for each non-blank line; a bad line (not JSON, NaN/Infinity, not UTF-8) fails with
+    the file, the line and the fix."""
     if not path.is_file():
         raise HarnessError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HarnessError(
+                    f"{path}:{number}: not UTF-8 (byte {exc.start} of the line is 0x{raw[exc.start]:02x}); "
+                    "re-save the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 raise HarnessError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            except ValueError as exc:
+                raise HarnessError(f"{path}:{number}: {exc}; write a finite number or drop the row") from None
             if not isinstance(obj, dict):
                 raise HarnessError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
             yield number, obj

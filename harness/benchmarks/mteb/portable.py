@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
+from collections.abc import Callable, Sequence
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def _is(kind: str, value: Any) -> bool:
     if kind == STR:
         return isinstance(value, str)
     if kind == NUM:
-        return isinstance(value, Real) and not isinstance(value, bool)
+        return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
     if kind == INT:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind in (STR_LIST, NUM_LIST, LIST):
@@ -61,20 +63,69 @@ def _is(kind: str, value: Any) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool)  # a label
 
 
-def read_rows(task: str, path: Path, schema: dict[str, str]) -> list[dict[str, Any]]:
+Rule = Callable[[dict[str, Any]], str | None]  # a row -> what is wrong with it, or None
+
+
+def non_empty(*columns: str) -> Rule:
+    return lambda row: next((f"column {c!r} is empty" for c in columns if not str(row[c]).strip()), None)
+
+
+def within(column: str, low: float, high: float) -> Rule:
+    return lambda row: (
+        None if low <= row[column] <= high else f"column {column!r} is {row[column]}, outside [{low}, {high}]"
+    )
+
+
+def one_of(column: str, values: tuple[Any, ...]) -> Rule:
+    return lambda row: (
+        None if row[column] in values else f"column {column!r} is {row[column]!r}, expected one of {values}"
+    )
+
+
+RULES: dict[str, list[Rule]] = {
+    "STS": [non_empty("sentence1", "sentence2"), within("score", 0, 5)],  # every MTEB STS scale lies in 0-5
+    "Classification": [non_empty("text")],
+    "PairClassification": [non_empty("sentence1", "sentence2"), one_of("label", (0, 1))],
+    "Summarization": [
+        non_empty("text"),
+        lambda r: (
+            None
+            if len(r["relevance"]) == len(r["machine_summaries"])
+            else f"{len(r['relevance'])} relevance scores for {len(r['machine_summaries'])} machine summaries"
+        ),
+    ],
+    "Reranking": [non_empty("query"), lambda r: None if r["positive"] else "no positive candidate"],
+    "corpus": [
+        lambda r: None if str(r["text"]).strip() or str(r.get("title") or "").strip() else "empty title and text"
+    ],
+    "queries": [non_empty("text")],
+}
+
+
+def read_rows(
+    task: str, path: Path, schema: dict[str, str], rules: Sequence[Rule] = (), unique: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows with their schema and `rules` checked, and `unique` (an id column) never repeated."""
     if not path.is_file():
         raise HarnessError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(schema)})")
-    rows = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[Any, int] = {}
     for number, row in read_jsonl(path):
+        where = f"task {task}: {path}:{number}"
         for column, kind in schema.items():
             if column not in row:
-                raise HarnessError(
-                    f"task {task}: {path}:{number}: missing column {column!r} (expected {', '.join(schema)})"
-                )
+                raise HarnessError(f"{where}: missing column {column!r} (expected {', '.join(schema)})")
             if not _is(kind, row[column]):
+                raise HarnessError(f"{where}: column {column!r} must be {kind}, got {row[column]!r:.60}")
+        for rule in rules:
+            if problem := rule(row):
+                raise HarnessError(f"{where}: {problem}; fix or drop the row")
+        if unique is not None:
+            if row[unique] in seen:
                 raise HarnessError(
-                    f"task {task}: {path}:{number}: column {column!r} must be {kind}, got {row[column]!r:.60}"
+                    f"{where}: duplicate {unique} {row[unique]!r} (first at line {seen[row[unique]]}); ids must be unique"
                 )
+            seen[row[unique]] = number
         rows.append(row)
     if not rows:
         raise HarnessError(f"task {task}: {path} is empty (expected one JSON object per line)")
@@ -89,7 +140,8 @@ def _one_label_type(task: str, path: Path, rows: list[dict[str, Any]], column: s
         )
 
 
-def read_qrels(task: str, path: Path) -> dict[str, dict[str, int]]:
+def read_qrels(task: str, path: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
+    """Judgements, each naming a query and a document of the task (a dangling one would silently score 0)."""
     if not path.is_file():
         raise HarnessError(f"task {task}: missing file {path} (expected TSV: query-id, corpus-id, score)")
     qrels: dict[str, dict[str, int]] = {}
@@ -101,6 +153,12 @@ def read_qrels(task: str, path: Path) -> dict[str, dict[str, int]]:
         for number, row in enumerate(reader, 2):
             if len(row) != 3 or not row[2].lstrip("-").isdigit():
                 raise HarnessError(f"task {task}: {path}:{number}: expected query-id, corpus-id, integer score")
+            for value, known, what in ((row[0], queries, "query"), (row[1], corpus, "document")):
+                if value not in known:
+                    raise HarnessError(
+                        f"task {task}: {path}:{number}: {what} {value!r} is not in the task's {what} file; "
+                        "drop the judgement or add the missing row"
+                    )
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     if not qrels:
         raise HarnessError(f"task {task}: {path} has no judgements")
@@ -121,24 +179,31 @@ class TaskData:
         self.files: list[Path] = []
         self.subsets = {s: self._read(self.folder if s == "default" else self.folder / s) for s in spec.subsets}
 
-    def _rows(self, path: Path, schema: dict[str, str]) -> list[dict[str, Any]]:
+    def _rows(self, path: Path, kind: str, unique: str | None = None) -> list[dict[str, Any]]:
         self.files.append(path)
-        return read_rows(self.spec.name, path, schema)
+        return read_rows(self.spec.name, path, SCHEMAS[kind], RULES.get(kind, []), unique)
 
     def _read(self, folder: Path) -> dict[str, Any]:
         cat, split, name = self.spec.category, self.spec.split, self.spec.name
         if cat == "Retrieval":
             self.files.append(folder / "qrels" / f"{split}.tsv")
-            return {
-                "corpus": self._rows(folder / "corpus.jsonl", SCHEMAS["corpus"]),
-                "queries": self._rows(folder / "queries.jsonl", SCHEMAS["queries"]),
-                "qrels": read_qrels(name, folder / "qrels" / f"{split}.tsv"),
-            }
-        rows = {split: self._rows(folder / f"{split}.jsonl", SCHEMAS[cat])}
+            corpus = self._rows(folder / "corpus.jsonl", "corpus", unique="_id")
+            queries = self._rows(folder / "queries.jsonl", "queries", unique="_id")
+            qrels = read_qrels(
+                name, folder / "qrels" / f"{split}.tsv", {q["_id"] for q in queries}, {d["_id"] for d in corpus}
+            )
+            return {"corpus": corpus, "queries": queries, "qrels": qrels}
+        rows = {split: self._rows(folder / f"{split}.jsonl", cat)}
         if cat == "Classification":
-            rows["train"] = self._rows(folder / "train.jsonl", SCHEMAS[cat])
+            rows["train"] = self._rows(folder / "train.jsonl", cat)
             for part, data in rows.items():
                 _one_label_type(name, folder / f"{part}.jsonl", data, "label")
+            unseen = sorted({str(r["label"]) for r in rows[split]} - {str(r["label"]) for r in rows["train"]})
+            if unseen:
+                raise HarnessError(
+                    f"task {name}: {folder / f'{split}.jsonl'} has labels that train.jsonl lacks: {', '.join(unseen[:5])}"
+                    "; the classifier can never predict them (check the label ids of both files)"
+                )
         return rows
 
     def checksum(self) -> str:
