@@ -1,0 +1,257 @@
+"""Trust: a finished result is reused only when nothing that determines it changed; bad data is refused with the
+file, the line and the fix before any model loads; examples files heal; settings that would drop an instruction
+are refused. Each test names the bug it catches."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.benchmarks.prompt_retrieval.evaluate import read_done
+from harness.cli import main
+from harness.core import results
+from harness.core.errors import HarnessError
+from harness.core.instructions import Library
+from harness.core.paths import data_dir, smoke_dir
+from harness.core.results import Unit
+from harness.core.runner import RunOptions, run_tasks
+from harness.core.spec import Registry, registry
+from harness.models.encoder import Encoder
+from harness.models.resolve import default_mode
+from tests.tiny_models import tiny_instructor
+
+SMOKE = Registry(smoke_dir() / "tasks")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_instructor(tmp_path_factory.mktemp("models"))
+
+
+def _data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    if not root.exists():
+        shutil.copytree(smoke_dir() / "data", root)
+    return root
+
+
+def _opts(tmp_path: Path, **change: Any) -> RunOptions:
+    unit = Unit(
+        change.pop("model", "tiny"),
+        change.pop("revision", "r1"),
+        change.pop("variant", "instructor-large"),
+        change.pop("mode", "masked"),
+        change.pop("protocol", "paper"),
+    )
+    return RunOptions(unit, tmp_path / "out", _data(tmp_path), log=lambda *_: None, **change)
+
+
+def _run(tmp_path: Path, tiny: Path, reg: Registry = SMOKE, lib: Library | None = None, **change: Any) -> Any:
+    lib = lib or Library(data_dir("instructions"), reg)
+    mode = change.get("mode", "masked")
+    [outcome] = run_tasks([reg.get("SmokeSTS")], lambda: Encoder(str(tiny), mode=mode), lib, _opts(tmp_path, **change))  # type: ignore[arg-type]
+    return outcome
+
+
+def _edit_instructions(tmp_path: Path) -> Library:
+    root = tmp_path / "instructions"
+    shutil.copytree(data_dir("instructions"), root)
+    path = root / "instructor-large.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "STSBenchmark: 'represent the statement: '", "STSBenchmark: 'represent the sentence: '", 1
+        )
+    )
+    return Library(root, SMOKE)
+
+
+def _edit_task(tmp_path: Path) -> Registry:
+    root = tmp_path / "tasks"
+    shutil.copytree(smoke_dir() / "tasks", root)
+    path = root / "SmokeSTS.yaml"
+    path.write_text(path.read_text() + "notes: edited\n")
+    return Registry(root)
+
+
+def _edit_data(tmp_path: Path) -> None:
+    path = _data(tmp_path) / "mteb/SmokeSTS/test.jsonl"
+    path.write_text(path.read_text().replace('"score": 4.8', '"score": 4.7', 1))
+
+
+# Each input of the fingerprint, changed alone (the bug each catches: that input left out of the fingerprint, so
+# a result computed without it is "resumed").
+CHANGES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "task": lambda t: {"reg": _edit_task(t)},
+    "data": lambda t: (_edit_data(t), {})[1],
+    "instructions": lambda t: {"lib": _edit_instructions(t)},
+    "model.revision": lambda t: {"revision": "r1", "model_settings": {"weights": "other"}},
+    "model.max_length": lambda t: {"model_settings": {"max_length": 8}},
+    "model.precision": lambda t: {"model_settings": {"precision": "bf16"}},
+    "settings": lambda t: {"settings": {"prompt-retrieval": "unused by MTEB tasks"}},
+    "versions": lambda t: {},
+}
+
+
+@pytest.mark.parametrize("what", list(CHANGES))
+def test_changing_any_fingerprint_input_refuses_reuse_then_recomputes(
+    what: str, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _run(tmp_path, tiny)
+    assert _run(tmp_path, tiny).status == "resumed"  # nothing changed: reused
+    change = CHANGES[what](tmp_path)
+    if what == "versions":
+        real = results.package_versions
+        monkeypatch.setattr("harness.core.runner.package_versions", lambda: {**real(), "torch": "9.9"})
+    if what == "settings":
+        monkeypatch.setattr(
+            "harness.benchmarks.mteb.MtebBenchmark.settings_identity", lambda self, spec, opts: {"x": 1}
+        )
+    with pytest.raises(HarnessError, match=r"computed from other inputs: SmokeSTS \(.*\)\. Pass --overwrite"):
+        _run(tmp_path, tiny, **change)
+    again = _run(tmp_path, tiny, overwrite=True, **change)
+    assert again.status == "done" and again.record["fingerprint"]["sha256"] != first.record["fingerprint"]["sha256"]
+
+
+def test_the_refusal_names_what_differs(tiny: Path, tmp_path: Path) -> None:
+    """The case of the report: a run with --max-length 8, then the default, used to show the old scores."""
+    _run(tmp_path, tiny, model_settings={"max_length": 8})
+    with pytest.raises(HarnessError, match=r"SmokeSTS \(model.max_length\)"):
+        _run(tmp_path, tiny, model_settings={"max_length": None})
+
+
+# ------------------------------------------------------------------ bad data, refused before any model loads
+def _refused(tmp_path: Path, task: str, edit: Callable[[Path], None], match: str) -> None:
+    folder = _data(tmp_path) / "mteb" / task
+    edit(folder)
+
+    def no_model() -> Encoder:
+        raise AssertionError("bad data must fail before the model loads")
+
+    opts = _opts(tmp_path)
+    with pytest.raises(HarnessError, match=match):
+        run_tasks([SMOKE.get(task)], no_model, Library(data_dir("instructions"), SMOKE), opts)  # type: ignore[arg-type]
+    assert not (opts.unit.folder(opts.output) / f"{task}.run.json").exists()
+
+
+def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        path = folder / name
+        assert old in path.read_text(), old
+        path.write_text(path.read_text().replace(old, new, 1))
+
+    return edit
+
+
+def _append(name: str, line: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text((folder / name).read_text() + line + "\n")
+
+
+BAD = [
+    (
+        "SmokeRetrieval",
+        _append("corpus.jsonl", '{"_id": "d1", "title": "", "text": "again"}'),
+        r"corpus.jsonl:\d+: duplicate _id 'd1' \(first at line 1\)",
+    ),
+    (
+        "SmokeRetrieval",
+        _append("qrels/test.tsv", "q1\tnowhere\t1"),
+        r"test.tsv:\d+: document 'nowhere' is not in the task's document file",
+    ),
+    ("SmokeRetrieval", _append("qrels/test.tsv", "q404\td1\t1"), r"query 'q404' is not in the task's query file"),
+    (
+        "SmokeSTS",
+        _replace("test.jsonl", '"score": 4.8', '"score": Infinity'),
+        r"test.jsonl:1: Infinity is not a number JSON allows",
+    ),
+    (
+        "SmokeSTS",
+        _replace("test.jsonl", '"score": 4.8', '"score": NaN'),
+        r"test.jsonl:1: NaN is not a number JSON allows",
+    ),
+    ("SmokeSTS", _replace("test.jsonl", '"score": 4.8', '"score": 1e999'), r"column 'score' must be a number"),
+    ("SmokeSTS", _replace("test.jsonl", '"score": 4.8', '"score": 7.0'), r"column 'score' is 7.0, outside \[0, 5\]"),
+    (
+        "SmokeSTS",
+        _replace("test.jsonl", '"sentence1": "A cat', '"sentence1": " ", "x": "A cat'),
+        r"column 'sentence1' is empty",
+    ),
+    ("SmokeClassification", _replace("test.jsonl", '"label": 0', '"label": 9'), r"labels that train.jsonl lacks: 9"),
+    (
+        "SmokePairClassification",
+        _replace("test.jsonl", '"label": 1', '"label": 2'),
+        r"column 'label' is 2, expected one of \(0, 1\)",
+    ),
+    (
+        "SmokeSTS",
+        lambda f: (f / "test.jsonl").write_bytes(b'{"sentence1": "caf\xe9", "sentence2": "b", "score": 1}\n'),
+        r"test.jsonl:1: not UTF-8 \(byte 18 of the line is 0xe9\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("task", "edit", "match"), BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_data_is_refused_with_file_line_and_fix(task: str, edit: Any, match: str, tmp_path: Path) -> None:
+    """Each used to be scored without a word (duplicate ids, dangling qrels, Infinity/NaN/out-of-range gold, ...)."""
+    _refused(tmp_path, task, edit, match)
+
+
+# ------------------------------------------------------------------ examples files, splits, modes
+def test_a_torn_last_line_is_cut_off_before_appending(tmp_path: Path) -> None:
+    """A run killed mid-write left a fragment that every resume appended after (and redid forever)."""
+    path = tmp_path / "T.examples.jsonl"
+    path.write_text('{"id": "0", "prediction": "a"}\n{"id": "1", "predic')
+    said: list[str] = []
+    assert list(read_done(path, said.append)) == ["0"]
+    assert path.read_text() == '{"id": "0", "prediction": "a"}\n' and "torn last line" in said[0]
+    path.write_text('{"id": "0"}\nnot json\n{"id": "2"}\n')
+    with pytest.raises(HarnessError, match=r"T.examples.jsonl:2: not valid JSON; run with --overwrite"):
+        read_done(path)
+
+
+def test_classification_tasks_are_scored_on_test() -> None:
+    """Five were set to validation; the paper and every published result use test."""
+    for name in (
+        "AmazonReviewsClassification",
+        "MTOPDomainClassification",
+        "MTOPIntentClassification",
+        "MassiveIntentClassification",
+        "MassiveScenarioClassification",
+    ):
+        assert registry().get(name).split == "test", name
+    assert {s.split for s in registry().tasks.values() if s.category == "Classification"} == {"test"}
+
+
+def test_an_instruction_with_mode_none_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`embed --instruction` on a model folder without 'instructor' in its name used to drop the instruction."""
+    texts = tmp_path / "t.jsonl"
+    texts.write_text('{"text": "a"}\n')
+    args = [
+        "embed",
+        "--model",
+        "minilm",
+        "--instruction",
+        "Represent: ",
+        "--input",
+        str(texts),
+        "--output",
+        str(tmp_path / "o.npy"),
+    ]
+    assert main(args) == 2
+    assert "pass --mode masked (INSTRUCTOR) or --mode prefix" in capsys.readouterr().err
+    assert not (tmp_path / "o.npy").exists()
+    assert main(["run", "--tasks", "STS12", "--instructions", "instructor-large", "--dry-run"]) == 2
+
+
+def test_instructor_checkpoints_are_recognised_by_their_files(tmp_path: Path) -> None:
+    """A local INSTRUCTOR folder named 'ckpt' used to default to mode none."""
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "modules.json").write_text(json.dumps([{"type": "InstructorEmbedding.INSTRUCTOR_Transformer"}]))
+    assert default_mode(str(folder)) == "masked"
+    (folder / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"}]))
+    assert default_mode(str(folder)) == "none" and default_mode("hkunlp/instructor-large") == "masked"
