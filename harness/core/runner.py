@@ -73,6 +73,7 @@ class Context:
 def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict[str, Any]:
     """Everything that determines the task's number under these options (`harness.core.fingerprint`)."""
     benchmark, unit = benchmarks.get(spec.benchmark), opts.unit
+    data, settings = benchmark.data_identity(spec, opts), benchmark.settings_identity(spec, opts)  # their checks first
     instructions = {}
     for key in library.keys(spec.name):
         ins = library.get(spec.name, unit.variant, key if spec.subtasks else None)
@@ -80,11 +81,11 @@ def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict
     return fingerprint(
         {
             "task": spec.model_dump(mode="json"),
-            "data": benchmark.data_identity(spec, opts),
+            "data": data,
             "instructions": instructions,
             "model": {"name": unit.model, "revision": unit.revision, "mode": unit.mode, **opts.model_settings},
             "protocol": unit.protocol,
-            "settings": benchmark.settings_identity(spec, opts),
+            "settings": settings,
             "versions": package_versions(),
         }
     )

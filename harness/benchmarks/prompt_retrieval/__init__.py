@@ -119,9 +119,13 @@ class PromptRetrievalBenchmark:
         )
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+        from harness.benchmarks.prompt_retrieval.data import check_data
         from harness.benchmarks.prompt_retrieval.spec import HfSource
+        from harness.benchmarks.prompt_retrieval.tasks import adapter
         from harness.core.sources import task_files
 
+        adapter(cast(PromptRetrievalTaskSpec, spec))
+        check_data(cast(PromptRetrievalTaskSpec, spec), opts.data_dir)  # missing files: the clear message first
         source = cast(PromptRetrievalTaskSpec, spec).source
         if isinstance(source, HfSource):
             if opts.data_dir is None:
