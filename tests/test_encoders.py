@@ -192,3 +192,44 @@ def test_unknown_hub_model_offline_is_a_clear_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(HarnessError, match="not available.*local folder"):
         Encoder("hkunlp/instructor-large", mode="masked")
+
+
+def test_altered_cache_bytes_are_an_error_not_a_wrong_vector(tiny: Path, tmp_path: Path) -> None:
+    """Altered vector bytes used to change BIOSSES to 81.00 with exit 0: the checksum refuses them."""
+    import sqlite3
+
+    path = tmp_path / "c.sqlite"
+    enc = CachedEncoder(Encoder(str(tiny), mode="masked"), EmbeddingCache(path))
+    enc.encode(["cats are good"], instruction="Represent the statement: ")
+    with sqlite3.connect(path) as db:
+        (blob,) = db.execute("SELECT vector FROM embedding_v2").fetchone()
+        db.execute("UPDATE embedding_v2 SET vector = ?", (bytes([blob[0] ^ 1]) + blob[1:],))
+    again = CachedEncoder(Encoder(str(tiny), mode="masked"), EmbeddingCache(path))
+    with pytest.raises(HarnessError, match=r"fails its checksum .*harness cache --clear"):
+        again.encode(["cats are good"], instruction="Represent the statement: ")
+
+
+def test_a_corrupt_cache_file_names_the_file_and_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A truncated or overwritten SQLite file used to end in a raw sqlite traceback."""
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    (tmp_path / "embeddings.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HarnessError, match=r"embeddings.sqlite is unreadable .*harness cache --clear"):
+        EmbeddingCache(tmp_path / "embeddings.sqlite").stats()
+    assert main(["cache", "--clear"]) == 0 and main(["cache"]) == 0
+
+
+def test_other_library_versions_never_share_vectors(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key holds the encoding rules' version and the library versions, so two environments sharing one cache
+    folder do not exchange vectors computed under different rules."""
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    inner = Encoder(str(tiny), mode="masked")
+    CachedEncoder(inner, cache).encode(["cats are good"])
+    CachedEncoder(inner, cache).encode(["cats are good"])
+    assert inner.texts_encoded == 1
+    monkeypatch.setattr("harness.models.cache.environment_key", lambda: "rules=1|torch=9.9")
+    CachedEncoder(inner, cache).encode(["cats are good"])
+    assert inner.texts_encoded == 2 and cache.stats()[0] == 2

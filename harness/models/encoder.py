@@ -22,6 +22,10 @@ from harness.core.errors import HarnessError
 from harness.models.protocol import MODES, Mode, ModelIdentity, Precision, Side
 from harness.models.resolve import resolve_model
 
+# The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
+# so a change to them never serves vectors computed under the old ones.
+ENCODING_RULES = "1"
+
 
 class Encoder:
     """A sentence-transformers model with an instruction mode and input checks (`models.protocol.TextEncoder`)."""
