@@ -16,7 +16,7 @@ from harness.core.errors import HarnessError
 from harness.core.io import write_json
 from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, registry
 from harness.reports.aggregate import AVG70, MTEB_AVG, Run, aggregate, relative_gain
-from harness.reports.load import REFERENCE, load_reference, load_run_dir
+from harness.reports.load import REFERENCE, load_reference, load_run_dir, load_runs
 
 REG = registry()
 BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c in CATEGORIES}
@@ -35,7 +35,7 @@ def _full(value_of) -> dict[str, float]:  # noqa: ANN001
 def test_aggregates_to_the_digit(tmp_path: Path) -> None:
     # category c gets scores 10k + i (k = category index): every mean is known in closed form
     scores = _full(lambda c, i: 10 * (CATEGORIES.index(c) + 1) + i)
-    run = load_run_dir(_records(tmp_path / "a", scores), REG)
+    run = load_run_dir(_records(tmp_path / "a", scores), REG)[0]
     cells = aggregate(run, REG)
     expected = {c: 10 * (k + 1) + (len(BY_CAT[c]) - 1) / 2 for k, c in enumerate(CATEGORIES)}
     assert expected["Retrieval"] == 17.0 and expected["PromptRetrieval"] == 95.0  # 90 + (0..10)/2
@@ -51,7 +51,7 @@ def test_aggregates_to_the_digit(tmp_path: Path) -> None:
 def test_missing_task_marks_a_partial_average(tmp_path: Path) -> None:
     scores = _full(lambda c, i: 50.0 + i)
     del scores[BY_CAT["STS"][0]]
-    cells = aggregate(load_run_dir(_records(tmp_path / "a", scores), REG), REG)
+    cells = aggregate(load_run_dir(_records(tmp_path / "a", scores), REG)[0], REG)
     sts = cells["STS"]
     assert (sts.n_tasks, sts.n_expected, sts.complete) == (9, 10, False)
     assert sts.score == pytest.approx(statistics.mean(50.0 + i for i in range(1, 10)))
@@ -61,12 +61,12 @@ def test_missing_task_marks_a_partial_average(tmp_path: Path) -> None:
 
 
 def test_relative_gain_by_hand(tmp_path: Path) -> None:
-    base = aggregate(load_run_dir(_records(tmp_path / "b", _full(lambda c, i: 40.0)), REG), REG)
+    base = aggregate(load_run_dir(_records(tmp_path / "b", _full(lambda c, i: 40.0)), REG)[0], REG)
     run_scores = _full(lambda c, i: 50.0)
-    run = aggregate(load_run_dir(_records(tmp_path / "r", run_scores), REG), REG)
+    run = aggregate(load_run_dir(_records(tmp_path / "r", run_scores), REG)[0], REG)
     assert relative_gain(run, base)["STS"] == pytest.approx(25.0)  # (50 - 40) / 40
     del run_scores[BY_CAT["Clustering"][0]]
-    partial = aggregate(load_run_dir(_records(tmp_path / "p", run_scores), REG), REG)
+    partial = aggregate(load_run_dir(_records(tmp_path / "p", run_scores), REG)[0], REG)
     assert relative_gain(partial, base)["Clustering"] is None  # never against a partial mean
 
 
@@ -112,7 +112,7 @@ def test_legacy_and_current_mteb_result_files(tmp_path: Path) -> None:
     write_json(folder / "MSMARCO.json", {"test": {"ndcg_at_10": 0.1}, "dev": {"ndcg_at_10": 0.3776}})
     for i, forum in enumerate(REG.get("CQADupstackRetrieval").subtasks or []):
         write_json(folder / f"{forum}.json", {"mteb_dataset_name": forum, "test": {"ndcg_at_10": 0.3 + 0.01 * i}})
-    run = load_run_dir(folder, REG)
+    [run] = load_run_dir(folder, REG)
     assert run.tasks["STS12"] == pytest.approx(72.37)
     assert run.tasks["AmazonCounterfactualClassification"] == pytest.approx(64.0)  # the en subset only
     assert run.tasks["SprintDuplicateQuestions"] == pytest.approx(90.0)  # cosine AP, not mteb's max_ap
@@ -140,3 +140,55 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert needle in out.read_text()
     with pytest.raises(HarnessError, match="Did you mean: instructor-large"):
         load_reference("instructor-largee")
+
+
+def _unit_records(folder: Path, run: str, scores: dict[str, float]) -> Path:
+    for task, score in scores.items():
+        write_json(folder / f"{task}.run.json", {"run": run, "unit": {"task": task}, "main_score": score / 100})
+    return folder
+
+
+def test_a_folder_of_several_conditions_gives_one_row_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`harness report FOLDER` used to merge every run below FOLDER into one row: a variant's 50.00 replaced 82.03,
+    and of several prompt-retrieval conditions the alphabetically last won (zero-shot 40.0 for similar's 61.0)."""
+    root = tmp_path / "out" / "minilm" / "rev"
+    _unit_records(
+        root / "instructions=none,mode=none,protocol=paper", "minilm:instructions=none", {"STSBenchmark": 82.03}
+    )
+    _unit_records(
+        root / "instructions=paraphrase-1,mode=prefix,protocol=paper",
+        "minilm:instructions=paraphrase:1",
+        {"STSBenchmark": 50.0},
+    )
+    pr = root / "instructions=none,mode=none,protocol=paper"
+    _unit_records(pr / "lm=tiny,demos=similar,test=256", "minilm:instructions=none", {"PromptRetrievalRTE": 61.0})
+    _unit_records(pr / "lm=tiny,demos=zero-shot,test=256", "minilm:instructions=none", {"PromptRetrievalRTE": 40.0})
+    runs = {r.label: r.tasks for r in load_runs([str(tmp_path / "out")], REG)}
+    assert runs == {
+        "minilm:instructions=none": {"STSBenchmark": 82.03},
+        "minilm:instructions=paraphrase:1": {"STSBenchmark": 50.0},
+        "minilm:instructions=none,lm=tiny,demos=similar,test=256": {"PromptRetrievalRTE": 61.0},
+        "minilm:instructions=none,lm=tiny,demos=zero-shot,test=256": {"PromptRetrievalRTE": 40.0},
+    }
+    # one unit's MTEB tasks and its single LM setting do not overlap: one row, named by both
+    [row] = load_runs(
+        [str(tmp_path / "out/minilm/rev/instructions=none,mode=none,protocol=paper/lm=tiny,demos=similar,test=256")],
+        REG,
+    )
+    assert row.tasks == {"PromptRetrievalRTE": 61.0}
+    labels = ["a", "b", "c", "d"]
+    assert [r.label for r in load_runs([str(tmp_path / "out")], REG, labels)] == labels
+    with pytest.raises(HarnessError, match=r"--label given 1 time\(s\) for 4 run\(s\)"):
+        load_runs([str(tmp_path / "out")], REG, ["a"])
+    assert main(["report", str(tmp_path / "out"), "--baseline", str(tmp_path / "out"), "--format", "json"]) == 2
+    assert "holds 4 conditions" in capsys.readouterr().err
+
+
+def test_legacy_files_keep_msmarco_validation_and_mindsmall_map(tmp_path: Path) -> None:
+    """Published mteb 0.0.x files call MSMARCO's dev split `validation` and MindSmall's main metric `map`: both were
+    dropped from reports."""
+    folder = tmp_path / "legacy"
+    write_json(folder / "MSMARCO.json", {"mteb_dataset_name": "MSMARCO", "validation": {"ndcg_at_10": 0.4}})
+    write_json(folder / "MindSmallReranking.json", {"mteb_dataset_name": "MindSmallReranking", "test": {"map": 0.3168}})
+    [run] = load_run_dir(folder, REG)
+    assert run.tasks == pytest.approx({"MSMARCO": 40.0, "MindSmallReranking": 31.68})

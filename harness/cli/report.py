@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from harness.cli.common import command, emit
+from harness.core.errors import HarnessError
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
@@ -17,6 +18,11 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", help="a published reference name or a result folder, shown first with gains")
     p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
     p.add_argument("--output", help="write here instead of standard output")
+    p.add_argument(
+        "--label",
+        action="append",
+        help="a row's name, once per run in order (a folder holding several conditions gives one run each)",
+    )
 
 
 @command("report", "paper-style tables (Table 2 layout, per task, gains vs a baseline) from results", _report_args)
@@ -28,8 +34,15 @@ def _report(args: argparse.Namespace) -> int:
     from harness.reports.render import report
 
     reg = registry()
-    runs = load_runs(args.runs, reg)
-    baseline = load_runs([args.baseline], reg)[0] if args.baseline else None
+    runs = load_runs(args.runs, reg, args.label)
+    baselines = load_runs([args.baseline], reg) if args.baseline else [None]
+    if len(baselines) > 1:
+        raise HarnessError(
+            f"--baseline {args.baseline} holds {len(baselines)} conditions ("
+            + "; ".join(b.label for b in baselines if b)
+            + "): pass the folder of one of them"
+        )
+    baseline = baselines[0]
     figures = None
     if args.format == "html":
         from harness.reports.figures import category_bars

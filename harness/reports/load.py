@@ -20,11 +20,16 @@ LEGACY: dict[str, list[tuple[str, ...]]] = {
     "cosine_spearman": [("cos_sim", "spearman")],
     "cosine_ap": [("cos_sim", "ap")],
     "map_at_1000": [("map",)],
+    "max_over_subqueries_map_at_1000": [("map",)],  # MindSmallReranking in mteb 0.0.x/1.x files
     "ndcg_at_10": [("ndcg_at_10",)],
     "accuracy": [("accuracy",)],
     "v_measure": [("v_measure",)],
     "pearson": [("pearson",)],
 }
+
+
+# how older result files name a split the registry uses (MSMARCO's dev set was "validation" in mteb 0.0.x)
+SPLIT_ALIASES: dict[str, tuple[str, ...]] = {"dev": ("validation",)}
 
 
 def _metric(scores: dict[str, Any], metric: str) -> float | None:
@@ -42,10 +47,12 @@ def _metric(scores: dict[str, Any], metric: str) -> float | None:
 def score_from_result(obj: dict[str, Any], spec: TaskSpec) -> float | None:
     """Main score (x100) of a result file: mteb TaskResult ({"scores": {split: [per subset]}}) or the legacy
     layouts of mteb 0.0.x/1.x ({split: {metrics}} or {split: {subset: {metrics}}})."""
+    holder = obj.get("scores", obj)
+    name = next((s for s in (spec.split, *SPLIT_ALIASES.get(spec.split, ())) if s in holder), spec.split)
     if "scores" in obj:
-        rows = [r for r in obj["scores"].get(spec.split, []) if r.get("hf_subset", "default") in spec.subsets]
+        rows = [r for r in obj["scores"].get(name, []) if r.get("hf_subset", "default") in spec.subsets]
     else:
-        split = obj.get(spec.split) or {}
+        split = obj.get(name) or {}
         rows = [split[s] for s in spec.subsets if isinstance(split.get(s), dict)] or [split]
     values = [_metric(r, spec.main_metric) for r in rows]
     found = [v for v in values if v is not None]
@@ -54,36 +61,65 @@ def score_from_result(obj: dict[str, Any], spec: TaskSpec) -> float | None:
     return 100 * statistics.mean(found)
 
 
-def load_run_dir(folder: Path, registry: Registry) -> Run:
-    """Scores from a result folder: harness run records first, else mteb result files (any era)."""
-    if not folder.is_dir():
-        raise HarnessError(f"run folder {folder} does not exist")
-    run = Run(label=_label(folder), source=str(folder))
+def _condition_scores(files: list[Path], registry: Registry) -> tuple[dict[str, float], str | None]:
+    """One condition's task scores (harness run records first, else mteb result files of any era) and its
+    run name when a harness record gives one."""
+    tasks: dict[str, float] = {}
     parts: dict[str, float] = {}
-    for path in sorted(folder.rglob("*.json")):
+    name: str | None = None
+    for path in files:
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise HarnessError(f"{path}: unreadable result file ({exc})") from None
         if path.name.endswith(".run.json"):
-            run.tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
+            tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
+            name = obj.get("run", name)
             continue
-        name = obj.get("task_name") or obj.get("mteb_dataset_name") or path.stem
-        forum = next((s for s in registry.tasks.values() if s.subtasks and name in s.subtasks), None)
-        spec = forum.model_copy(update={"name": name}) if forum else registry.tasks.get(name)
+        task = obj.get("task_name") or obj.get("mteb_dataset_name") or path.stem
+        forum = next((s for s in registry.tasks.values() if s.subtasks and task in s.subtasks), None)
+        spec = forum.model_copy(update={"name": task}) if forum else registry.tasks.get(task)
         if spec is not None and (score := score_from_result(obj, spec)) is not None:
-            (parts if forum else run.tasks).setdefault(name, score)
+            (parts if forum else tasks).setdefault(task, score)
     for spec in registry.tasks.values():  # CQADupstack: the mean of its forums, once all are there
-        if spec.subtasks and spec.name not in run.tasks and all(s in parts for s in spec.subtasks):
-            run.tasks[spec.name] = statistics.mean(parts[s] for s in spec.subtasks)
-    if not run.tasks:
+        if spec.subtasks and spec.name not in tasks and all(s in parts for s in spec.subtasks):
+            tasks[spec.name] = statistics.mean(parts[s] for s in spec.subtasks)
+    return tasks, name
+
+
+def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
+    """The runs of a result folder: one per condition. A condition is the folder its result files sit in (a run
+    unit, or a unit's prompt-retrieval settings below it). Conditions whose tasks do not overlap make one row
+    (a unit's MTEB tasks and its one LM setting); when any task has results under two conditions, each
+    condition is a row of its own, labelled by its name, so no row ever mixes two conditions' scores."""
+    if not folder.is_dir():
+        raise HarnessError(f"run folder {folder} does not exist")
+    by_folder: dict[Path, list[Path]] = {}
+    for path in sorted(folder.rglob("*.json")):
+        if path.name != "model_meta.json":
+            by_folder.setdefault(path.parent, []).append(path)
+    conditions = []
+    for where, files in by_folder.items():
+        tasks, name = _condition_scores(files, registry)
+        if tasks:
+            relative = where.relative_to(folder).as_posix()
+            conditions.append((name or (relative if relative != "." else folder.name), where, tasks))
+    if not conditions:
         raise HarnessError(f"{folder}: no result files for any registry task")
-    return run
+    seen: dict[str, int] = {}
+    for _, _, tasks in conditions:
+        for task in tasks:
+            seen[task] = seen.get(task, 0) + 1
+    if all(n == 1 for n in seen.values()):
+        merged = {t: v for _, _, tasks in conditions for t, v in tasks.items()}
+        label = " + ".join(dict.fromkeys(_short(n, w) for n, w, _ in conditions))
+        return [Run(label=label, tasks=merged, source=str(folder))]
+    return [Run(label=_short(n, w), tasks=t, source=str(w)) for n, w, t in conditions]
 
 
-def _label(folder: Path) -> str:
-    parts = folder.resolve().parts
-    return "/".join(parts[-3:]) if any("instructions=" in p for p in parts[-1:]) else folder.name
+def _short(name: str, where: Path) -> str:
+    """A run's HELM-style name, plus its prompt-retrieval settings when it has them (a folder named lm=...)."""
+    return f"{name},{where.name}" if where.name.startswith("lm=") and not name.endswith(where.name) else name
 
 
 def reference_models() -> list[str]:
@@ -102,5 +138,20 @@ def load_reference(name: str) -> Run:
     return run
 
 
-def load_runs(sources: list[str], registry: Registry) -> list[Run]:
-    return [load_run_dir(Path(s), registry) if Path(s).exists() or "/" in s else load_reference(s) for s in sources]
+def load_runs(sources: list[str], registry: Registry, labels: list[str] | None = None) -> list[Run]:
+    """Each source's runs (a folder may hold several conditions: one run each), then `labels` in order."""
+    runs = [
+        run
+        for s in sources
+        for run in (load_run_dir(Path(s), registry) if Path(s).exists() or "/" in s else [load_reference(s)])
+    ]
+    if labels:
+        if len(labels) != len(runs):
+            raise HarnessError(
+                f"--label given {len(labels)} time(s) for {len(runs)} run(s): "
+                + "; ".join(r.label for r in runs)
+                + " (give one --label per run, in this order)"
+            )
+        for run, label in zip(runs, labels, strict=True):
+            run.label = label
+    return runs
