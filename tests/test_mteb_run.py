@@ -53,11 +53,11 @@ def _run(
 
 def test_texts_reach_the_model_with_the_registry_instruction(tiny: Path, tmp_path: Path) -> None:
     enc = Encoder(str(tiny), mode="masked")
-    seen: list[tuple[str, str]] = []
+    seen: list[str] = []
     original = enc.model.encode
 
     def spy(inputs: list[str], **kwargs: Any) -> Any:
-        seen.extend((kwargs.get("prompt", ""), t) for t in inputs)
+        seen.extend(inputs)
         return original(inputs, **kwargs)
 
     enc.model.encode = spy  # type: ignore[method-assign]
@@ -65,16 +65,14 @@ def test_texts_reach_the_model_with_the_registry_instruction(tiny: Path, tmp_pat
     sci = library().get("SciFact", "instructor-large")
     sts = library().get("STSBenchmark", "instructor-large").query
     assert sci.query == "Represent a Scientific query for retrieving a supporting passage; "
-    by_prompt: dict[str, set[str]] = {}
-    for prompt, text in seen:
-        by_prompt.setdefault(prompt, set()).add(text)
-    assert "Does vitamin D deficiency make bones weaker?" in by_prompt[sci.query]
+    # masked mode feeds (instruction + text.strip()).strip(), as InstructorEmbedding 1.0.1
+    assert sci.query + "Does vitamin D deficiency make bones weaker?" in seen
     assert (
-        "Vitamin D Vitamin D deficiency is associated with weaker bones and a higher fracture risk."
-        in by_prompt[sci.document]
+        sci.document + "Vitamin D Vitamin D deficiency is associated with weaker bones and a higher fracture risk."
+        in seen
     )
-    assert "A cat is sleeping on the sofa." in by_prompt[sts]
-    assert set(by_prompt) == {sci.query, sci.document, sts}  # no text went in without its instruction
+    assert sts + "A cat is sleeping on the sofa." in seen
+    assert all(t.startswith((sci.query, sci.document, sts)) for t in seen)  # no text went in without its instruction
 
 
 def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> None:
@@ -314,17 +312,17 @@ def test_clustering_long_texts_lose_their_instruction_under_the_paper_protocol(
 
     root = _broken(tmp_path, "SmokeClustering", lengthen)
     enc = Encoder(str(tiny), mode="masked")
-    seen: dict[str, str] = {}
+    inputs_seen: list[str] = []
     original = enc.model.encode
 
     def spy(inputs: list[str], **kwargs: Any) -> Any:
-        for text in inputs:
-            seen[text] = kwargs.get("prompt", "")
+        inputs_seen.extend(inputs)
         return original(inputs, **kwargs)
 
     enc.model.encode = spy  # type: ignore[method-assign]
     _run(tmp_path, ["SmokeClustering"], lambda: enc, data=root, protocol=protocol)
     instruction = library().get("TwentyNewsgroupsClustering", "instructor-large").query
+    seen = {t.removeprefix(instruction): instruction if t.startswith(instruction) else "" for t in inputs_seen}
     assert seen["The tennis match went to five sets."] == instruction
     assert seen[long] == (instruction if long_gets == "instruction" else "")
 

@@ -124,3 +124,58 @@ def tiny_gpt2(folder: Path) -> Path:
     GPT2LMHeadModel(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def bpe_tokenizer() -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer (RoBERTa's kind: <s> ... </s>, spaces are part of tokens), trained in code."""
+    from tokenizers import decoders, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = [" ".join(WORDS), "Represent the statement: cats are good", "the sun and the rain"] * 20
+    tok.train_from_iterator(corpus, trainer)
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>"))
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=512,
+    )
+
+
+def tiny_roberta_bpe(folder: Path) -> Path:
+    """A random 2-layer RoBERTa with the byte-level BPE tokenizer: Transformer, mean Pooling, Normalize."""
+    from transformers import RobertaConfig, RobertaModel
+
+    hf = folder / "hf-roberta"
+    torch.manual_seed(0)
+    tokenizer = bpe_tokenizer()
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=520,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    RobertaModel(config).save_pretrained(hf)
+    tokenizer.save_pretrained(hf)
+    model = SentenceTransformer(
+        modules=[Transformer(str(hf), max_seq_length=512), Pooling(16, "mean"), Normalize()], device="cpu"
+    )
+    out = folder / "tiny-roberta-bpe"
+    model.save(str(out))
+    return out

@@ -1,9 +1,10 @@
 """The text encoder: a sentence-transformers model with an instruction mode and input checks.
 
 `encode(texts, *, instruction, side) -> float32 array`. Instruction modes:
-  masked  INSTRUCTOR semantics (PyPI InstructorEmbedding 1.0.1): input = instruction + text.strip();
-          the instruction's n tokens are attended to but left out of mean pooling, with n = tokens of
-          the instruction alone minus its end token, and n <= 1 meaning no exclusion.
+  masked  INSTRUCTOR semantics, exactly as PyPI InstructorEmbedding 1.0.1's INSTRUCTOR_Transformer.tokenize and
+          forward: input = (instruction + text.strip()).strip(); n = tokens of instruction.strip() (special
+          tokens included) minus one, n <= 1 meaning none; the first n tokens are attended to but left out of
+          mean pooling; the max length is 512 whatever the model folder says.
   prefix  instruction + text, pooled whole (how a model without instruction training sees it).
   none    the text alone; the instruction is ignored (plain sentence-transformers output).
 Caching is a wrapper (`harness.models.cache.CachedEncoder`), not part of this class.
@@ -11,8 +12,9 @@ Caching is a wrapper (`harness.models.cache.CachedEncoder`), not part of this cl
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -24,7 +26,8 @@ from harness.models.resolve import resolve_model
 
 # The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
 # so a change to them never serves vectors computed under the old ones.
-ENCODING_RULES = "1"
+ENCODING_RULES = "2"  # 2: masked mode exactly as 1.0.1 (outer strip, stripped instruction count, 512)
+INSTRUCTOR_MAX_LENGTH = 512  # 1.0.1's INSTRUCTOR_Transformer sets max_seq_length = 512 unconditionally
 
 
 class Encoder:
@@ -56,6 +59,8 @@ class Encoder:
             self.model.to(dtype={"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
         if max_length:
             self.model.max_seq_length = max_length
+        elif mode == "masked":
+            self.model.max_seq_length = INSTRUCTOR_MAX_LENGTH
         self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
         if mode == "masked" and not self.poolings:
             raise HarnessError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
@@ -100,34 +105,28 @@ class Encoder:
         return asdict(self.identity)
 
     def instruction_tokens(self, instruction: str) -> int:
-        """INSTRUCTOR 1.0.1's count: tokens of the instruction alone minus the end token; 0 when that is <= 1.
-        sentence-transformers excludes the same count from pooling for tokenizers that end a sequence with a
-        special token (T5's </s>, BERT's [SEP]), which is what INSTRUCTOR checkpoints use."""
-        if not instruction:
-            return 0
-        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize  # sentence-transformers 6 / 5
-        ids = tokenize([instruction])["input_ids"]
-        n = int(ids.shape[-1]) - 1
+        """INSTRUCTOR 1.0.1's count: tokens of `instruction.strip()` as the model's tokenizer gives them (special
+        tokens included, truncated to the max length) minus one, whatever the last token is; 0 when that is <= 1."""
+        ids = self.model.tokenizer([instruction.strip()], truncation=True, max_length=self.model.max_seq_length)
+        n = len(ids["input_ids"][0]) - 1
         return n if n > 1 else 0
 
     # ------------------------------------------------------------------ internals
     def _forward(self, texts: list[str], instruction: str) -> np.ndarray:
         mode = self.identity.mode
-        exclude = mode == "masked" and self.instruction_tokens(instruction) > 0
+        exclude = self.instruction_tokens(instruction) if mode == "masked" else 0
         if mode == "masked":
-            texts = [t.strip() for t in texts]
-        for pooling in self.poolings:
-            pooling.include_prompt = not exclude
-        kwargs: dict[str, Any] = {"prompt": instruction} if exclude else {}
-        inputs = texts if exclude else [instruction + t for t in texts]
+            inputs = [(instruction + t.strip()).strip() for t in texts]
+        else:
+            inputs = [instruction + t for t in texts]
         start = time.perf_counter()
-        vectors = self.model.encode(
-            inputs,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            show_progress_bar=self.progress and len(inputs) > self.batch_size,
-            **kwargs,
-        )
+        with _pooling_excludes(self.poolings, exclude):
+            vectors = self.model.encode(
+                inputs,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=self.progress and len(inputs) > self.batch_size,
+            )
         self.seconds_encoding += time.perf_counter() - start
         self.texts_encoded += len(inputs)
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -139,6 +138,25 @@ class Encoder:
                 "(fp16 overflow is common: try bf16 or fp32)."
             )
         return vectors
+
+
+@contextlib.contextmanager
+def _pooling_excludes(poolings: list[Any], n: int) -> Iterator[None]:
+    """Mean pooling leaves out the first `n` tokens (attended to all the same), the count given by us rather
+    than sentence-transformers' own prompt measurement, which differs from 1.0.1 for byte-level BPE tokenizers
+    (an instruction's trailing space) and for tokenizers without a special end token."""
+    originals = [(p, p.include_prompt) for p in poolings]
+    for pooling in poolings:
+        pooling.include_prompt = n == 0
+        if n:
+            forward = type(pooling).forward.__get__(pooling)
+            pooling.forward = lambda features, _f=forward, **kw: _f({**features, "prompt_length": n}, **kw)
+    try:
+        yield
+    finally:
+        for pooling, include in originals:
+            pooling.include_prompt = include
+            pooling.__dict__.pop("forward", None)
 
 
 def check_texts(texts: Any) -> None:
