@@ -409,3 +409,48 @@ def test_the_embedded_text_is_the_task_files_template(tmp_path: Path) -> None:
     )
     amazon = registry().get("PromptRetrievalAmazon")
     assert amazon.embed_text({"text": "great\nproduct\n"}) == "greatproduct"
+
+
+def test_another_lm_in_a_folder_of_the_same_name_is_not_resumed(lm_path: Path, tmp_path: Path) -> None:
+    """Prompt-retrieval results were keyed by the LM folder's name: other weights in a folder of the same name were
+    reported as done (40.62 where they score 46.88). The fingerprint holds the LM's weights digest; --overwrite
+    then rescores every example (it used to make 0 LM calls)."""
+    import shutil
+
+    _jsonl(tmp_path / "prompt_retrieval/sst5/train.jsonl", [{"text": f"fine {i}", "label": i % 5} for i in range(6)])
+    _jsonl(tmp_path / "prompt_retrieval/sst5/test.jsonl", [{"text": f"good {i}", "label": i % 5} for i in range(3)])
+    lm = tmp_path / "lms" / "tiny-gpt2"
+    shutil.copytree(lm_path, lm)
+    outcome, first = _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm, tmp_path)
+    assert outcome.status == "done" and len(first) == 3
+    from safetensors.torch import load_file, save_file
+
+    weights = lm / "model.safetensors"
+    save_file({k: v + 0.05 for k, v in load_file(weights).items()}, weights, metadata={"format": "pt"})  # same name
+    with pytest.raises(HarnessError, match=r"computed from other inputs: PromptRetrievalSST5 \(settings.lm_revision\)"):
+        _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm, tmp_path)
+    spec = registry().get("PromptRetrievalSST5")
+    spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": 3})})
+    encoder = CachedEncoder(Encoder("minilm", mode="none"), EmbeddingCache(tmp_path / "cache.sqlite"))
+    opts = prompt_options(tmp_path, tmp_path, lm)
+    opts.overwrite = True
+    [again] = run_tasks([spec], lambda: encoder, library(), opts)
+    rows = [json.loads(line) for line in Path(again.record["examples"]).read_text().splitlines()]
+    assert len(rows) == 3 and [r["option_losses"] for r in rows] != [r["option_losses"] for r in first]
+
+
+def test_two_writers_never_interleave_one_examples_file(lm_path: Path, tmp_path: Path) -> None:
+    """A second run on the same examples file (two jobs on one output folder) refuses instead of appending."""
+    import fcntl
+
+    _jsonl(tmp_path / "prompt_retrieval/sst5/train.jsonl", [{"text": f"fine {i}", "label": i % 5} for i in range(6)])
+    _jsonl(tmp_path / "prompt_retrieval/sst5/test.jsonl", [{"text": f"good {i}", "label": i % 5} for i in range(3)])
+    outcome, _ = _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
+    examples = Path(outcome.record["examples"])
+    examples.with_name("PromptRetrievalSST5.run.json").unlink()  # as if the first run were still going
+    with examples.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(HarnessError, match=r"another run is scoring these examples right now"):
+            _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
+    resumed, rows = _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
+    assert resumed.status == "done" and len(rows) == 3  # once free, the finished examples are reused, not repeated

@@ -6,6 +6,7 @@ Every test example's demonstrations (pool ids in prompt order), prediction and g
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
 from collections.abc import Callable
@@ -132,14 +133,22 @@ class _Run:
         self.lengths = [len(self.lm.ids(self.task.header.format(n=0) + e.demo())) for e in self.pool]
 
     def answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
-        """Records of all test examples, scoring those the records lack; returns them by id."""
-        done = read_done(records, log)
+        """Records of all test examples, scoring those the records lack; returns them by id. The file is held
+        with an exclusive lock from before it is read, so two runs never interleave their lines."""
         records.parent.mkdir(parents=True, exist_ok=True)
-        step = 1 if self.tracker else self.lm.batch_size  # a dialogue turn needs the prediction before it
-        todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
-        log(f"{name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
-        began = time.perf_counter()
         with records.open("a", encoding="utf-8") as out:
+            try:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise HarnessError(
+                    f"{records}: another run is scoring these examples right now; wait for it to finish, "
+                    "or use another --output-dir"
+                ) from None
+            done = read_done(records, log)
+            step = 1 if self.tracker else self.lm.batch_size  # a dialogue turn needs the prediction before it
+            todo = [(n, e) for n, e in enumerate(tests) if e.id not in done]
+            log(f"{name}: {len(tests) - len(todo)} of {len(tests)} examples already scored, {len(todo)} to go")
+            began = time.perf_counter()
             for start in range(0, len(todo), step):
                 rows = [self._row(n, e, done) for n, e in todo[start : start + step]]
                 _predict(self.task, self.protocol, self.lm, rows, self.tracker)
