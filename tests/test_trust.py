@@ -89,7 +89,6 @@ CHANGES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "task": lambda t: {"reg": _edit_task(t)},
     "data": lambda t: (_edit_data(t), {})[1],
     "instructions": lambda t: {"lib": _edit_instructions(t)},
-    "model.revision": lambda t: {"revision": "r1", "model_settings": {"weights": "other"}},
     "model.max_length": lambda t: {"model_settings": {"max_length": 8}},
     "model.precision": lambda t: {"model_settings": {"precision": "bf16"}},
     "settings": lambda t: {"settings": {"prompt-retrieval": "unused by MTEB tasks"}},
@@ -115,6 +114,18 @@ def test_changing_any_fingerprint_input_refuses_reuse_then_recomputes(
         _run(tmp_path, tiny, **change)
     again = _run(tmp_path, tiny, overwrite=True, **change)
     assert again.status == "done" and again.record["fingerprint"]["sha256"] != first.record["fingerprint"]["sha256"]
+
+
+@pytest.mark.parametrize("change", [{"revision": "r2"}, {"mode": "prefix"}, {"variant": "none"}, {"protocol": "mteb"}])
+def test_inputs_in_the_result_path_recompute_into_a_folder_of_their_own(
+    change: dict[str, str], tiny: Path, tmp_path: Path
+) -> None:
+    """Model revision (weights digest), mode, instructions and protocol name the unit's folder: a change is a new
+    unit, computed fresh beside the old one, never "resumed" from it."""
+    first = _run(tmp_path, tiny)
+    again = _run(tmp_path, tiny, **change)
+    assert again.status == "done" and again.record["fingerprint"]["sha256"] != first.record["fingerprint"]["sha256"]
+    assert _run(tmp_path, tiny).status == "resumed"  # the first unit is still there, untouched
 
 
 def test_the_refusal_names_what_differs(tiny: Path, tmp_path: Path) -> None:
