@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import traceback
 import warnings
 
 from harness.cli import data, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, Interrupted, Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness",
         description="Evaluate instruction-conditioned text embeddings on the INSTRUCTOR paper's 70 tasks.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="let the libraries underneath show their progress bars and notices"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, configure, fn) in COMMANDS.items():
@@ -24,22 +31,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    # API-rename and deprecation notices of the libraries underneath are for their developers, not for a
-    # researcher reading a run's progress; the library-level tests still see them.
-    for module in ("mteb", "sentence_transformers", "transformers", "datasets"):
+QUIET_ENVIRONMENT = {  # read by the libraries when they are imported, which the verbs do lazily, after this
+    "TQDM_DISABLE": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+def _quiet_libraries() -> None:
+    """One display: the harness's own progress lines. The libraries' bars and notices are for their developers
+    (-v shows them); the harness's own warnings still show."""
+    for key, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    for module in ("mteb", "sentence_transformers", "transformers", "datasets", "sklearn", "torch"):
         warnings.filterwarnings("ignore", category=FutureWarning, module=module)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+        warnings.filterwarnings("ignore", category=UserWarning, module=module)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, then each error family's (harness.core.errors; README "Exit codes"), 130 on SIGINT,
+    143 on SIGTERM. An expected failure prints one line; --debug adds its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        _quiet_libraries()
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    previous = signal.signal(signal.SIGTERM, _terminate)  # what Slurm sends before the kill
     try:
         return args.handler(args)
     except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        if args.debug:
+            traceback.print_exc()
+        print(f"{'' if isinstance(exc, Interrupted) else 'error: '}{exc}", file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, Terminated) as exc:  # before any task started: nothing to keep
+        if args.debug:
+            traceback.print_exc()
+        number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        print("interrupted before any task finished; nothing was written", file=sys.stderr)
+        return 128 + number
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

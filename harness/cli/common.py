@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 
 if TYPE_CHECKING:
     from harness.models.protocol import TextEncoder
@@ -27,6 +27,45 @@ def command(
     return register
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 used to become a default silently)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def task_names(text: str) -> list[str]:
+    """An argparse type: comma-separated task names, at least one (an empty list used to mean the smoke suite)."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("no task names given (e.g. --tasks STS12,SciFact; see `harness tasks`)")
+    return names
+
+
+def device(text: str) -> str:
+    """An argparse type: a torch device this machine has (cuda on a CPU build used to end in a traceback)."""
+    import torch
+
+    kind = text.split(":")[0]
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if kind not in available:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use cpu, cuda, cuda:N or mps")
+    if not available[kind]:
+        raise argparse.ArgumentTypeError(f"{kind} is not available here (torch {torch.__version__}); use --device cpu")
+    return text
+
+
+def existing_folder(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return path
+
+
 def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="minilm", help="hub id, local folder, or 'minilm' (packaged, offline)")
     p.add_argument("--revision", help="hub revision (commit) to load")
@@ -35,10 +74,10 @@ def model_args(p: argparse.ArgumentParser) -> None:
         choices=["masked", "prefix", "none"],
         help="instruction mode (default: masked for INSTRUCTOR checkpoints, none otherwise)",
     )
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--device", type=device, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
-    p.add_argument("--max-length", type=int, help="max tokens of instruction + text (default: the model's)")
+    p.add_argument("--max-length", type=positive_int, help="max tokens of instruction + text (default: the model's)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 
 
@@ -50,7 +89,7 @@ def model_settings(args: argparse.Namespace) -> dict[str, Any]:
 def check_mode(instruction_given: bool, mode: str, flag: str) -> None:
     """An instruction with mode none would be silently dropped: refuse, naming the fix."""
     if instruction_given and mode == "none":
-        raise HarnessError(
+        raise UsageError(
             f"{flag} is given but the instruction mode is 'none', which ignores it (the default for models that are "
             "not INSTRUCTOR checkpoints): pass --mode masked (INSTRUCTOR) or --mode prefix (instruction + text)"
         )

@@ -6,12 +6,12 @@ import argparse
 import os
 from pathlib import Path
 
-from harness.cli.common import command
+from harness.cli.common import command, task_names
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["mirror"], help="mirror: write the task data where --data-dir reads it")
-    p.add_argument("--tasks", required=True, help="comma-separated task names")
+    p.add_argument("--tasks", required=True, type=task_names, help="comma-separated task names")
     p.add_argument("--out", required=True, help="the folder to pass as --data-dir later (DIR/mteb/<Task>/..., ...)")
 
 
@@ -22,7 +22,7 @@ def _data(args: argparse.Namespace) -> int:
     from harness.core.spec import registry
 
     out = Path(args.out)
-    for name in [t.strip() for t in args.tasks.split(",") if t.strip()]:
+    for name in args.tasks:
         spec = registry().get(name)
         files = benchmarks.get(spec.benchmark).mirror(spec, out)
         print(f"{name}: {len(files)} file(s) under {os.path.commonpath([str(f.parent) for f in files])}")

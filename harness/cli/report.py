@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from harness.cli.common import command, emit
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def _report(args: argparse.Namespace) -> int:
     runs = load_runs(args.runs, reg, args.label)
     baselines = load_runs([args.baseline], reg) if args.baseline else [None]
     if len(baselines) > 1:
-        raise HarnessError(
+        raise UsageError(
             f"--baseline {args.baseline} holds {len(baselines)} conditions ("
             + "; ".join(b.label for b in baselines if b)
             + "): pass the folder of one of them"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import command, emit, make_encoder, model_args, model_settings
+from harness.cli.common import command, emit, existing_folder, make_encoder, model_args, model_settings, task_names
 
 
 def _robustness_args(p: argparse.ArgumentParser) -> None:
     model_args(p)
     p.add_argument("--models", help="more models, comma-separated, run side by side with --model")
-    p.add_argument("--tasks", required=True, help="comma-separated task names")
+    p.add_argument("--tasks", required=True, type=task_names, help="comma-separated task names")
     p.add_argument("--variants", choices=["paraphrases", "levels"], default="paraphrases")
     p.add_argument(
         "--sides",
@@ -21,7 +21,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
         "once) or both sides",
     )
     p.add_argument("--protocol", choices=["paper", "mteb"], default="paper")
-    p.add_argument("--data-dir", help="root of the portable layout")
+    p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
     p.add_argument("--output-dir", default="results/runs")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
@@ -46,12 +46,12 @@ def _robustness(args: argparse.Namespace) -> int:
     from harness.models.resolve import default_mode, resolve_model
     from harness.reports.robustness import render, study, variant_names, write_figure
 
-    specs = registry().select(names=[t.strip() for t in args.tasks.split(",") if t.strip()])
+    specs = registry().select(names=args.tasks)
     models = [args.model, *([m.strip() for m in args.models.split(",")] if args.models else [])]
     base = RunOptions(
         Unit("", "", "", "", args.protocol),
         Path(args.output_dir),
-        Path(args.data_dir) if args.data_dir else None,
+        args.data_dir,
         args.batch_size,
         args.overwrite,
         model_settings=model_settings(args),

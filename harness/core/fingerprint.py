@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 
 
 def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
@@ -24,7 +24,7 @@ def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(set(paths)):
         if not path.is_file():
-            raise HarnessError(f"{path}: file not found")
+            raise DataError(f"{path}: file not found")
         digest.update(str(path.relative_to(root) if root else path.name).encode() + b"\0")
         with path.open("rb") as fh:
             while block := fh.read(1 << 20):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.core.errors import HarnessError, unknown
+from harness.core.errors import HarnessError, SpecError, unknown
 from harness.core.paths import data_dir
 from harness.core.spec import Registry, TaskSpec, read_yaml, registry
 
@@ -59,13 +59,13 @@ def _entry(obj: Any, where: str) -> Instruction:
             return Instruction(obj["query"], obj["document"], obj.get("note"))
         if keys == {"text", "note"} and isinstance(obj["text"], str) and isinstance(obj["note"], str):
             return Instruction(obj["text"], obj["text"], obj["note"])
-    raise HarnessError(f"{where}: expected a string, {{query, document}} or {{text, note}}, got {obj!r:.120}")
+    raise SpecError(f"{where}: expected a string, {{query, document}} or {{text, note}}, got {obj!r:.120}")
 
 
 def _flatten(table: Any, where: str, parse: Any) -> dict[str, Any]:
     """Task -> parsed entry; a {subtasks: {...}} entry contributes one key per subtask."""
     if not isinstance(table, dict):
-        raise HarnessError(f"{where}: expected a mapping of task names, got {type(table).__name__}")
+        raise SpecError(f"{where}: expected a mapping of task names, got {type(table).__name__}")
     out: dict[str, Any] = {}
     for task, obj in table.items():
         if isinstance(obj, dict) and set(obj) == {"subtasks"}:
@@ -79,19 +79,19 @@ def _flatten(table: Any, where: str, parse: Any) -> dict[str, Any]:
 def _section(path: Path, key: str) -> Any:
     raw = read_yaml(path)
     if not isinstance(raw, dict) or key not in raw:
-        raise HarnessError(f"{path}: expected a top-level {key!r} mapping")
+        raise SpecError(f"{path}: expected a top-level {key!r} mapping")
     return raw[key]
 
 
 def _paraphrase_list(obj: Any, where: str) -> list[Instruction]:
     if not isinstance(obj, list) or len(obj) != N_PARAPHRASES:
-        raise HarnessError(f"{where}: expected a list of {N_PARAPHRASES} paraphrases, got {obj!r:.120}")
+        raise SpecError(f"{where}: expected a list of {N_PARAPHRASES} paraphrases, got {obj!r:.120}")
     return [_entry(o, f"{where}[{i + 1}]") for i, o in enumerate(obj)]
 
 
 def _level_map(obj: Any, where: str) -> dict[str, Instruction]:
     if not isinstance(obj, dict) or not {"tag", "simple"} <= set(obj) <= {"tag", "simple", "detailed"}:
-        raise HarnessError(f"{where}: expected {{tag, simple[, detailed]}}, got {obj!r:.120}")
+        raise SpecError(f"{where}: expected {{tag, simple[, detailed]}}, got {obj!r:.120}")
     return {k: _entry(v, f"{where}.{k}") for k, v in obj.items()}
 
 
@@ -118,7 +118,7 @@ class Library:
         if not self.tasks.get(task).subtasks:
             return keys[0]
         if subtask is None:
-            raise HarnessError(f"task {task!r} has one instruction per subtask; pass one of {keys}")
+            raise SpecError(f"task {task!r} has one instruction per subtask; pass one of {keys}")
         if subtask not in keys:
             raise unknown(f"subtask of {task}", subtask, keys)
         return subtask
@@ -145,7 +145,7 @@ class Library:
     @staticmethod
     def _lookup(table: dict[str, Any], key: str, what: str) -> Any:
         if key not in table:
-            raise HarnessError(f"no {what} instruction for task {key!r}: add it to instructions/")
+            raise SpecError(f"no {what} instruction for task {key!r}: add it to instructions/")
         return table[key]
 
     def _sides_of(self, task: str, sub: str | None) -> dict[str, Any]:

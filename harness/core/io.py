@@ -2,27 +2,80 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError, OutputError
+
+STALE_TEMP_SECONDS = 15 * 60  # an atomic write lasts seconds; a temp file this old was left by a killed writer
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def ensure_writable(folder: Path, need_bytes: int = 50_000_000) -> None:
+    """Fail before any model loads when `folder` cannot take results: not creatable, not writable, or short of
+    space; and clean the temp files a killed writer left there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".harness-probe-", delete=True):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"{folder} is not writable ({exc.strerror}); pass another --output-dir or fix its permissions"
+        ) from None
+    free = shutil.disk_usage(folder).free
+    if free < need_bytes:
+        raise OutputError(
+            f"{folder}: only {free / 1e6:.0f} MB free, {need_bytes / 1e6:.0f} MB needed; free space or pass another --output-dir"
+        )
+    now = time.time()
+    for stale in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_TEMP_SECONDS:
+                stale.unlink()
+
+
+def _unwritable(path: Path, exc: OSError) -> OSError | OutputError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return OutputError(
+            f"could not write {path} ({exc.strerror}); everything finished before it is kept: free space or "
+            "fix permissions, then resume with the same command"
+        )
+    return exc
 
 
 def write_atomic_path(path: Path, write: Callable[[Path], None]) -> None:
-    """`write(tmp)` a temporary file in the same folder, then rename it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """`write(tmp)` a temporary file in the same folder, then rename it: readers never see half a file. The
+    file gets the umask's permissions (mkstemp's 0600 would hide results from collaborators); a full or
+    read-only disk is an OutputError naming the file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _unwritable(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -54,13 +107,13 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line (not JSON, NaN/Infinity, not UTF-8) fails with
     the file, the line and the fix."""
     if not path.is_file():
-        raise HarnessError(f"{path}: file not found")
+        raise DataError(f"{path}: file not found")
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise HarnessError(
+                raise DataError(
                     f"{path}:{number}: not UTF-8 (byte {exc.start} of the line is 0x{raw[exc.start]:02x}); "
                     "re-save the file as UTF-8"
                 ) from None
@@ -69,11 +122,11 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
-                raise HarnessError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             except ValueError as exc:
-                raise HarnessError(f"{path}:{number}: {exc}; write a finite number or drop the row") from None
+                raise DataError(f"{path}:{number}: {exc}; write a finite number or drop the row") from None
             if not isinstance(obj, dict):
-                raise HarnessError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                raise DataError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
             yield number, obj
 
 
@@ -81,10 +134,10 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     texts = []
     for number, obj in read_jsonl(path):
         if field not in obj:
-            raise HarnessError(f'{path}:{number}: missing field {field!r} (expected {{"{field}": ...}} per line)')
+            raise DataError(f'{path}:{number}: missing field {field!r} (expected {{"{field}": ...}} per line)')
         if not isinstance(obj[field], str):
-            raise HarnessError(f"{path}:{number}: field {field!r} is {type(obj[field]).__name__}, expected a string")
+            raise DataError(f"{path}:{number}: field {field!r} is {type(obj[field]).__name__}, expected a string")
         texts.append(obj[field])
     if not texts:
-        raise HarnessError(f'{path}: no texts (expected one {{"{field}": ...}} object per line)')
+        raise DataError(f'{path}: no texts (expected one {{"{field}": ...}} object per line)')
     return texts

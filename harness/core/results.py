@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import ResultError
 from harness.core.instructions import sha256
 from harness.core.io import write_atomic_path, write_json
 from harness.core.spec import TaskSpec
@@ -78,7 +78,7 @@ def read_record(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: unreadable run record ({exc}); delete it to re-run the task") from None
+        raise ResultError(f"{path}: unreadable run record ({exc}); delete it to re-run the task") from None
 
 
 def write_task_result(folder: Path, result: Any) -> Path:

@@ -4,6 +4,7 @@ table in `harness.benchmarks`), write one result per task, resume what is done."
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__, benchmarks
-from harness.core.errors import HarnessError
+from harness.core.errors import Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
+from harness.core.io import ensure_writable
 from harness.core.results import Unit, package_versions, read_record, record_path, write_record
 from harness.core.spec import TaskSpec
 from harness.models.protocol import TextEncoder
@@ -115,7 +117,7 @@ def run_tasks(
         f"{name} ({state.removeprefix('stale: ')})" for name, (state, _) in status.items() if state.startswith("stale")
     ]
     if stale and not opts.overwrite and not opts.dry_run:
-        raise HarnessError(
+        raise ResultError(
             f"finished results under {opts.unit.folder(opts.output)} were computed from other inputs: "
             f"{'; '.join(stale)}. Pass --overwrite to recompute them, or --output-dir DIR to keep both"
         )
@@ -131,17 +133,32 @@ def run_tasks(
                 f" -> {record_path(opts.folder(s), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
+    for folder in dict.fromkeys(opts.folder(s) for s in todo):  # writable, with room, before any model loads
+        ensure_writable(folder)
     for spec in todo:  # every task's data is read and checked before any model loads
         benchmarks.get(spec.benchmark).preflight(spec, opts)
     ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()})
-    started = time.perf_counter()
+    try:
+        _evaluate_all(todo, ctx, outcomes)
+    except (KeyboardInterrupt, Terminated) as exc:
+        finished = sum(o.status == "done" for o in outcomes.values())
+        raise Interrupted(
+            f"interrupted: {finished} of {len(todo)} task(s) finished and kept under {opts.unit.folder(opts.output)}"
+            "; resume with the same command",
+            signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT,
+        ) from None
+    return [outcomes[s.name] for s in specs]
+
+
+def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome]) -> None:
+    opts, started = ctx.opts, time.perf_counter()
     for n, spec in enumerate(todo, 1):
         opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
         t0 = time.perf_counter()
         evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
         seconds = time.perf_counter() - t0
         if not math.isfinite(evaluation.main_score):
-            raise HarnessError(
+            raise ResultError(
                 f"task {spec.name}: the {spec.main_metric} is {evaluation.main_score} (not a number); no result was "
                 "written. Check the data for constant or non-finite gold scores"
             )
@@ -153,7 +170,6 @@ def run_tasks(
             f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
             f" ETA {elapsed / n * (len(todo) - n):.0f}s"
         )
-    return [outcomes[s.name] for s in specs]
 
 
 def _resumed(folder: Path, task: str) -> Outcome:

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.io import write_atomic, write_atomic_path
 from harness.core.paths import cache_root
 from harness.core.spec import Strict, TaskSpec
@@ -39,7 +39,7 @@ def task_files(spec: TaskSpec, source: FilesSource, data_dir: Path | None) -> di
         paths = {role: folder / source.files[role] for role in roles}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
-            raise HarnessError(
+            raise DataError(
                 f"task {spec.name}: missing {', '.join(missing)} (expected the files of "
                 f"{source.repository}@{source.commit[:7]} {source.path} under {folder})"
             )
@@ -53,7 +53,7 @@ def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:
         return dest
     url = RAW.format(repository=source.repository, commit=source.commit, path=source.path, file=name)
     if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise HarnessError(
+        raise DataError(
             f"task {spec.name}: {name} is not cached and this run is offline; pass --data-dir DIR "
             f"with {source.folder}/{name} (from {source.repository}@{source.commit[:7]} {source.path})"
         )
@@ -61,7 +61,7 @@ def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:
         with urllib.request.urlopen(url, timeout=60) as response:
             body = response.read()
     except OSError as exc:
-        raise HarnessError(
+        raise DataError(
             f"task {spec.name}: could not download {url} ({exc}); pass --data-dir DIR with {source.folder}/{name}"
         ) from None
     write_atomic(dest, lambda fh: fh.write(body), mode="wb")

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.core.errors import HarnessError, unknown
+from harness.core.errors import HarnessError, SpecError, UsageError, unknown
 from harness.core.paths import data_dir
 
 Category = Literal[
@@ -106,9 +106,9 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise HarnessError(f"{path}: not valid YAML: {exc}") from None
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise HarnessError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+        raise SpecError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
 
 
 def load_spec(path: Path) -> TaskSpec:
@@ -117,17 +117,17 @@ def load_spec(path: Path) -> TaskSpec:
 
     raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(raw).__name__}")
+        raise SpecError(f"{path}: expected a mapping of task fields, got {type(raw).__name__}")
     try:
         spec_type = benchmarks.get(str(raw.get("benchmark"))).spec_type
     except HarnessError as exc:
-        raise HarnessError(f"{path}: field benchmark: {exc}") from None
+        raise SpecError(f"{path}: field benchmark: {exc}") from None
     try:
         spec = spec_type.model_validate(raw)
     except ValidationError as exc:
-        raise HarnessError(f"{path}: invalid task entry\n{describe(exc)}") from None
+        raise SpecError(f"{path}: invalid task entry\n{describe(exc)}") from None
     if spec.name != path.stem:
-        raise HarnessError(f"{path}: field name: {spec.name!r} must equal the file name {path.stem!r}")
+        raise SpecError(f"{path}: field name: {spec.name!r} must equal the file name {path.stem!r}")
     return spec
 
 
@@ -137,12 +137,12 @@ class Registry:
     def __init__(self, *roots: Path) -> None:
         files = sorted(p for root in roots for p in root.rglob("*.yaml"))
         if not files:
-            raise HarnessError(f"no task files under {', '.join(map(str, roots))}: expected <benchmark>/<Task>.yaml")
+            raise SpecError(f"no task files under {', '.join(map(str, roots))}: expected <benchmark>/<Task>.yaml")
         self.tasks: dict[str, TaskSpec] = {}
         for path in files:
             spec = load_spec(path)
             if spec.name in self.tasks:
-                raise HarnessError(f"{path}: task {spec.name!r} is defined twice")
+                raise SpecError(f"{path}: task {spec.name!r} is defined twice")
             self.tasks[spec.name] = spec
 
     def get(self, name: str) -> TaskSpec:
@@ -163,9 +163,9 @@ class Registry:
             benchmarks.get(benchmark)
         specs = [self.get(n) for n in names] if names else list(self.tasks.values())
         if names and (outside := [s.name for s in specs if benchmark not in (None, s.benchmark)]):
-            raise HarnessError(f"tasks {', '.join(outside)} are not of benchmark {benchmark}: drop one selector")
+            raise UsageError(f"tasks {', '.join(outside)} are not of benchmark {benchmark}: drop one selector")
         if names and (outside := [s.name for s in specs if category not in (None, s.category)]):
-            raise HarnessError(f"tasks {', '.join(outside)} are not of category {category}: drop one selector")
+            raise UsageError(f"tasks {', '.join(outside)} are not of category {category}: drop one selector")
         return [s for s in specs if (benchmark in (None, s.benchmark)) and (category in (None, s.category))]
 
 

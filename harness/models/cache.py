@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.errors import HarnessError
+from harness.core.errors import CacheError
 from harness.core.paths import cache_root
 from harness.models.encoder import ENCODING_RULES, check_texts
 from harness.models.protocol import ModelIdentity, Side, TextEncoder
@@ -72,7 +72,7 @@ class EmbeddingCache:
         try:
             yield
         except sqlite3.DatabaseError as exc:
-            raise HarnessError(
+            raise CacheError(
                 f"embedding cache {self.path} is unreadable ({exc}); clear it with `harness cache --clear` "
                 "(embeddings are recomputed), or point HARNESS_CACHE elsewhere"
             ) from None
@@ -89,7 +89,7 @@ class EmbeddingCache:
                 )
                 for key, dim, blob, checksum in rows:
                     if not isinstance(blob, bytes) or len(blob) != 4 * dim or _checksum(key, blob) != checksum:
-                        raise HarnessError(
+                        raise CacheError(
                             f"embedding cache {self.path}: a stored vector fails its checksum (altered or truncated "
                             "bytes); clear it with `harness cache --clear` (embeddings are recomputed)"
                         )

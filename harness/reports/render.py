@@ -10,7 +10,7 @@ import io
 import json
 from typing import Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 from harness.core.spec import CATEGORIES, Registry
 from harness.reports.aggregate import AVG70, COLUMNS, EXPECTED, MTEB_AVG, SHORT, Cell, Run, aggregate, relative_gain
 
@@ -40,7 +40,7 @@ def report(
     if fmt == "html":
         return _html(header, table, tasks, figures or [])
     if fmt not in ("md", "csv", "latex"):
-        raise HarnessError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
+        raise UsageError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
     return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.io import read_jsonl
 
 Item = tuple[str, str]  # (set_id, seg_id) as strings
@@ -43,7 +43,7 @@ class BillboardData:
 def _item(row: dict[str, Any], where: str) -> Item:
     for key in ("set_id", "seg_id"):
         if key not in row:
-            raise HarnessError(f"{where}: missing column {key!r} (items are keyed by set_id and seg_id)")
+            raise DataError(f"{where}: missing column {key!r} (items are keyed by set_id and seg_id)")
     return str(row["set_id"]), str(row["seg_id"])
 
 
@@ -54,9 +54,9 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
         item = _item(row, where)
         value = row.get("refs")
         if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
-            raise HarnessError(f"{where}: 'refs' must be a non-empty list of strings, got {value!r:.80}")
+            raise DataError(f"{where}: 'refs' must be a non-empty list of strings, got {value!r:.80}")
         if item in refs:
-            raise HarnessError(f"{where}: item set_id={item[0]} seg_id={item[1]} has a second references row")
+            raise DataError(f"{where}: item set_id={item[0]} seg_id={item[1]} has a second references row")
         refs[item] = value
     hyps: list[Hypothesis] = []
     seen: dict[tuple[Item, str], int] = {}
@@ -65,24 +65,24 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
         item = _item(row, where)
         for key in ("SYS", "hyp", "human_score"):
             if key not in row:
-                raise HarnessError(f"{where}: missing column {key!r}")
+                raise DataError(f"{where}: missing column {key!r}")
         score = row["human_score"]
         if not isinstance(score, int | float) or isinstance(score, bool) or not np.isfinite(score):
-            raise HarnessError(f"{where}: human_score must be a number, got {score!r}")
+            raise DataError(f"{where}: human_score must be a number, got {score!r}")
         if not isinstance(row["hyp"], str):
-            raise HarnessError(f"{where}: hyp must be a string, got {type(row['hyp']).__name__}")
+            raise DataError(f"{where}: hyp must be a string, got {type(row['hyp']).__name__}")
         if item not in refs:
-            raise HarnessError(f"{where}: item set_id={item[0]} seg_id={item[1]} has no references in {references}")
+            raise DataError(f"{where}: item set_id={item[0]} seg_id={item[1]} has no references in {references}")
         pair = (item, str(row["SYS"]))
         if pair in seen:
-            raise HarnessError(
+            raise DataError(
                 f"{where}: duplicate (item set_id={item[0]} seg_id={item[1]}, system "
                 f"{row['SYS']!r}); first at line {seen[pair]}"
             )
         seen[pair] = number
         hyps.append(Hypothesis(item, str(row["SYS"]), row["hyp"], float(score)))
     if not hyps:
-        raise HarnessError(f"{hypotheses}: no hypotheses")
+        raise DataError(f"{hypotheses}: no hypotheses")
     return BillboardData(hyps, refs)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.spec import MtebTaskSpec
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.fingerprint import files_digest
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
@@ -55,7 +55,7 @@ def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None) -> tupl
     try:
         task.load_data()
     except Exception as exc:
-        raise HarnessError(
+        raise DataError(
             f"task {part.name}: could not load {pin.hf_dataset} @ {pin.revision} from the hub "
             f"({type(exc).__name__}: {str(exc)[:200]}). "
             "Offline, pass --data-dir DIR with the portable layout (see `harness data mirror`)."
@@ -128,7 +128,7 @@ class MtebBenchmark:
             }
         folder = opts.data_dir / "mteb" / spec.name
         if not folder.is_dir():
-            raise HarnessError(
+            raise DataError(
                 f"task {spec.name}: no data folder {folder} (expected the portable layout DIR/mteb/{spec.name}/; "
                 "see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
             )

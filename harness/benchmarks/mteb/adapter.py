@@ -15,7 +15,7 @@ from mteb.models.model_meta import ScoringFunction
 from mteb.similarity_functions import _upcast_low_precision
 from mteb.types import PromptType
 
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 from harness.core.instructions import Library, Side
 from harness.models.protocol import TextEncoder
 
@@ -52,7 +52,7 @@ class InstructedEncoder(AbsEncoder):
 
     def instruction(self, mteb_task: str, side: Side) -> str:
         if mteb_task not in self.instruction_keys:
-            raise HarnessError(f"mteb task {mteb_task!r} is not mapped to a registry task")
+            raise UsageError(f"mteb task {mteb_task!r} is not mapped to a registry task")
         task, subtask = self.instruction_keys[mteb_task]
         return self.library.get(task, self.variant, subtask).side(side)
 

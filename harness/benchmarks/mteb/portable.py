@@ -25,7 +25,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.io import read_jsonl
 from harness.core.spec import TaskSpec
 
@@ -107,35 +107,35 @@ def read_rows(
 ) -> list[dict[str, Any]]:
     """Rows with their schema and `rules` checked, and `unique` (an id column) never repeated."""
     if not path.is_file():
-        raise HarnessError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(schema)})")
+        raise DataError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(schema)})")
     rows: list[dict[str, Any]] = []
     seen: dict[Any, int] = {}
     for number, row in read_jsonl(path):
         where = f"task {task}: {path}:{number}"
         for column, kind in schema.items():
             if column not in row:
-                raise HarnessError(f"{where}: missing column {column!r} (expected {', '.join(schema)})")
+                raise DataError(f"{where}: missing column {column!r} (expected {', '.join(schema)})")
             if not _is(kind, row[column]):
-                raise HarnessError(f"{where}: column {column!r} must be {kind}, got {row[column]!r:.60}")
+                raise DataError(f"{where}: column {column!r} must be {kind}, got {row[column]!r:.60}")
         for rule in rules:
             if problem := rule(row):
-                raise HarnessError(f"{where}: {problem}; fix or drop the row")
+                raise DataError(f"{where}: {problem}; fix or drop the row")
         if unique is not None:
             if row[unique] in seen:
-                raise HarnessError(
+                raise DataError(
                     f"{where}: duplicate {unique} {row[unique]!r} (first at line {seen[row[unique]]}); ids must be unique"
                 )
             seen[row[unique]] = number
         rows.append(row)
     if not rows:
-        raise HarnessError(f"task {task}: {path} is empty (expected one JSON object per line)")
+        raise DataError(f"task {task}: {path} is empty (expected one JSON object per line)")
     return rows
 
 
 def _one_label_type(task: str, path: Path, rows: list[dict[str, Any]], column: str) -> None:
     kinds = {type(r[column]).__name__ for r in rows}
     if len(kinds) > 1:
-        raise HarnessError(
+        raise DataError(
             f"task {task}: {path}: column {column!r} mixes types {sorted(kinds)}; use all integers or all strings"
         )
 
@@ -143,25 +143,25 @@ def _one_label_type(task: str, path: Path, rows: list[dict[str, Any]], column: s
 def read_qrels(task: str, path: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
     """Judgements, each naming a query and a document of the task (a dangling one would silently score 0)."""
     if not path.is_file():
-        raise HarnessError(f"task {task}: missing file {path} (expected TSV: query-id, corpus-id, score)")
+        raise DataError(f"task {task}: missing file {path} (expected TSV: query-id, corpus-id, score)")
     qrels: dict[str, dict[str, int]] = {}
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t")
         header = next(reader, None)
         if header != ["query-id", "corpus-id", "score"]:
-            raise HarnessError(f"task {task}: {path}: header must be query-id<TAB>corpus-id<TAB>score, got {header}")
+            raise DataError(f"task {task}: {path}: header must be query-id<TAB>corpus-id<TAB>score, got {header}")
         for number, row in enumerate(reader, 2):
             if len(row) != 3 or not row[2].lstrip("-").isdigit():
-                raise HarnessError(f"task {task}: {path}:{number}: expected query-id, corpus-id, integer score")
+                raise DataError(f"task {task}: {path}:{number}: expected query-id, corpus-id, integer score")
             for value, known, what in ((row[0], queries, "query"), (row[1], corpus, "document")):
                 if value not in known:
-                    raise HarnessError(
+                    raise DataError(
                         f"task {task}: {path}:{number}: {what} {value!r} is not in the task's {what} file; "
                         "drop the judgement or add the missing row"
                     )
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     if not qrels:
-        raise HarnessError(f"task {task}: {path} has no judgements")
+        raise DataError(f"task {task}: {path} has no judgements")
     return qrels
 
 
@@ -172,7 +172,7 @@ class TaskData:
         self.spec = spec
         self.folder = folder or root / "mteb" / spec.name
         if not self.folder.is_dir():
-            raise HarnessError(
+            raise DataError(
                 f"task {spec.name}: no data folder {self.folder} (expected the portable layout "
                 f"DIR/mteb/{spec.name}/; see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
             )
@@ -200,7 +200,7 @@ class TaskData:
                 _one_label_type(name, folder / f"{part}.jsonl", data, "label")
             unseen = sorted({str(r["label"]) for r in rows[split]} - {str(r["label"]) for r in rows["train"]})
             if unseen:
-                raise HarnessError(
+                raise DataError(
                     f"task {name}: {folder / f'{split}.jsonl'} has labels that train.jsonl lacks: {', '.join(unseen[:5])}"
                     "; the classifier can never predict them (check the label ids of both files)"
                 )

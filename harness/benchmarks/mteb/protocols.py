@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import clone
 
 from harness.benchmarks.mteb.spec import ClassificationProtocol, ClusteringProtocol, MtebTaskSpec
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 
 PROTOCOLS = ("paper", "mteb")
 SEED = 42  # mteb's task seed, then and now
@@ -35,7 +35,7 @@ SEED = 42  # mteb's task seed, then and now
 def configure(task: Any, spec: MtebTaskSpec, protocol: str) -> dict[str, Any]:
     """Apply `protocol` to an mteb task object; return the resolved settings for the run record."""
     if protocol not in PROTOCOLS:
-        raise HarnessError(f"unknown protocol {protocol!r}: use paper or mteb")
+        raise UsageError(f"unknown protocol {protocol!r}: use paper or mteb")
     if protocol == "mteb":
         return {"protocol": "mteb"}
     settings: dict[str, Any] = {"protocol": "paper"}

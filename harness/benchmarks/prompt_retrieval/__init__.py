@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
-from harness.core.errors import HarnessError
+from harness.core.errors import UsageError
 from harness.core.fingerprint import files_digest
 from harness.core.results import instruction_record, model_label, slug, write_scores
 from harness.core.spec import TaskSpec
@@ -60,11 +60,15 @@ class PromptRetrievalBenchmark:
         spec = cast(PromptRetrievalTaskSpec, spec)
         adapter(spec)
         check_data(spec, opts.data_dir)
-        if not settings(opts).lm:
-            raise HarnessError(
+        lm = settings(opts).lm
+        if not lm:
+            raise UsageError(
                 f"task {spec.name}: prompt retrieval needs a language model: pass --lm "
                 "(a hub id or local folder of a causal LM; the paper used EleutherAI/gpt-j-6B)"
             )
+        from harness.models.lm import check_causal_lm
+
+        check_causal_lm(lm)
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.prompt_retrieval.evaluate import claim_records, evaluate

@@ -10,26 +10,26 @@ from typing import Any
 
 from harness.benchmarks.prompt_retrieval.spec import HfSource, PromptProtocol, PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.types import Example, Format
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.io import read_jsonl, write_jsonl
 from harness.core.sources import FilesSource, task_files
 
 
 def files_source(spec: PromptRetrievalTaskSpec) -> FilesSource:
     if not isinstance(spec.source, FilesSource):
-        raise HarnessError(f"task {spec.name}: its adapter reads files, but the task file gives source kind hf")
+        raise DataError(f"task {spec.name}: its adapter reads files, but the task file gives source kind hf")
     return spec.source
 
 
 def hf_source(spec: PromptRetrievalTaskSpec) -> HfSource:
     if not isinstance(spec.source, HfSource):
-        raise HarnessError(f"task {spec.name}: its adapter reads a Hugging Face dataset, but the source is files")
+        raise DataError(f"task {spec.name}: its adapter reads a Hugging Face dataset, but the source is files")
     return spec.source
 
 
 def pool_size(protocol: PromptProtocol) -> int:
     if protocol.pool_size is None:
-        raise HarnessError("this task's protocol needs pool_size")
+        raise DataError("this task's protocol needs pool_size")
     return protocol.pool_size
 
 
@@ -56,7 +56,7 @@ def hf_rows(spec: PromptRetrievalTaskSpec, source: HfSource, split: str, data_di
     try:
         data = load_dataset(source.hf_dataset, source.config, split=split, revision=source.revision)
     except Exception as exc:
-        raise HarnessError(
+        raise DataError(
             f"task {spec.name}: could not load {source.hf_dataset} ({exc.__class__.__name__}); "
             f"offline, pass --data-dir DIR with {source.folder}/{split}.jsonl"
         ) from None
@@ -67,7 +67,7 @@ def json_file(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}: not valid JSON ({exc.msg})") from None
+        raise DataError(f"{path}: not valid JSON ({exc.msg})") from None
 
 
 def super_ni_split(
@@ -77,7 +77,7 @@ def super_ni_split(
     try:
         rows = json_file(path)["Instances"]
     except (KeyError, TypeError):
-        raise HarnessError(f"{path}: expected a Super-NaturalInstructions task file with 'Instances'") from None
+        raise DataError(f"{path}: expected a Super-NaturalInstructions task file with 'Instances'") from None
     rng = random.Random(seed)
     test_idx = rng.sample(range(len(rows)), test_size)
     rest = sorted(set(range(len(rows))) - set(test_idx))  # = the reference's list(set(...)) for ints
@@ -92,7 +92,7 @@ def check_data(spec: PromptRetrievalTaskSpec, data_dir: Path | None) -> None:
     elif data_dir is not None:
         for split in (source.pool_split, source.test_split):
             if not source.split_file(data_dir, split).is_file():
-                raise HarnessError(
+                raise DataError(
                     f"task {spec.name}: missing {source.split_file(data_dir, split)} "
                     f"(rows of {source.hf_dataset} {split} with columns {spec.text_fields} + label)"
                 )

@@ -21,7 +21,7 @@ from harness.benchmarks.prompt_retrieval.scoring import group_at_rank, joined_to
 from harness.benchmarks.prompt_retrieval.spec import PromptProtocol, PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.tasks import adapter
 from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
-from harness.core.errors import HarnessError
+from harness.core.errors import ResultError
 from harness.core.instructions import sha256
 from harness.core.io import write_atomic
 from harness.models.lm import Demo
@@ -48,7 +48,7 @@ def read_done(path: Path, log: Callable[..., None] = print) -> dict[str, dict[st
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            raise HarnessError(
+            raise ResultError(
                 f"{path}:{number}: not valid JSON; run with --overwrite to rescore every example"
             ) from None
         done[row["id"]] = row
@@ -61,7 +61,7 @@ def claim_records(records: Path, fingerprint: str, overwrite: bool) -> None:
     marker = records.with_suffix(".fingerprint")
     if records.exists() and not overwrite:
         if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != fingerprint:
-            raise HarnessError(
+            raise ResultError(
                 f"{records}: these examples were scored with other inputs (LM, data, instructions or settings); "
                 "run with --overwrite to rescore them, or --output-dir DIR to keep both"
             )
@@ -140,7 +140,7 @@ class _Run:
             try:
                 fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise HarnessError(
+                raise ResultError(
                     f"{records}: another run is scoring these examples right now; wait for it to finish, "
                     "or use another --output-dir"
                 ) from None

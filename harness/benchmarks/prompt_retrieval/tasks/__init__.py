@@ -17,7 +17,7 @@ from harness.benchmarks.prompt_retrieval.tasks.label_tasks import (
     wilds,
 )
 from harness.benchmarks.prompt_retrieval.types import Format, PromptTask
-from harness.core.errors import HarnessError
+from harness.core.errors import SpecError
 
 ADAPTERS: dict[str, PromptTask] = {
     "PromptRetrievalMultiRCAnswerability": PromptTask(multirc, ["True", "False"]),
@@ -90,13 +90,13 @@ ADAPTERS: dict[str, PromptTask] = {
 def adapter(spec: PromptRetrievalTaskSpec) -> PromptTask:
     """The task's adapter, checked against what its task file says it answers."""
     if spec.name not in ADAPTERS:
-        raise HarnessError(
+        raise SpecError(
             f"task {spec.name}: prompt retrieval is implemented for {', '.join(ADAPTERS)}; "
             "this task's data adapter is not written yet"
         )
     task = ADAPTERS[spec.name]
     if (task.options is not None) != (spec.protocol.answer == "label"):
-        raise HarnessError(
+        raise SpecError(
             f"task {spec.name}: its task file says answer: {spec.protocol.answer}, but its adapter "
             f"{'has' if task.options else 'has no'} shared label options"
         )

@@ -19,7 +19,7 @@ from harness.benchmarks.prompt_retrieval.data import (
 )
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.types import Example, Format, Loader, Sample
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 from harness.core.sources import task_files
 
 
@@ -27,7 +27,7 @@ def _multirc_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     head, sep, question = row["input"].partition("\nQuestion:")
     answer = row["output"][0]
     if not head.startswith("Sentence:") or not sep or answer not in ("Yes.", "No."):
-        raise HarnessError(
+        raise DataError(
             f"{where}: expected input 'Sentence: ...\\nQuestion: ...' and output 'Yes.'/'No.', "
             f"got {row['input'][:60]!r} -> {answer!r}"
         )
@@ -68,7 +68,7 @@ def hf_task(fmt: Format) -> Loader:
         test_idx = rng.sample(range(len(test)), min(p.test_size, len(test)))
         missing = [c for c in spec.text_fields if c not in train[0]]
         if missing:
-            raise HarnessError(f"task {spec.name}: rows lack column(s) {missing} (expected {spec.text_fields} + label)")
+            raise DataError(f"task {spec.name}: rows lack column(s) {missing} (expected {spec.text_fields} + label)")
         return Sample(
             examples(spec, train, pool_idx, fmt),
             examples(spec, test, test_idx, fmt),

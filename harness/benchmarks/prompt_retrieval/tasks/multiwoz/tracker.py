@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.prompt_retrieval.tasks.multiwoz.typos import State, fix_typos
-from harness.core.errors import HarnessError
+from harness.core.errors import DataError
 
 DOMAINS = frozenset({"hotel", "restaurant", "attraction", "taxi", "train"})
 # main_mwoz.py's conversion(): clearer column names in the prompt, undone on the completion
@@ -75,12 +75,12 @@ def read_dialogues(path: Path) -> dict[str, list[Turn]]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}: not valid JSON ({exc.msg})") from None
+        raise DataError(f"{path}: not valid JSON ({exc.msg})") from None
     keys = ("ID", "turn_id", "domains", "dialog", "slot_values", "turn_slot_values", "last_slot_values")
     dialogues: dict[str, list[Turn]] = {}
     for n, row in enumerate(rows if isinstance(rows, list) else [None]):
         if not isinstance(row, dict) or any(k not in row for k in keys):
-            raise HarnessError(f"{path}: turn {n} is not an IC-DST turn (expected keys {', '.join(keys)})")
+            raise DataError(f"{path}: turn {n} is not an IC-DST turn (expected keys {', '.join(keys)})")
         if not set(row["domains"]) <= DOMAINS:
             continue
         system, user = row["dialog"]["sys"][-1], row["dialog"]["usr"][-1]
@@ -121,7 +121,7 @@ def change_sql(change: Mapping[str, str]) -> str:
     for slot, value in change.items():
         parts = slot.replace(" ", "_").split("-")
         if len(parts) != 2:
-            raise HarnessError(f"MultiWOZ slot {slot!r}: expected 'domain-slot'")
+            raise DataError(f"MultiWOZ slot {slot!r}: expected 'domain-slot'")
         tables.setdefault(parts[0], []).append((parts[1], value.split("|")[0]))
     if len(tables) == 1:
         [(table, columns)] = tables.items()
@@ -235,9 +235,7 @@ class Tracker:
         if before is None:
             return {}
         if before not in done:
-            raise HarnessError(
-                f"MultiWOZ turn {name}: turn {before} has no prediction yet (turns run in dialogue order)"
-            )
+            raise DataError(f"MultiWOZ turn {name}: turn {before} has no prediction yet (turns run in dialogue order)")
         return dict(done[before]["state"])
 
     def question(self, name: str, previous: Mapping[str, str]) -> str:

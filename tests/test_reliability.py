@@ -1,0 +1,547 @@
+"""Failing well: every bad input ends in one line naming the thing and the fix, with its family's exit code and
+nothing written; kill -9, SIGTERM, SIGINT and concurrent runs lose no finished result and resume to the same
+numbers. Subprocess runs use the smoke suite with the seeded tiny INSTRUCTOR model (a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.core.paths import smoke_dir
+from tests.tiny_models import tiny_gpt2, tiny_instructor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_instructor(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module")
+def gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_gpt2(tmp_path_factory.mktemp("lm"))
+
+
+def _data(tmp: Path, edit: Callable[[Path], None] | None = None) -> Path:
+    root = tmp / "data"
+    shutil.copytree(smoke_dir() / "data", root)
+    if edit:
+        edit(root / "mteb")
+    return root
+
+
+def _line(task: str, name: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(mteb: Path) -> None:
+        path = mteb / task / name
+        assert old in path.read_text(), old
+        path.write_text(path.read_text().replace(old, new, 1))
+
+    return edit
+
+
+def _append(task: str, name: str, line: str) -> Callable[[Path], None]:
+    return lambda mteb: (mteb / task / name).write_text((mteb / task / name).read_text() + line + "\n")
+
+
+def _bytes(task: str, name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda mteb: (mteb / task / name).write_bytes(data)
+
+
+def _remove(task: str, name: str) -> Callable[[Path], None]:
+    return lambda mteb: (mteb / task / name).unlink()
+
+
+# (id, argv after "harness" with {tiny} {gpt2} {data} {out} {tmp} placeholders, data edit, exit code, message)
+SMOKE_RUN = [
+    "run",
+    "--model",
+    "{tiny}",
+    "--instructions",
+    "instructor-large",
+    "--mode",
+    "masked",
+    "--output-dir",
+    "{out}",
+]
+CASES: list[tuple[str, list[str], Any, int, str]] = [
+    # command-line values
+    ("batch size 0", [*SMOKE_RUN, "--batch-size", "0"], None, 2, r"--batch-size: must be at least 1, got 0"),
+    ("batch size -3", [*SMOKE_RUN, "--batch-size", "-3"], None, 2, r"must be at least 1, got -3"),
+    ("batch size word", [*SMOKE_RUN, "--batch-size", "many"], None, 2, r"'many' is not a whole number"),
+    ("max length 0", [*SMOKE_RUN, "--max-length", "0"], None, 2, r"--max-length: must be at least 1"),
+    ("test size 0", [*SMOKE_RUN, "--test-size", "0"], None, 2, r"--test-size: must be at least 1"),
+    ("lm batch 0", [*SMOKE_RUN, "--lm-batch-size", "0"], None, 2, r"--lm-batch-size: must be at least 1"),
+    ("empty tasks", [*SMOKE_RUN, "--tasks", ""], None, 2, r"no task names given"),
+    ("commas only", [*SMOKE_RUN, "--tasks", " , "], None, 2, r"no task names given"),
+    ("unknown task", [*SMOKE_RUN, "--tasks", "STS99"], None, 2, r"unknown task 'STS99'"),
+    ("misspelt task", [*SMOKE_RUN, "--tasks", "SciFakt"], None, 2, r"Did you mean: SciFact"),
+    ("unknown category", [*SMOKE_RUN, "--category", "Semantic"], None, 2, r"unknown category 'Semantic'"),
+    ("unknown benchmark", [*SMOKE_RUN, "--benchmark", "mtb"], None, 2, r"unknown benchmark 'mtb'. Did you mean: mteb"),
+    (
+        "conflicting selectors",
+        [*SMOKE_RUN, "--tasks", "STS12,SciFact", "--category", "STS"],
+        None,
+        2,
+        r"SciFact are not of category STS: drop one selector",
+    ),
+    (
+        "unknown variant",
+        [*SMOKE_RUN, "--instructions", "paraphrase:9"],
+        None,
+        2,
+        r"unknown instruction variant 'paraphrase:9'",
+    ),
+    (
+        "mode none drops instruction",
+        ["run", "--model", "{tiny}", "--instructions", "instructor-large", "--mode", "none", "--output-dir", "{out}"],
+        None,
+        2,
+        r"--mode masked \(INSTRUCTOR\) or --mode prefix",
+    ),
+    ("device cuda on cpu", [*SMOKE_RUN, "--device", "cuda"], None, 2, r"cuda is not available here .*use --device cpu"),
+    ("device unknown", [*SMOKE_RUN, "--device", "tpu"], None, 2, r"unknown device 'tpu'"),
+    (
+        "data dir missing",
+        [*SMOKE_RUN, "--data-dir", "{tmp}/nowhere"],
+        None,
+        2,
+        r"--data-dir: .*nowhere is not a folder",
+    ),
+    ("unknown protocol", [*SMOKE_RUN, "--protocol", "2019"], None, 2, r"invalid choice: '2019'"),
+    # models and LMs
+    (
+        "model path missing",
+        ["run", "--model", "./no/such/model", "--output-dir", "{out}"],
+        None,
+        5,
+        r"model path './no/such/model' does not exist",
+    ),
+    (
+        "model folder not a model",
+        ["run", "--model", "{tmp}", "--output-dir", "{out}"],
+        None,
+        5,
+        r"has neither modules.json nor config.json",
+    ),
+    (
+        "lm is an embedding model",
+        [
+            "run",
+            "--model",
+            "minilm",
+            "--tasks",
+            "PromptRetrievalRTE",
+            "--lm",
+            "minilm",
+            "--data-dir",
+            "{prdata}",
+            "--output-dir",
+            "{out}",
+        ],
+        None,
+        5,
+        r"--lm 'minilm' is not a causal language model .*the embedding model goes to --model",
+    ),
+    (
+        "lm missing",
+        [
+            "run",
+            "--model",
+            "minilm",
+            "--tasks",
+            "PromptRetrievalRTE",
+            "--data-dir",
+            "{prdata}",
+            "--output-dir",
+            "{out}",
+        ],
+        None,
+        2,
+        r"needs a language model: pass --lm",
+    ),
+    (
+        "lm path missing",
+        [
+            "run",
+            "--model",
+            "minilm",
+            "--tasks",
+            "PromptRetrievalRTE",
+            "--lm",
+            "./no/lm",
+            "--data-dir",
+            "{prdata}",
+            "--output-dir",
+            "{out}",
+        ],
+        None,
+        5,
+        r"model path './no/lm' does not exist",
+    ),
+    # data files (copies of the smoke data, each with one defect)
+    (
+        "missing task folder",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        lambda m: shutil.rmtree(m / "SmokeSTS"),
+        4,
+        r"no data folder .*SmokeSTS",
+    ),
+    (
+        "missing file",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _remove("SmokeRetrieval", "queries.jsonl"),
+        4,
+        r"missing file .*queries.jsonl \(expected JSON Lines with _id, text\)",
+    ),
+    (
+        "missing column",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score"', '"gold"'),
+        4,
+        r"test.jsonl:1: missing column 'score'",
+    ),
+    (
+        "wrong type",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": "high"'),
+        4,
+        r"column 'score' must be a number",
+    ),
+    (
+        "not json",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeSTS", "test.jsonl", "{oops"),
+        4,
+        r"test.jsonl:\d+: not valid JSON",
+    ),
+    (
+        "not an object",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeSTS", "test.jsonl", "[1, 2]"),
+        4,
+        r"expected a JSON object, got list",
+    ),
+    (
+        "NaN gold",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'),
+        4,
+        r"NaN is not a number JSON allows",
+    ),
+    (
+        "Infinity gold",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": -Infinity'),
+        4,
+        r"-Infinity is not a number JSON allows",
+    ),
+    (
+        "overflowing gold",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 1e999'),
+        4,
+        r"column 'score' must be a number",
+    ),
+    (
+        "gold out of range",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 9'),
+        4,
+        r"outside \[0, 5\]",
+    ),
+    (
+        "empty sentence",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeSTS", "test.jsonl", '"A cat is sleeping on the sofa."', '"  "'),
+        4,
+        r"column 'sentence1' is empty",
+    ),
+    (
+        "not utf-8",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _bytes("SmokeSTS", "test.jsonl", b'{"sentence1": "\xff", "sentence2": "b", "score": 1}\n'),
+        4,
+        r"test.jsonl:1: not UTF-8 \(byte 15 of the line is 0xff\)",
+    ),
+    (
+        "empty file",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _bytes("SmokeRetrieval", "queries.jsonl", b"\n"),
+        4,
+        r"queries.jsonl is empty",
+    ),
+    (
+        "duplicate corpus id",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeRetrieval", "corpus.jsonl", '{"_id": "d2", "title": "", "text": "x"}'),
+        4,
+        r"duplicate _id 'd2'",
+    ),
+    (
+        "duplicate query id",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeRetrieval", "queries.jsonl", '{"_id": "q1", "text": "again"}'),
+        4,
+        r"queries.jsonl:\d+: duplicate _id 'q1'",
+    ),
+    (
+        "qrels unknown document",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeRetrieval", "qrels/test.tsv", "q1\tghost\t1"),
+        4,
+        r"document 'ghost' is not in the task's document file",
+    ),
+    (
+        "qrels bad header",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _bytes("SmokeRetrieval", "qrels/test.tsv", b"q\td\ts\n"),
+        4,
+        r"header must be query-id<TAB>corpus-id<TAB>score",
+    ),
+    (
+        "qrels score not integer",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _append("SmokeRetrieval", "qrels/test.tsv", "q1\td1\thigh"),
+        4,
+        r"expected query-id, corpus-id, integer score",
+    ),
+    (
+        "mixed label types",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeClassification", "train.jsonl", '"label": 0', '"label": "0"'),
+        4,
+        r"mixes types",
+    ),
+    (
+        "unseen test label",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokeClassification", "test.jsonl", '"label": 0', '"label": 42'),
+        4,
+        r"labels that train.jsonl lacks: 42",
+    ),
+    (
+        "pair label not binary",
+        [*SMOKE_RUN, "--data-dir", "{data}"],
+        _line("SmokePairClassification", "test.jsonl", '"label": 1', '"label": 3'),
+        4,
+        r"expected one of \(0, 1\)",
+    ),
+    # caches and outputs
+    ("corrupt cache", [*SMOKE_RUN], "corrupt-cache", 6, r"embeddings.sqlite is unreadable .*harness cache --clear"),
+    (
+        "output dir is a file",
+        [
+            "run",
+            "--model",
+            "{tiny}",
+            "--instructions",
+            "instructor-large",
+            "--mode",
+            "masked",
+            "--output-dir",
+            "{tmp}/a-file",
+        ],
+        "output-file",
+        8,
+        r"is not writable .*pass another --output-dir",
+    ),
+    ("report folder missing", ["report", "{tmp}/no-results"], None, 2, r"no-results does not exist"),
+    ("report unknown reference", ["report", "instructor-lrge"], None, 2, r"Did you mean: instructor-large"),
+    (
+        "embed input missing",
+        ["embed", "--model", "minilm", "--input", "{tmp}/none.jsonl", "--output", "{out}/o.npy"],
+        None,
+        4,
+        r"none.jsonl: file not found",
+    ),
+]
+
+
+def _prdata(tmp: Path) -> Path:
+    root = tmp / "prdata"
+    for split, n in (("train", 4), ("validation", 2)):
+        path = root / "prompt_retrieval" / "rte" / f"{split}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "".join(json.dumps({"sentence1": f"a {i}", "sentence2": "b", "label": i % 2}) + "\n" for i in range(n))
+        )
+    return root
+
+
+@pytest.mark.parametrize(("case", "argv", "edit", "code", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
+    case: str,
+    argv: list[str],
+    edit: Any,
+    code: int,
+    message: str,
+    tiny: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    data = _data(tmp_path, edit if callable(edit) else None)
+    if edit == "corrupt-cache":
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "embeddings.sqlite").write_bytes(b"not sqlite at all" * 64)
+    if edit == "output-file":
+        (tmp_path / "a-file").write_text("I am a file")
+    values = {
+        "tiny": str(tiny),
+        "data": str(data),
+        "out": str(out),
+        "tmp": str(tmp_path),
+        "prdata": str(_prdata(tmp_path)),
+    }
+    args = [a.format(**values) for a in argv]
+    if args[0] == "run" and "--data-dir" not in args and "--tasks" not in args:
+        args += ["--data-dir", str(data)]
+    try:
+        got = main(args)
+    except SystemExit as exc:  # argparse: parse-time errors
+        got = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert __import__("re").search(message, err), err
+    assert "Traceback" not in err and len([line for line in err.splitlines() if line.startswith("error")]) <= 1
+    assert not list(tmp_path.rglob("*.run.json")), "a failed run wrote a result"
+
+
+def test_the_suite_is_large_enough() -> None:
+    assert len(CASES) >= 40
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--debug", "instructions", "Banking77"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "Did you mean: Banking77Classification" in err
+
+
+def test_a_full_disk_is_found_before_any_model_loads(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("shutil.disk_usage", lambda p: type("U", (), {"free": 10_000_000})())
+    args = [a.format(tiny=tiny, out=tmp_path / "out") for a in SMOKE_RUN]
+    assert main(args) == 8
+    assert "only 10 MB free, 50 MB needed" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ signals, kills, concurrency (subprocesses)
+def _env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"}
+
+
+def _start(tiny: Path, out: Path, tmp: Path) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "harness.cli", *(a.format(tiny=tiny, out=out) for a in SMOKE_RUN)]
+    return subprocess.Popen(args, env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _scores(out: Path) -> dict[str, float]:
+    return {p.name: json.loads(p.read_text())["main_score"] for p in out.rglob("*.run.json")}
+
+
+def _wait_for_results(out: Path, n: int, proc: subprocess.Popen[str], limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while len(_scores(out)) < n and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def reference(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    tmp = tmp_path_factory.mktemp("reference")
+    proc = _start(tiny, tmp / "out", tmp)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""
+    scores = _scores(tmp / "out")
+    assert len(scores) == 7
+    return scores
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_keeps_what_is_finished_and_says_how_to_resume(
+    signum: int, code: int, tiny: Path, tmp_path: Path, reference: dict[str, float]
+) -> None:
+    out = tmp_path / "out"
+    proc = _start(tiny, out, tmp_path)
+    _wait_for_results(out, 2, proc)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=120) == code
+    err = proc.stderr.read() if proc.stderr else ""
+    assert "Traceback" not in err and "resume with the same command" in err.strip().splitlines()[-1]
+    assert "Loading weights" not in err and "Scoring" not in err  # third-party bars stay quiet without -v
+    kept = _scores(out)
+    assert kept and all(reference[k] == v for k, v in kept.items())
+    again = _start(tiny, out, tmp_path)
+    assert again.wait(timeout=300) == 0
+    assert _scores(out) == reference  # resumed to the same numbers, bit for bit
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_kill_9_at_random_points_loses_nothing_finished(
+    tiny: Path, tmp_path: Path, reference: dict[str, float]
+) -> None:
+    out = tmp_path / "out"
+    import random
+
+    rng = random.Random(7)
+    for attempt in range(3):  # bounded: three kills at seeded points after the first result
+        proc = _start(tiny, out, tmp_path)
+        _wait_for_results(out, min(attempt + 1, 6), proc)
+        time.sleep(rng.uniform(0.0, 0.5))
+        proc.kill()
+        proc.wait(timeout=60)
+        assert all(reference[k] == v for k, v in _scores(out).items())  # whatever is there is whole and right
+    final = _start(tiny, out, tmp_path)
+    assert final.wait(timeout=300) == 0
+    assert _scores(out) == reference
+
+
+def test_two_concurrent_runs_on_one_folder_agree(tiny: Path, tmp_path: Path, reference: dict[str, float]) -> None:
+    out = tmp_path / "out"
+    procs = [_start(tiny, out, tmp_path) for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    assert _scores(out) == reference
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_results_are_readable_by_others(tiny: Path, tmp_path: Path) -> None:
+    """Every file used to be written 0600; with a umask of 022 results are 0644."""
+    old = os.umask(0o022)
+    try:
+        assert (
+            main([a.format(tiny=tiny, out=tmp_path / "out") for a in SMOKE_RUN] + ["--tasks", "STS12", "--dry-run"])
+            == 0
+        )
+        from harness.core.io import write_json
+
+        write_json(tmp_path / "r.json", {"a": 1})
+        assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_stale_temp_files_are_cleaned_on_the_next_run(tmp_path: Path) -> None:
+    from harness.core.io import STALE_TEMP_SECONDS, ensure_writable
+
+    folder = tmp_path / "unit"
+    folder.mkdir()
+    old, fresh = folder / ".STS12.json.abc.tmp", folder / ".STS13.json.def.tmp"
+    old.write_text("half")
+    fresh.write_text("being written right now")
+    then = time.time() - STALE_TEMP_SECONDS - 5
+    os.utime(old, (then, then))
+    ensure_writable(folder)
+    assert not old.exists() and fresh.exists()
