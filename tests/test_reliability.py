@@ -545,3 +545,93 @@ def test_stale_temp_files_are_cleaned_on_the_next_run(tmp_path: Path) -> None:
     os.utime(old, (then, then))
     ensure_writable(folder)
     assert not old.exists() and fresh.exists()
+
+
+def _pr_data(tmp: Path) -> Path:
+    root = tmp / "prdata"
+    for split, n in (("train", 12), ("test", 40)):
+        path = root / "prompt_retrieval" / "sst5" / f"{split}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "".join(json.dumps({"text": f"the cats {i} are good", "label": i % 5}) + "\n" for i in range(n))
+        )
+    return root
+
+
+def _pr_start(gpt2: Path, data: Path, out: Path, tmp: Path) -> subprocess.Popen[str]:
+    args = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "--model",
+        "minilm",
+        "--tasks",
+        "PromptRetrievalSST5",
+        "--lm",
+        str(gpt2),
+        "--lm-device",
+        "cpu",
+        "--lm-batch-size",
+        "1",
+        "--test-size",
+        "40",
+        "--data-dir",
+        str(data),
+        "--output-dir",
+        str(out),
+    ]
+    return subprocess.Popen(args, env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _examples(out: Path) -> list[dict[str, Any]]:
+    files = list(out.rglob("*.examples.jsonl"))
+    return [json.loads(line) for line in files[0].read_text().splitlines()] if files else []
+
+
+def test_kill_9_during_prompt_retrieval_resumes_to_the_same_records(gpt2: Path, tmp_path: Path) -> None:
+    """Examples are flushed one batch at a time: a kill loses at most the batch in flight, a torn line is cut off,
+    and the resumed run's records equal an uninterrupted run's."""
+    data = _pr_data(tmp_path)
+    whole = _pr_start(gpt2, data, tmp_path / "whole", tmp_path)
+    assert whole.wait(timeout=300) == 0, whole.stderr.read() if whole.stderr else ""
+    reference = {r["id"]: r for r in _examples(tmp_path / "whole")}
+    out = tmp_path / "out"
+    proc = _pr_start(gpt2, data, out, tmp_path)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        files = list(out.rglob("*.examples.jsonl"))
+        if files and files[0].read_text().count("\n") >= 5:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert len(_examples_lines := list(out.rglob("*.examples.jsonl"))) > 0 and not list(out.rglob("*.run.json"))
+    again = _pr_start(gpt2, data, out, tmp_path)
+    assert again.wait(timeout=300) == 0, again.stderr.read() if again.stderr else ""
+    resumed = {r["id"]: r for r in _examples(out)}
+    assert resumed == reference and len(_examples(out)) == 40  # nothing lost, nothing doubled
+
+
+def test_a_disk_that_fills_mid_run_names_the_file_and_keeps_what_finished(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    real = os.replace
+    written: list[str] = []
+
+    def fill_after_three(src: Any, dst: Any) -> None:
+        if str(dst).endswith(".run.json") and len(written) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst)
+        if str(dst).endswith(".run.json"):
+            written.append(str(dst))
+
+    monkeypatch.setattr(os, "replace", fill_after_three)
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    args = [a.format(tiny=tiny, out=tmp_path / "out") for a in SMOKE_RUN] + ["--data-dir", str(smoke_dir() / "data")]
+    assert main(args) == 8
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and ".run.json" in err and "everything finished before it is kept" in err
+    assert len(list((tmp_path / "out").rglob("*.run.json"))) == 3 and not list((tmp_path / "out").rglob("*.tmp"))
