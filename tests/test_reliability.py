@@ -509,12 +509,43 @@ def test_kill_9_at_random_points_loses_nothing_finished(
     assert _scores(out) == reference
 
 
-def test_two_concurrent_runs_on_one_folder_agree(tiny: Path, tmp_path: Path, reference: dict[str, float]) -> None:
+def test_two_concurrent_runs_on_one_folder_split_the_units(
+    tiny: Path, tmp_path: Path, reference: dict[str, float]
+) -> None:
+    """Leases: each unit is computed by one of the two processes, never by both (they used to recompute all)."""
     out = tmp_path / "out"
     procs = [_start(tiny, out, tmp_path) for _ in range(2)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    logs = [p.stdout.read() if p.stdout else "" for p in procs]
+    computed = [
+        line.split()[1].rstrip(":")
+        for log in logs
+        for line in log.splitlines()
+        if " in " in line and line.startswith("[") and ": " in line and "texts encoded" in line
+    ]
+    assert sorted(computed) == sorted(name.removesuffix(".run.json") for name in reference), logs
     assert _scores(out) == reference
-    assert not list(out.rglob("*.tmp"))
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".leases/*"))
+
+
+def test_shards_partition_the_selection_and_together_are_the_full_run(
+    tiny: Path, tmp_path: Path, reference: dict[str, float]
+) -> None:
+    """--shard 1/2 + --shard 2/2 = the full run; a finished array re-run is a no-op."""
+    out = tmp_path / "out"
+    for part in ("1/2", "2/2"):
+        args = [sys.executable, "-m", "harness", *(a.format(tiny=tiny, out=out) for a in SMOKE_RUN), "--shard", part]
+        done = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert _scores(out) == reference
+    again = subprocess.run(
+        [sys.executable, "-m", "harness", *(a.format(tiny=tiny, out=out) for a in SMOKE_RUN), "--shard", "1/2"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0 and "texts encoded" not in again.stdout and "resume:" in again.stdout
 
 
 def test_results_are_readable_by_others(tiny: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.cli.common import (
     check_mode,
@@ -59,24 +60,36 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="retrieved demonstrations (the paper), random ones within the same budget, or none",
     )
     pr.add_argument("--test-size", type=positive_int, help="test examples (default: the task's, 256)")
+    p.add_argument(
+        "--shard",
+        type=shard_spec,
+        help="I/N: run the I-th of N cost-balanced parts of the selection (Slurm arrays: I=$SLURM_ARRAY_TASK_ID+1)",
+    )
 
 
-@command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
-def _run(args: argparse.Namespace) -> int:
+def shard_spec(text: str) -> tuple[int, int]:
+    """An argparse type: I/N with 1 <= I <= N."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N (e.g. 1/4), got {text!r}")
+    return int(index), int(count)
+
+
+def _options(args: argparse.Namespace) -> tuple[list[Any], Any, Any, bool]:
+    """The selected tasks, their instruction library and the run options the arguments describe."""
     from harness.benchmarks.prompt_retrieval import BENCHMARK as PROMPT_RETRIEVAL
     from harness.benchmarks.prompt_retrieval import PromptSettings
     from harness.core.instructions import FAMILIES, Library, library
     from harness.core.paths import data_dir, smoke_dir
     from harness.core.results import Unit
-    from harness.core.runner import RunOptions, run_tasks
+    from harness.core.runner import RunOptions
     from harness.core.spec import Registry, registry
     from harness.models.resolve import default_mode, resolve_model
 
     smoke = not (args.tasks or args.category or args.benchmark)
     reg = Registry(smoke_dir() / "tasks") if smoke else registry()
     lib = Library(data_dir("instructions"), reg) if smoke else library()
-    names = args.tasks
-    specs = reg.select(names=names, benchmark=args.benchmark, category=args.category)
+    specs = reg.select(names=args.tasks, benchmark=args.benchmark, category=args.category)
     if not specs:
         raise UsageError("no task matches the selection")
     family = next((f for f in FAMILIES if f in args.model.lower()), None)
@@ -102,9 +115,20 @@ def _run(args: argparse.Namespace) -> int:
         args.dry_run,
         settings={PROMPT_RETRIEVAL.name: prompt},
         model_settings=model_settings(args),
+        shard=args.shard,
     )
+    return specs, lib, opts, smoke
+
+
+@command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
+def _run(args: argparse.Namespace) -> int:
+    from harness.core.runner import run_tasks
+
+    specs, lib, opts, smoke = _options(args)
     print(
-        f"run {unit.name}: {len(specs)} task(s){' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
+        f"run {opts.unit.name}: {len(specs)} task(s)"
+        f"{' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
+        f"{f', shard {opts.shard[0]}/{opts.shard[1]}' if opts.shard else ''}"
     )
     outcomes = run_tasks(specs, lambda: make_encoder(args), lib, opts)
     by_name = {s.name: s for s in specs}
@@ -116,6 +140,44 @@ def _run(args: argparse.Namespace) -> int:
         ],
     )
     if not args.dry_run:
-        for folder in sorted({str(opts.folder(s)) for s in specs}):
+        for folder in sorted({str(opts.folder(by_name[o.task])) for o in outcomes}):
             print(f"results: {folder}")
+    return 0
+
+
+def _plan_args(p: argparse.ArgumentParser) -> None:
+    _run_args(p)
+    p.add_argument("--format", choices=["table", "jsonl"], default="table")
+
+
+@command("plan", "every unit of a run with its status (done, missing, stale: what differs), cost and shard", _plan_args)
+def _plan(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.core.results import record_path
+    from harness.core.runner import cost, plan, shard
+
+    specs, lib, opts, _ = _options(args)
+    status = plan(specs, lib, opts)
+    count = opts.shard[1] if opts.shard else 1
+    part = {s.name: i for i in range(1, count + 1) for s in shard(specs, status, i, count)}
+    rows = [
+        {
+            "unit": f"{opts.unit.name}:task={s.name}",
+            "task": s.name,
+            "status": status[s.name][0],
+            "cost_bytes": cost(status[s.name][1]),
+            "shard": f"{part[s.name]}/{count}",
+            "fingerprint": status[s.name][1]["sha256"][:16],
+            "record": str(record_path(opts.folder(s), s.name)),
+        }
+        for s in specs
+    ]
+    if args.format == "jsonl":
+        print("\n".join(json.dumps(r) for r in rows))
+    else:
+        table(
+            ("task", "status", "cost (bytes)", "shard", "fingerprint"),
+            [(r["task"], r["status"], r["cost_bytes"], r["shard"], r["fingerprint"]) for r in rows],
+        )
     return 0

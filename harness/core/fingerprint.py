@@ -32,6 +32,12 @@ def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+def files_identity(paths: Iterable[Path], root: Path | None = None) -> dict[str, Any]:
+    """A local data set's identity (digest of names and bytes) and its size, the plan's cost estimate."""
+    chosen = sorted(set(paths))
+    return {"sha256": files_digest(chosen, root), "bytes": sum(p.stat().st_size for p in chosen)}
+
+
 def digest(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -16,6 +16,7 @@ from harness.core.errors import Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
 from harness.core.io import ensure_writable
+from harness.core.leases import Lease
 from harness.core.results import Unit, package_versions, read_record, record_path, write_record
 from harness.core.spec import TaskSpec
 from harness.models.protocol import TextEncoder
@@ -32,6 +33,7 @@ class RunOptions:
     log: Callable[..., None] = print
     settings: dict[str, Any] = field(default_factory=dict)  # benchmark name -> its own settings object
     model_settings: dict[str, Any] = field(default_factory=dict)  # max_length, precision: they change numbers
+    shard: tuple[int, int] | None = None  # (i, N): this process runs the i-th of N cost-balanced parts
 
     def folder(self, spec: TaskSpec) -> Path:
         """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
@@ -109,10 +111,32 @@ def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str,
     return out
 
 
+def cost(fingerprint_: dict[str, Any]) -> int:
+    """A unit's estimated cost: its local data's size in bytes (texts x length), 1 when it is not local."""
+    return int(fingerprint_["inputs"]["data"].get("bytes") or 1)
+
+
+def shard(
+    specs: list[TaskSpec], status: dict[str, tuple[str, dict[str, Any]]], index: int, count: int
+) -> list[TaskSpec]:
+    """The `index`-th (1-based) of `count` parts, balanced by cost: longest first, each to the least-loaded part
+    (ties to the lowest part, then by name), so every process of a Slurm array computes the same split."""
+    loads, parts = [0] * count, [[] for _ in range(count)]  # type: list[int], list[list[TaskSpec]]
+    for spec in sorted(specs, key=lambda s: (-cost(status[s.name][1]), s.name)):
+        lightest = loads.index(min(loads))
+        parts[lightest].append(spec)
+        loads[lightest] += cost(status[spec.name][1])
+    chosen = {s.name for s in parts[index - 1]}
+    return [s for s in specs if s.name in chosen]
+
+
 def run_tasks(
     specs: list[TaskSpec], encoder_factory: Callable[[], TextEncoder], library: Library, opts: RunOptions
 ) -> list[Outcome]:
     status = plan(specs, library, opts)
+    if opts.shard is not None:
+        specs = shard(specs, status, *opts.shard)
+        status = {s.name: status[s.name] for s in specs}
     stale = [
         f"{name} ({state.removeprefix('stale: ')})" for name, (state, _) in status.items() if state.startswith("stale")
     ]
@@ -153,23 +177,43 @@ def run_tasks(
 def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome]) -> None:
     opts, started = ctx.opts, time.perf_counter()
     for n, spec in enumerate(todo, 1):
-        opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
-        t0 = time.perf_counter()
-        evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
-        seconds = time.perf_counter() - t0
-        if not math.isfinite(evaluation.main_score):
-            raise ResultError(
-                f"task {spec.name}: the {spec.main_metric} is {evaluation.main_score} (not a number); no result was "
-                "written. Check the data for constant or non-finite gold scores"
-            )
-        record = _write_record(opts.folder(spec), spec, evaluation.main_score, evaluation.details, ctx, seconds)
-        outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, spec.main_metric, seconds, record)
-        enc, elapsed = ctx.encoder, time.perf_counter() - started
-        opts.log(
-            f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
-            f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
-            f" ETA {elapsed / n * (len(todo) - n):.0f}s"
+        lease = Lease(opts.folder(spec), spec.name)
+        if not lease.acquire():
+            opts.log(f"[{n}/{len(todo)}] {spec.name}: another run is computing it ({lease.path}); left to it")
+            outcomes[spec.name] = Outcome(spec.name, "elsewhere")
+            continue
+        try:
+            _evaluate_one(n, spec, todo, ctx, outcomes, started)
+        finally:
+            lease.release()
+
+
+def _evaluate_one(
+    n: int, spec: TaskSpec, todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome], started: float
+) -> None:
+    opts = ctx.opts
+    path = record_path(opts.folder(spec), spec.name)
+    fresh = ctx.fingerprints[spec.name]["sha256"]
+    if not opts.overwrite and path.is_file() and read_record(path).get("fingerprint", {}).get("sha256") == fresh:
+        outcomes[spec.name] = _resumed(opts.folder(spec), spec.name)  # another run finished it meanwhile
+        return
+    opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
+    t0 = time.perf_counter()
+    evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
+    seconds = time.perf_counter() - t0
+    if not math.isfinite(evaluation.main_score):
+        raise ResultError(
+            f"task {spec.name}: the {spec.main_metric} is {evaluation.main_score} (not a number); no result was "
+            "written. Check the data for constant or non-finite gold scores"
         )
+    record = _write_record(opts.folder(spec), spec, evaluation.main_score, evaluation.details, ctx, seconds)
+    outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, spec.main_metric, seconds, record)
+    enc, elapsed = ctx.encoder, time.perf_counter() - started
+    opts.log(
+        f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
+        f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
+        f" ETA {elapsed / n * (len(todo) - n):.0f}s"
+    )
 
 
 def _resumed(folder: Path, task: str) -> Outcome:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import model_validator
 
 from harness.benchmarks.base import Evaluation
-from harness.core.fingerprint import files_digest
+from harness.core.fingerprint import files_identity
 from harness.core.instructions import sha256
 from harness.core.results import instruction_record, write_scores
 from harness.core.sources import FilesSource, mirror_files, task_files
@@ -81,7 +81,7 @@ class BillboardBenchmark:
         source = cast(BillboardTaskSpec, spec).source
         if opts.data_dir is None:
             return {"repository": source.repository, "commit": source.commit}
-        return {"sha256": files_digest(task_files(spec, source, opts.data_dir).values())}
+        return files_identity(task_files(spec, source, opts.data_dir).values())
 
     def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         return {}

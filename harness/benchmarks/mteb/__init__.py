@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.spec import MtebTaskSpec
 from harness.core.errors import DataError
-from harness.core.fingerprint import files_digest
+from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
 
@@ -132,7 +132,7 @@ class MtebBenchmark:
                 f"task {spec.name}: no data folder {folder} (expected the portable layout DIR/mteb/{spec.name}/; "
                 "see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
             )
-        return {"sha256": files_digest((p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCE.md"), folder)}
+        return files_identity((p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCE.md"), folder)
 
     def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         return {}

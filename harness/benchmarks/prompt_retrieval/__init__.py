@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.core.errors import UsageError
-from harness.core.fingerprint import files_digest
+from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, model_label, slug, write_scores
 from harness.core.spec import TaskSpec
 
@@ -135,10 +135,10 @@ class PromptRetrievalBenchmark:
             if opts.data_dir is None:
                 return {"hf_dataset": source.hf_dataset, "config": source.config, "revision": source.revision}
             paths = [source.split_file(opts.data_dir, s) for s in (source.pool_split, source.test_split)]
-            return {"sha256": files_digest(paths)}
+            return files_identity(paths)
         if opts.data_dir is None:
             return {"repository": source.repository, "commit": source.commit}
-        return {"sha256": files_digest(task_files(spec, source, opts.data_dir).values())}
+        return files_identity(task_files(spec, source, opts.data_dir).values())
 
     def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         """The LM by its weights (folder digest or hub commit), not by its folder's name."""

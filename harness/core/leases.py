@@ -1,0 +1,91 @@
+"""Leases: concurrent runs on one output folder take different tasks, with no scheduler.
+
+A lease is a directory `<result folder>/.leases/<task>`: `mkdir` is atomic on local and network filesystems
+alike, so exactly one process gets it. Its holder refreshes an `owner` file every HEARTBEAT seconds. A lease is
+taken over when its heartbeat is older than TTL (a worker that died on another host), or at once when its owner
+was a process on this host that no longer exists (a kill -9 here); takeover renames the stale lease away first,
+which one process only can do, so two takers never both win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+TTL = 300.0
+HEARTBEAT = 20.0
+
+
+class Lease:
+    def __init__(self, folder: Path, task: str) -> None:
+        self.path = folder / ".leases" / task
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        """True when this process now holds the task; False when a live worker does."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):  # a second try after taking over a stale lease
+            try:
+                self.path.mkdir()
+            except FileExistsError:
+                if not self._stale():
+                    return False
+                tomb = self.path.with_name(f"{self.path.name}.stale-{uuid.uuid4().hex}")
+                with contextlib.suppress(OSError):  # another process took it over first: the retry sees its lease
+                    os.rename(self.path, tomb)
+                    shutil.rmtree(tomb, ignore_errors=True)
+                continue
+            self._write_owner()
+            self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+            self._beat.start()
+            return True
+        return False
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=5)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def _write_owner(self) -> None:
+        owner = self.path / "owner"
+        owner.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}))
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            with contextlib.suppress(OSError):
+                self._write_owner()
+
+    def _stale(self) -> bool:
+        owner = self.path / "owner"
+        try:
+            info = json.loads(owner.read_text())
+            age = time.time() - owner.stat().st_mtime
+        except (OSError, ValueError):  # created but no owner yet: stale only once old
+            try:
+                return time.time() - self.path.stat().st_mtime > TTL
+            except OSError:
+                return False
+        if info.get("host") == socket.gethostname() and not _alive(int(info.get("pid", -1))):
+            return True
+        return age > TTL
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
