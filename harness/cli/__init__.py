@@ -9,6 +9,7 @@ import sys
 import traceback
 import warnings
 
+from harness import __version__
 from harness.cli import data, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
 from harness.core.errors import HarnessError, Interrupted, Terminated
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="harness",
         description="Evaluate instruction-conditioned text embeddings on the INSTRUCTOR paper's 70 tasks.",
     )
+    parser.add_argument("--version", action="version", version=f"instructor-harness {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="let the libraries underneath show their progress bars and notices"
