@@ -63,6 +63,11 @@ def _remove(task: str, name: str) -> Callable[[Path], None]:
     return lambda mteb: (mteb / task / name).unlink()
 
 
+def _data_case(name: str, edit: Callable[[Path], None], message: str) -> tuple[str, list[str], Any, int, str]:
+    """A copy of the smoke data with one defect, run through the CLI: exit 4 (data), before any model loads."""
+    return (name, [*SMOKE_RUN, "--data-dir", "{data}"], edit, 4, message)
+
+
 # (id, argv after "harness" with {tiny} {gpt2} {data} {out} {tmp} placeholders, data edit, exit code, message)
 SMOKE_RUN = [
     "run",
@@ -191,151 +196,83 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
         r"model path './no/lm' does not exist",
     ),
     # data files (copies of the smoke data, each with one defect)
-    (
-        "missing task folder",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        lambda m: shutil.rmtree(m / "SmokeSTS"),
-        4,
-        r"no data folder .*SmokeSTS",
-    ),
-    (
+    _data_case("missing task folder", lambda m: shutil.rmtree(m / "SmokeSTS"), r"no data folder .*SmokeSTS"),
+    _data_case(
         "missing file",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _remove("SmokeRetrieval", "queries.jsonl"),
-        4,
         r"missing file .*queries.jsonl \(expected JSON Lines with _id, text\)",
     ),
-    (
-        "missing column",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _line("SmokeSTS", "test.jsonl", '"score"', '"gold"'),
-        4,
-        r"test.jsonl:1: missing column 'score'",
+    _data_case(
+        "missing column", _line("SmokeSTS", "test.jsonl", '"score"', '"gold"'), r"test.jsonl:1: missing column 'score'"
     ),
-    (
+    _data_case(
         "wrong type",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": "high"'),
-        4,
         r"column 'score' must be a number",
     ),
-    (
-        "not json",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _append("SmokeSTS", "test.jsonl", "{oops"),
-        4,
-        r"test.jsonl:\d+: not valid JSON",
+    _data_case("not json", _append("SmokeSTS", "test.jsonl", "{oops"), r"test.jsonl:\d+: not valid JSON"),
+    _data_case("not an object", _append("SmokeSTS", "test.jsonl", "[1, 2]"), r"expected a JSON object, got list"),
+    _data_case(
+        "NaN gold", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'), r"NaN is not a number JSON allows"
     ),
-    (
-        "not an object",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _append("SmokeSTS", "test.jsonl", "[1, 2]"),
-        4,
-        r"expected a JSON object, got list",
-    ),
-    (
-        "NaN gold",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'),
-        4,
-        r"NaN is not a number JSON allows",
-    ),
-    (
+    _data_case(
         "Infinity gold",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": -Infinity'),
-        4,
         r"-Infinity is not a number JSON allows",
     ),
-    (
+    _data_case(
         "overflowing gold",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 1e999'),
-        4,
         r"column 'score' must be a number",
     ),
-    (
-        "gold out of range",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 9'),
-        4,
-        r"outside \[0, 5\]",
-    ),
-    (
+    _data_case("gold out of range", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 9'), r"outside \[0, 5\]"),
+    _data_case(
         "empty sentence",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokeSTS", "test.jsonl", '"A cat is sleeping on the sofa."', '"  "'),
-        4,
         r"column 'sentence1' is empty",
     ),
-    (
+    _data_case(
         "not utf-8",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _bytes("SmokeSTS", "test.jsonl", b'{"sentence1": "\xff", "sentence2": "b", "score": 1}\n'),
-        4,
         r"test.jsonl:1: not UTF-8 \(byte 15 of the line is 0xff\)",
     ),
-    (
-        "empty file",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _bytes("SmokeRetrieval", "queries.jsonl", b"\n"),
-        4,
-        r"queries.jsonl is empty",
-    ),
-    (
+    _data_case("empty file", _bytes("SmokeRetrieval", "queries.jsonl", b"\n"), r"queries.jsonl is empty"),
+    _data_case(
         "duplicate corpus id",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _append("SmokeRetrieval", "corpus.jsonl", '{"_id": "d2", "title": "", "text": "x"}'),
-        4,
         r"duplicate _id 'd2'",
     ),
-    (
+    _data_case(
         "duplicate query id",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _append("SmokeRetrieval", "queries.jsonl", '{"_id": "q1", "text": "again"}'),
-        4,
         r"queries.jsonl:\d+: duplicate _id 'q1'",
     ),
-    (
+    _data_case(
         "qrels unknown document",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _append("SmokeRetrieval", "qrels/test.tsv", "q1\tghost\t1"),
-        4,
         r"document 'ghost' is not in the task's document file",
     ),
-    (
+    _data_case(
         "qrels bad header",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _bytes("SmokeRetrieval", "qrels/test.tsv", b"q\td\ts\n"),
-        4,
         r"header must be query-id<TAB>corpus-id<TAB>score",
     ),
-    (
+    _data_case(
         "qrels score not integer",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _append("SmokeRetrieval", "qrels/test.tsv", "q1\td1\thigh"),
-        4,
         r"expected query-id, corpus-id, integer score",
     ),
-    (
-        "mixed label types",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
-        _line("SmokeClassification", "train.jsonl", '"label": 0', '"label": "0"'),
-        4,
-        r"mixes types",
+    _data_case(
+        "mixed label types", _line("SmokeClassification", "train.jsonl", '"label": 0', '"label": "0"'), r"mixes types"
     ),
-    (
+    _data_case(
         "unseen test label",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokeClassification", "test.jsonl", '"label": 0', '"label": 42'),
-        4,
         r"labels that train.jsonl lacks: 42",
     ),
-    (
+    _data_case(
         "pair label not binary",
-        [*SMOKE_RUN, "--data-dir", "{data}"],
         _line("SmokePairClassification", "test.jsonl", '"label": 1', '"label": 3'),
-        4,
         r"expected one of \(0, 1\)",
     ),
     # caches and outputs
@@ -380,6 +317,10 @@ def _prdata(tmp: Path) -> Path:
     return root
 
 
+def _no_model(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("a model was loaded before the data was checked")
+
+
 @pytest.mark.parametrize(("case", "argv", "edit", "code", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
     case: str,
@@ -410,6 +351,8 @@ def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
     args = [a.format(**values) for a in argv]
     if args[0] == "run" and "--data-dir" not in args and "--tasks" not in args:
         args += ["--data-dir", str(data)]
+    if code == 4:  # bad data must be refused before the model loads
+        monkeypatch.setattr("harness.models.encoder.Encoder.__init__", _no_model)
     try:
         got = main(args)
     except SystemExit as exc:  # argparse: parse-time errors
