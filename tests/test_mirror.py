@@ -44,7 +44,7 @@ def test_files_task_is_copied_from_the_cache(offline_cache: Path, tmp_path: Path
 def test_files_task_offline_without_a_cache_names_the_fix(
     offline_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["data", "mirror", "--tasks", "BillboardMSCOCO", "--out", str(tmp_path / "m")]) == 2
+    assert main(["data", "mirror", "--tasks", "BillboardMSCOCO", "--out", str(tmp_path / "m")]) == 4  # data
     assert "not cached and this run is offline; pass --data-dir" in capsys.readouterr().err
 
 
