@@ -43,7 +43,7 @@ class RunOptions:
 @dataclass
 class Outcome:
     task: str
-    status: str  # done | resumed | planned
+    status: str  # done | resumed | planned | elsewhere (another run holds its lease)
     score: float | None = None
     metric: str = ""
     seconds: float = 0.0
@@ -52,8 +52,8 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What every task's evaluation needs; the encoder and anything shared (an LM, an mteb wrapper) are built
-    on first use and kept for the run."""
+    """What every task's evaluation needs; the encoder and anything shared across tasks (prompt retrieval's LM)
+    are built on first use and kept for the run."""
 
     library: Library
     opts: RunOptions
@@ -100,20 +100,20 @@ def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str,
     finished result from other inputs, named in the status)."""
     out = {}
     for spec in specs:
-        print_ = unit_fingerprint(spec, library, opts)
+        fp = unit_fingerprint(spec, library, opts)
         path = record_path(opts.folder(spec), spec.name)
         if not path.is_file():
-            out[spec.name] = ("missing", print_)
+            out[spec.name] = ("missing", fp)
             continue
         old = read_record(path).get("fingerprint")
-        same = isinstance(old, dict) and old.get("sha256") == print_["sha256"]
-        out[spec.name] = ("done", print_) if same else (f"stale: {', '.join(differences(old, print_))}", print_)
+        same = isinstance(old, dict) and old.get("sha256") == fp["sha256"]
+        out[spec.name] = ("done", fp) if same else (f"stale: {', '.join(differences(old, fp))}", fp)
     return out
 
 
-def cost(fingerprint_: dict[str, Any]) -> int:
+def cost(fp: dict[str, Any]) -> int:
     """A unit's estimated cost: its local data's size in bytes (texts x length), 1 when it is not local."""
-    return int(fingerprint_["inputs"]["data"].get("bytes") or 1)
+    return int(fp["inputs"]["data"].get("bytes") or 1)
 
 
 def shard(

@@ -128,9 +128,10 @@ class PromptRetrievalBenchmark:
         from harness.benchmarks.prompt_retrieval.tasks import adapter
         from harness.core.sources import task_files
 
-        adapter(cast(PromptRetrievalTaskSpec, spec))
-        check_data(cast(PromptRetrievalTaskSpec, spec), opts.data_dir)  # missing files: the clear message first
-        source = cast(PromptRetrievalTaskSpec, spec).source
+        task = cast(PromptRetrievalTaskSpec, spec)
+        adapter(task)
+        check_data(task, opts.data_dir)  # an unknown adapter or a missing file: their own clear messages first
+        source = task.source
         if isinstance(source, HfSource):
             if opts.data_dir is None:
                 return {"hf_dataset": source.hf_dataset, "config": source.config, "revision": source.revision}
