@@ -294,6 +294,13 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
         8,
         r"is not writable .*pass another --output-dir",
     ),
+    (
+        "cache folder is a file",
+        [*SMOKE_RUN],
+        "cache-file",
+        6,
+        r"cache folder .* is not writable .*HARNESS_CACHE .*--no-cache",
+    ),
     ("report folder missing", ["report", "{tmp}/no-results"], None, 2, r"no-results does not exist"),
     ("report unknown reference", ["report", "instructor-lrge"], None, 2, r"Did you mean: instructor-large"),
     (
@@ -339,6 +346,8 @@ def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
     if edit == "corrupt-cache":
         (tmp_path / "cache").mkdir()
         (tmp_path / "cache" / "embeddings.sqlite").write_bytes(b"not sqlite at all" * 64)
+    if edit == "cache-file":
+        (tmp_path / "cache").write_text("a file where the cache folder should be")
     if edit == "output-file":
         (tmp_path / "a-file").write_text("I am a file")
     values = {

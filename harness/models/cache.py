@@ -57,8 +57,8 @@ class EmbeddingCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._guard():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
@@ -75,6 +75,11 @@ class EmbeddingCache:
             raise CacheError(
                 f"embedding cache {self.path} is unreadable ({exc}); clear it with `harness cache --clear` "
                 "(embeddings are recomputed), or point HARNESS_CACHE elsewhere"
+            ) from None
+        except OSError as exc:
+            raise CacheError(
+                f"embedding cache folder {self.path.parent} is not writable ({exc.strerror}); point HARNESS_CACHE "
+                "at a writable folder, or run with --no-cache"
             ) from None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
