@@ -1,3 +1,31 @@
-"""instructor-harness: reproduce, compare and stress instruction-conditioned text embeddings."""
+"""instructor-harness: reproduce, compare and stress instruction-conditioned text embeddings.
+
+Python API (imports the heavy libraries only when called; see `harness.core.api`):
+    harness.evaluate(model, tasks, instructions=..., mode=..., protocol=..., data_dir=...) -> list[TaskScore]
+    harness.load_results(paths) -> pandas.DataFrame
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.core.api import TaskScore
 
 __version__ = "0.1.0"
+
+
+def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
+    """`harness.core.api.evaluate`: run a model on tasks, as `harness run` does."""
+    from harness.core.api import evaluate as run
+
+    return run(model, tasks, **settings)
+
+
+def load_results(paths: Any, labels: list[str] | None = None) -> pd.DataFrame:
+    """`harness.core.api.load_results`: result folders or published rows as a DataFrame, one row per (run, task)."""
+    from harness.core.api import load_results as load
+
+    return load(paths, labels)

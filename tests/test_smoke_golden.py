@@ -19,6 +19,7 @@ from harness.core.results import Unit
 from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import Registry
 from harness.models.encoder import Encoder
+from tests.conftest import DATA as SHARED_DATA
 from tests.tiny_models import tiny_instructor
 
 GOLDEN = {
@@ -62,3 +63,26 @@ def test_smoke_suite_scores_are_golden(model: str, variant: str, mode: str, tmp_
     )
     outcomes = run_tasks(list(registry.tasks.values()), lambda: Encoder(name, mode=mode), library, opts)  # type: ignore[arg-type]
     assert {o.task: o.score for o in outcomes} == pytest.approx(GOLDEN[(model, variant, mode)], abs=1e-6)
+
+
+def test_the_python_api_gives_the_golden_scores_and_loads_them(tmp_path: Path) -> None:
+    """harness.evaluate runs what `harness run` runs (the smoke suite when no task is named) and resumes; load_results
+    reads the same numbers back as a DataFrame (a wrong scale, a dropped task or a merged row fails here)."""
+    import harness
+
+    model = str(tiny_instructor(tmp_path / "m"))
+    golden = GOLDEN[("tiny", "instructor-large", "masked")]
+    args = {"instructions": "instructor-large", "mode": "masked", "output_dir": tmp_path / "out", "cache": False}
+    scores = harness.evaluate(model, **args)
+    assert {s.task: s.score for s in scores} == pytest.approx({t: 100 * v for t, v in golden.items()}, abs=1e-4)
+    assert {s.status for s in scores} == {"done"} and scores[0].record["fingerprint"]["sha256"]
+    assert {s.status for s in harness.evaluate(model, **args)} == {"resumed"}
+    sts = (
+        harness.evaluate("minilm", ["STSBenchmark"], data_dir=SHARED_DATA, output_dir=tmp_path / "real")
+        if SHARED_DATA.is_dir()
+        else None
+    )
+    if sts is not None:
+        frame = harness.load_results(tmp_path / "real")
+        assert frame.to_dict("records")[0]["task"] == "STSBenchmark"
+        assert frame["score"].iloc[0] == pytest.approx(sts[0].score) == pytest.approx(82.0325, abs=1e-3)

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.core.errors import UsageError
-
 if TYPE_CHECKING:
+    from harness.core.api import RunRequest
     from harness.models.protocol import TextEncoder
 
 Handler = Callable[[argparse.Namespace], int]
@@ -81,37 +80,25 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 
 
+def request(args: argparse.Namespace) -> RunRequest:
+    """The run request the arguments describe (the verbs without a run's selection leave those fields unset)."""
+    from harness.core.api import RunRequest
+
+    fields = RunRequest.__dataclass_fields__
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    return RunRequest(**given, cache=not args.no_cache, progress=sys.stderr.isatty())
+
+
 def model_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The model arguments that change numbers beyond name, revision and mode (part of every fingerprint)."""
     return {"max_length": args.max_length, "precision": args.precision}
 
 
-def check_mode(instruction_given: bool, mode: str, flag: str) -> None:
-    """An instruction with mode none would be silently dropped: refuse, naming the fix."""
-    if instruction_given and mode == "none":
-        raise UsageError(
-            f"{flag} is given but the instruction mode is 'none', which ignores it (the default for models that are "
-            "not INSTRUCTOR checkpoints): pass --mode masked (INSTRUCTOR) or --mode prefix (instruction + text)"
-        )
-
-
 def make_encoder(args: argparse.Namespace) -> TextEncoder:
     """The encoder the arguments describe, behind the embedding cache unless --no-cache."""
-    from harness.models.cache import CachedEncoder, EmbeddingCache
-    from harness.models.encoder import Encoder
-    from harness.models.resolve import default_mode
+    from harness.core.api import encoder_for
 
-    encoder = Encoder(
-        args.model,
-        mode=args.mode or default_mode(args.model),
-        revision=args.revision,
-        device=args.device,
-        precision=args.precision,
-        max_length=args.max_length,
-        batch_size=args.batch_size,
-        progress=sys.stderr.isatty(),
-    )
-    return encoder if args.no_cache else CachedEncoder(encoder, EmbeddingCache())
+    return encoder_for(request(args))
 
 
 def emit(text: str, output: str | None) -> int:

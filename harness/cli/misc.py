@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.cli.common import check_mode, command, make_encoder, model_args, table
+from harness.cli.common import command, make_encoder, model_args, table
 from harness.core.errors import HarnessError
 
 
@@ -91,10 +91,11 @@ def _embed(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from harness.core.api import check_mode
     from harness.core.io import read_texts, write_atomic
     from harness.models.resolve import default_mode
 
-    check_mode(bool(args.instruction), args.mode or default_mode(args.model), "--instruction")
+    check_mode(bool(args.instruction), args.mode or default_mode(args.model))
     texts = read_texts(Path(args.input))
     encoder = make_encoder(args)
     vectors = encoder.encode(texts, instruction=args.instruction, side=args.side)

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from harness.cli.common import (
-    check_mode,
     command,
     device,
     existing_folder,
-    make_encoder,
     model_args,
-    model_settings,
     positive_int,
+    request,
     table,
     task_names,
 )
-from harness.core.errors import HarnessError, UsageError
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -77,51 +73,15 @@ def shard_spec(text: str) -> tuple[int, int]:
 
 def _options(args: argparse.Namespace) -> tuple[list[Any], Any, Any, bool]:
     """The selected tasks, their instruction library and the run options the arguments describe."""
-    from harness.benchmarks.prompt_retrieval import BENCHMARK as PROMPT_RETRIEVAL
-    from harness.benchmarks.prompt_retrieval import PromptSettings
-    from harness.core.instructions import FAMILIES, Library, library
-    from harness.core.paths import data_dir, smoke_dir
-    from harness.core.results import Unit
-    from harness.core.runner import RunOptions
-    from harness.core.spec import Registry, registry
-    from harness.models.resolve import default_mode, resolve_model
+    from harness.core.api import prepare
 
-    smoke = not (args.tasks or args.category or args.benchmark)
-    reg = Registry(smoke_dir() / "tasks") if smoke else registry()
-    lib = Library(data_dir("instructions"), reg) if smoke else library()
-    specs = reg.select(names=args.tasks, benchmark=args.benchmark, category=args.category)
-    if not specs:
-        raise UsageError("no task matches the selection")
-    family = next((f for f in FAMILIES if f in args.model.lower()), None)
-    variant = args.instructions or family or "none"
-    lib.get(specs[0].name, variant, specs[0].subtasks[0] if specs[0].subtasks else None)  # unknown variant fails now
-    mode = args.mode or default_mode(args.model)
-    check_mode(variant != "none", mode, f"--instructions {variant}")
-    try:
-        revision = args.revision or resolve_model(args.model, args.revision)[1]
-    except HarnessError:
-        if not args.dry_run:
-            raise
-        revision = "unresolved"  # a plan can still be shown; its paths name no revision
-    unit = Unit(args.model, revision, variant, mode, args.protocol)
-    data_root = args.data_dir if args.data_dir else (smoke_dir() / "data" if smoke else None)
-    prompt = PromptSettings(args.lm, args.lm_device, args.lm_precision, args.lm_batch_size, args.demos, args.test_size)
-    opts = RunOptions(
-        unit,
-        Path(args.output_dir),
-        data_root,
-        args.batch_size,
-        args.overwrite,
-        args.dry_run,
-        settings={PROMPT_RETRIEVAL.name: prompt},
-        model_settings=model_settings(args),
-        shard=args.shard,
-    )
-    return specs, lib, opts, smoke
+    prepared = prepare(request(args))
+    return prepared.specs, prepared.library, prepared.options, prepared.smoke
 
 
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
 def _run(args: argparse.Namespace) -> int:
+    from harness.core.api import encoder_for
     from harness.core.runner import run_tasks
 
     specs, lib, opts, smoke = _options(args)
@@ -130,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
         f"{f', shard {opts.shard[0]}/{opts.shard[1]}' if opts.shard else ''}"
     )
-    outcomes = run_tasks(specs, lambda: make_encoder(args), lib, opts)
+    outcomes = run_tasks(specs, lambda: encoder_for(request(args)), lib, opts)
     by_name = {s.name: s for s in specs}
     table(
         ("task", "category", "metric", "score", "status"),

@@ -1,0 +1,185 @@
+"""The Python API (`harness.evaluate`, `harness.load_results`) and the one place that turns a run's settings into
+tasks, an instruction library and run options: the CLI's `run` and `plan` build a `RunRequest` and call this too.
+
+    import harness
+    scores = harness.evaluate("minilm", ["STSBenchmark", "SciFact"], data_dir="../shared/data")
+    frame = harness.load_results("results/runs")   # one row per (run, task), as a pandas DataFrame
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.core.errors import HarnessError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.core.instructions import Library
+    from harness.core.runner import RunOptions
+    from harness.core.spec import TaskSpec
+    from harness.models.protocol import TextEncoder
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run's settings, with the CLI's defaults (`harness run --help` says what each does)."""
+
+    model: str = "minilm"
+    tasks: list[str] | None = None  # none of tasks, category, benchmark: the packaged smoke suite
+    category: str | None = None
+    benchmark: str | None = None
+    instructions: str | None = None  # default: the checkpoint's own family for INSTRUCTOR models, else none
+    mode: str | None = None  # default: masked for INSTRUCTOR checkpoints, else none
+    protocol: str = "paper"
+    revision: str | None = None
+    data_dir: Path | None = None
+    output_dir: Path = Path("results/runs")
+    batch_size: int = 32
+    device: str | None = None
+    precision: str = "fp32"
+    max_length: int | None = None
+    cache: bool = True
+    overwrite: bool = False
+    dry_run: bool = False
+    shard: tuple[int, int] | None = None
+    lm: str | None = None
+    lm_device: str | None = None
+    lm_precision: str = "fp32"
+    lm_batch_size: int = 8
+    demos: str = "similar"
+    test_size: int | None = None
+    progress: bool = False
+    log: Any = field(default=print, compare=False)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    specs: list[TaskSpec]
+    library: Library
+    options: RunOptions
+    smoke: bool
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    """One task's result: the main score on the paper's 0-100 scale, and its full run record."""
+
+    task: str
+    category: str
+    metric: str
+    score: float | None
+    status: str  # done | resumed | planned | elsewhere
+    record: dict[str, Any]
+
+
+def check_mode(instruction_given: bool, mode: str) -> None:
+    """An instruction with mode none would be silently dropped: refuse, naming the fix."""
+    if instruction_given and mode == "none":
+        raise UsageError(
+            "an instruction is given but the instruction mode is 'none', which ignores it (the default for models "
+            "that are not INSTRUCTOR checkpoints): pass --mode masked (INSTRUCTOR) or --mode prefix (instruction + "
+            "text); in Python, mode='masked' or mode='prefix'"
+        )
+
+
+def prepare(request: RunRequest) -> Prepared:
+    """The selected tasks, their instruction library and the run options a request describes."""
+    from harness.benchmarks.prompt_retrieval import BENCHMARK as PROMPT_RETRIEVAL
+    from harness.benchmarks.prompt_retrieval import PromptSettings
+    from harness.core.instructions import FAMILIES, Library, library
+    from harness.core.paths import data_dir, smoke_dir
+    from harness.core.results import Unit
+    from harness.core.runner import RunOptions
+    from harness.core.spec import Registry, registry
+    from harness.models.resolve import default_mode, resolve_model
+
+    r = request
+    smoke = not (r.tasks or r.category or r.benchmark)
+    reg = Registry(smoke_dir() / "tasks") if smoke else registry()
+    lib = Library(data_dir("instructions"), reg) if smoke else library()
+    specs = reg.select(names=r.tasks, benchmark=r.benchmark, category=r.category)
+    if not specs:
+        raise UsageError("no task matches the selection")
+    family = next((f for f in FAMILIES if f in r.model.lower()), None)
+    variant = r.instructions or family or "none"
+    lib.get(specs[0].name, variant, specs[0].subtasks[0] if specs[0].subtasks else None)  # unknown variant fails now
+    mode = r.mode or default_mode(r.model)
+    check_mode(variant != "none", mode)
+    try:
+        revision = r.revision or resolve_model(r.model, r.revision)[1]
+    except HarnessError:
+        if not r.dry_run:
+            raise
+        revision = "unresolved"  # a plan can still be shown; its paths name no revision
+    prompt = PromptSettings(r.lm, r.lm_device, r.lm_precision, r.lm_batch_size, r.demos, r.test_size)
+    options = RunOptions(
+        Unit(r.model, revision, variant, mode, r.protocol),
+        Path(r.output_dir),
+        Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
+        r.batch_size,
+        r.overwrite,
+        r.dry_run,
+        r.log,
+        settings={PROMPT_RETRIEVAL.name: prompt},
+        model_settings={"max_length": r.max_length, "precision": r.precision},
+        shard=r.shard,
+    )
+    return Prepared(specs, lib, options, smoke)
+
+
+def encoder_for(request: RunRequest) -> TextEncoder:
+    """The encoder a request describes, behind the embedding cache unless `cache=False`."""
+    from harness.models.cache import CachedEncoder, EmbeddingCache
+    from harness.models.encoder import Encoder
+    from harness.models.resolve import default_mode
+
+    encoder = Encoder(
+        request.model,
+        mode=request.mode or default_mode(request.model),  # type: ignore[arg-type]
+        revision=request.revision,
+        device=request.device,
+        precision=request.precision,  # type: ignore[arg-type]
+        max_length=request.max_length,
+        batch_size=request.batch_size,
+        progress=request.progress,
+    )
+    return CachedEncoder(encoder, EmbeddingCache()) if request.cache else encoder
+
+
+def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
+    """Run `model` on `tasks` (the packaged smoke suite when none are named) and return one `TaskScore` per task,
+    resuming finished units and refusing stale ones exactly as `harness run` does. `settings` are `RunRequest`'s
+    fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ..."""
+    from harness.core.runner import run_tasks
+
+    request = RunRequest(model=model, tasks=tasks, **settings)
+    prepared = prepare(request)
+    outcomes = run_tasks(prepared.specs, lambda: encoder_for(request), prepared.library, prepared.options)
+    category = {s.name: s.category for s in prepared.specs}
+    return [
+        TaskScore(o.task, category[o.task], o.metric, None if o.score is None else 100 * o.score, o.status, o.record)
+        for o in outcomes
+    ]
+
+
+def load_results(paths: str | Path | list[str | Path], labels: list[str] | None = None) -> pd.DataFrame:
+    """Result folders (harness runs or mteb result files of any era) or published reference names, as a
+    DataFrame with one row per (run, task): run, task, category, score (0-100), source. A folder holding several
+    conditions gives one run each, never a merged one."""
+    import pandas as pd
+
+    from harness.core.spec import registry
+    from harness.reports.load import load_runs
+
+    sources = [str(p) for p in (paths if isinstance(paths, list) else [paths])]
+    reg = registry()
+    rows = [
+        {"run": run.label, "task": task, "category": reg.tasks[task].category, "score": score, "source": run.source}
+        for run in load_runs(sources, reg, labels)
+        for task, score in run.tasks.items()
+        if task in reg.tasks
+    ]
+    return pd.DataFrame(rows, columns=["run", "task", "category", "score", "source"])
