@@ -89,11 +89,6 @@ def request(args: argparse.Namespace) -> RunRequest:
     return RunRequest(**given, cache=not args.no_cache, progress=sys.stderr.isatty())
 
 
-def model_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The model arguments that change numbers beyond name, revision and mode (part of every fingerprint)."""
-    return {"max_length": args.max_length, "precision": args.precision}
-
-
 def make_encoder(args: argparse.Namespace) -> TextEncoder:
     """The encoder the arguments describe, behind the embedding cache unless --no-cache."""
     from harness.core.api import encoder_for

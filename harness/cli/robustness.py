@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import command, emit, existing_folder, make_encoder, model_args, model_settings, task_names
+from harness.cli.common import command, emit, existing_folder, make_encoder, model_args, request, task_names
 
 
 def _robustness_args(p: argparse.ArgumentParser) -> None:
@@ -54,7 +54,7 @@ def _robustness(args: argparse.Namespace) -> int:
         args.data_dir,
         args.batch_size,
         args.overwrite,
-        model_settings=model_settings(args),
+        model_settings=request(args).model_settings,
     )
     studies = []
     for model in models:

@@ -54,6 +54,11 @@ class RunRequest:
     progress: bool = False
     log: Any = field(default=print, compare=False)
 
+    @property
+    def model_settings(self) -> dict[str, Any]:
+        """The model settings that change numbers beyond name, revision and mode (part of every fingerprint)."""
+        return {"max_length": self.max_length, "precision": self.precision}
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -124,7 +129,7 @@ def prepare(request: RunRequest) -> Prepared:
         r.dry_run,
         r.log,
         settings={PROMPT_RETRIEVAL.name: prompt},
-        model_settings={"max_length": r.max_length, "precision": r.precision},
+        model_settings=r.model_settings,
         shard=r.shard,
     )
     return Prepared(specs, lib, options, smoke)
