@@ -192,3 +192,16 @@ def test_legacy_files_keep_msmarco_validation_and_mindsmall_map(tmp_path: Path) 
     write_json(folder / "MindSmallReranking.json", {"mteb_dataset_name": "MindSmallReranking", "test": {"map": 0.3168}})
     [run] = load_run_dir(folder, REG)
     assert run.tasks == pytest.approx({"MSMARCO": 40.0, "MindSmallReranking": 31.68})
+
+
+def test_latex_has_page_wide_summary_and_per_task_tables(tmp_path: Path) -> None:
+    """The LaTeX used to be one tabular about three times a page wide, with no per-task table, and labels with _ or
+    % broke it: now two booktabs tables scaled to the text width, every label escaped once."""
+    folder = _unit_records(tmp_path / "r", "minilm:instructions=none,mode=none", {"STS12": 72.37, "SciFact": 64.51})
+    out = tmp_path / "report.tex"
+    assert main(["report", str(folder), "--label", "MiniLM_L6 (50%)", "--format", "latex", "--output", str(out)]) == 0
+    tex = out.read_text()
+    assert tex.count(r"\resizebox{\textwidth}{!}{%") == 2 and tex.count(r"\toprule") == 2
+    assert r"STS12 & STS & 72.37 \\" in tex and r"SciFact & Retrieval & 64.51 \\" in tex
+    assert r"MiniLM\_L6 (50\%)" in tex and "MiniLM_L6" not in tex.replace(r"MiniLM\_L6", "")
+    assert r"\caption{Per-task scores.}" in tex

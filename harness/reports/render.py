@@ -115,18 +115,51 @@ def _csv(header: list[str], table: list[list[str]], tasks: tuple[list[str], list
     return buf.getvalue()
 
 
-def _latex(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
-    esc = lambda s: s.replace("%", r"\%").replace("&", r"\&").replace("_", r"\_").replace("†", r"$^\dagger$")  # noqa: E731
-    lines = [
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "†": r"$^\dagger$",
+}
+
+
+def _latex_escape(text: str) -> str:
+    """Run labels and task names hold _ % # and the like: each character escaped once."""
+    return "".join(LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def _latex_table(header: list[str], rows: list[list[str]], caption: str) -> list[str]:
+    """A booktabs table scaled to the text width (\\usepackage{booktabs,graphicx}), however many runs it has."""
+    return [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\resizebox{\textwidth}{!}{%",
         r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
         r"\toprule",
-        " & ".join(map(esc, header)) + r" \\",
+        " & ".join(map(_latex_escape, header)) + r" \\",
         r"\midrule",
-        *(" & ".join(map(esc, r)) + r" \\" for r in table),
+        *(" & ".join(map(_latex_escape, r)) + r" \\" for r in rows),
         r"\bottomrule",
-        r"\end{tabular}",
+        r"\end{tabular}}",
+        r"\caption{" + _latex_escape(caption) + "}",
+        r"\end{table}",
     ]
-    return "\n".join(lines) + f"\n% {NOTE}\n"
+
+
+def _latex(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
+    """The Table 2 layout and the per-task scores, each a page-wide table."""
+    lines = [
+        r"% needs \usepackage{booktabs,graphicx}",
+        *_latex_table(header, table, f"Category scores. {NOTE}"),
+        "",
+        *_latex_table(*tasks, "Per-task scores."),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _html(
