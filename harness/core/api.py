@@ -45,7 +45,7 @@ class RunRequest:
     overwrite: bool = False
     dry_run: bool = False
     shard: tuple[int, int] | None = None
-    lm: str | None = None
+    lm: str | None = None  # lm ... test_size: prompt retrieval's PromptSettings, by the same names
     lm_device: str | None = None
     lm_precision: str = "fp32"
     lm_batch_size: int = 8
@@ -119,7 +119,7 @@ def prepare(request: RunRequest) -> Prepared:
         if not r.dry_run:
             raise
         revision = "unresolved"  # a plan can still be shown; its paths name no revision
-    prompt = PromptSettings(r.lm, r.lm_device, r.lm_precision, r.lm_batch_size, r.demos, r.test_size)
+    prompt = PromptSettings(**{name: getattr(r, name) for name in PromptSettings.__dataclass_fields__})
     options = RunOptions(
         Unit(r.model, revision, variant, mode, r.protocol),
         Path(r.output_dir),
