@@ -275,3 +275,27 @@ def test_other_library_versions_never_share_vectors(
     monkeypatch.setattr("harness.models.cache.environment_key", lambda: "rules=1|torch=9.9")
     CachedEncoder(inner, cache).encode(["cats are good"])
     assert inner.texts_encoded == 2 and cache.stats()[0] == 2
+
+
+def test_a_folder_is_read_once_per_process_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run resolves its model and LM several times (fingerprint, pre-flight, load): a 24 GB folder was read each
+    time. The digest is kept while no file's size or mtime changes; an edit still changes it."""
+    import hashlib
+
+    from harness.models import resolve
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "weights.bin").write_bytes(b"\x00" * 3000)
+    expected = hashlib.sha256(b"config.json{}" + b"weights.bin" + b"\x00" * 3000).hexdigest()
+    reads: list[Path] = []
+    real = resolve.hash_file
+    monkeypatch.setattr(resolve, "hash_file", lambda digest, path: (reads.append(path), real(digest, path))[1])
+    assert resolve.folder_digest(folder) == expected and len(reads) == 2
+    assert resolve.folder_digest(folder) == expected and len(reads) == 2  # no file read again
+    (folder / "weights.bin").write_bytes(b"\x01" * 3001)
+    changed = resolve.folder_digest(folder)
+    assert changed == hashlib.sha256(b"config.json{}" + b"weights.bin" + b"\x01" * 3001).hexdigest() and len(reads) == 4

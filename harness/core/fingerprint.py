@@ -19,16 +19,21 @@ from typing import Any
 from harness.core.errors import DataError
 
 
+def hash_file(digest: Any, path: Path) -> None:
+    """Feed a file's bytes to `digest` in 1 MiB blocks (weights files are gigabytes)."""
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+
+
 def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
-    """sha256 over each file's name (relative to `root`) and bytes, read in blocks, in sorted order."""
+    """sha256 over each file's name (relative to `root`) and bytes, in sorted order."""
     digest = hashlib.sha256()
     for path in sorted(set(paths)):
         if not path.is_file():
             raise DataError(f"{path}: file not found")
         digest.update(str(path.relative_to(root) if root else path.name).encode() + b"\0")
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
+        hash_file(digest, path)
     return digest.hexdigest()
 
 

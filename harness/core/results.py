@@ -11,6 +11,7 @@ Both are written atomically; the run record is written last, so its presence mar
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -114,10 +115,16 @@ def write_record(folder: Path, task: str, record: dict[str, Any]) -> Path:
 
 
 def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    """Python's and the numeric libraries' versions (fixed for a process, so looked up once)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    versions = [("python", platform.python_version())]
     for name in PACKAGES:
         try:
-            versions[name] = importlib.metadata.version(name)
+            versions.append((name, importlib.metadata.version(name)))
         except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+            versions.append((name, "not installed"))
+    return tuple(versions)

