@@ -92,3 +92,20 @@ def test_a_dead_workers_lease_is_taken_over(tmp_path: Path, host: str, pid: int,
     if taken:
         assert json.loads((tmp_path / ".leases" / "T" / "owner").read_text())["pid"] == os.getpid()
         lease.release()
+
+
+def test_a_lease_never_exists_without_its_owner(tmp_path: Path) -> None:
+    """A kill between creating a lease and naming its owner left an ownerless lease that blocked its task for the
+    whole TTL (a seeded kill -9 found it): the lease now appears with its owner in one rename, and the owner is
+    rewritten atomically."""
+    lease = Lease(tmp_path, "T")
+    assert lease.acquire()
+    owner = json.loads((tmp_path / ".leases" / "T" / "owner").read_text())
+    assert owner["pid"] == os.getpid() and not list((tmp_path / ".leases").glob("T.draft-*"))
+    assert sorted(p.name for p in (tmp_path / ".leases" / "T").iterdir()) == ["owner"]
+    lease.release()
+    left = tmp_path / ".leases" / "T.draft-dead"  # what a kill between the draft and the rename leaves
+    left.mkdir()
+    then = time.time() - leases.HEARTBEAT - 5
+    os.utime(left, (then, then))
+    assert Lease(tmp_path, "T").acquire() and not left.exists()

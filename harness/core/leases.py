@@ -1,7 +1,8 @@
 """Leases: concurrent runs on one output folder take different tasks, with no scheduler.
 
-A lease is a directory `<result folder>/.leases/<task>`: `mkdir` is atomic on local and network filesystems
-alike, so exactly one process gets it. Its holder refreshes an `owner` file every HEARTBEAT seconds. A lease is
+A lease is a directory `<result folder>/.leases/<task>`, made under a draft name with its `owner` file and renamed
+into place: the rename is atomic on local and network filesystems alike and fails onto an existing lease, so
+exactly one process gets it. Its holder refreshes an `owner` file every HEARTBEAT seconds. A lease is
 taken over when its heartbeat is older than TTL (a worker that died on another host), or at once when its owner
 was a process on this host that no longer exists (a kill -9 here); takeover renames the stale lease away first,
 which one process only can do, so two takers never both win.
@@ -32,10 +33,20 @@ class Lease:
     def acquire(self) -> bool:
         """True when this process now holds the task; False when a live worker does."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        for left in self.path.parent.glob(f"{self.path.name}.draft-*"):  # drafts a killed process left behind
+            with contextlib.suppress(OSError):
+                if time.time() - left.stat().st_mtime > HEARTBEAT:
+                    shutil.rmtree(left, ignore_errors=True)
         for _ in range(2):  # a second try after taking over a stale lease
+            # the lease appears with its owner in one step (a rename onto an existing, non-empty lease fails), so a
+            # kill between creating it and naming its owner cannot leave an ownerless lease that blocks the task
+            draft = self.path.with_name(f"{self.path.name}.draft-{uuid.uuid4().hex}")
+            draft.mkdir()
+            self._write_owner(draft)
             try:
-                self.path.mkdir()
-            except FileExistsError:
+                os.rename(draft, self.path)
+            except OSError:
+                shutil.rmtree(draft, ignore_errors=True)
                 if not self._stale():
                     return False
                 tomb = self.path.with_name(f"{self.path.name}.stale-{uuid.uuid4().hex}")
@@ -43,7 +54,6 @@ class Lease:
                     os.rename(self.path, tomb)
                     shutil.rmtree(tomb, ignore_errors=True)
                 continue
-            self._write_owner()
             self._beat = threading.Thread(target=self._heartbeat, daemon=True)
             self._beat.start()
             return True
@@ -55,9 +65,12 @@ class Lease:
             self._beat.join(timeout=5)
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def _write_owner(self) -> None:
-        owner = self.path / "owner"
-        owner.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}))
+    def _write_owner(self, folder: Path | None = None) -> None:
+        """Atomically (temp file, then replace): a kill mid-heartbeat never leaves a torn owner file."""
+        owner = (folder or self.path) / "owner"
+        draft = owner.with_name(f"owner.{os.getpid()}.tmp")
+        draft.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}))
+        os.replace(draft, owner)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
@@ -69,7 +82,7 @@ class Lease:
         try:
             info = json.loads(owner.read_text())
             age = time.time() - owner.stat().st_mtime
-        except (OSError, ValueError):  # created but no owner yet: stale only once old
+        except (OSError, ValueError):  # an unreadable owner (a lease from another tool or version): stale once old
             try:
                 return time.time() - self.path.stat().st_mtime > TTL
             except OSError:
