@@ -17,27 +17,36 @@ class DatasetPin(Strict):
 class MtebSource(Strict):
     """The mteb task class that evaluates the task and the dataset revision it loads (passed to mteb).
 
-    `paper_hf_dataset`/`paper_revision`: what the paper's code loaded, where it differs from today's pin; a
-    hub run says so. `parts`: per-subtask pins (CQADupstack's 12 forums are 12 mteb tasks)."""
+    `paper_hf_dataset`/`paper_revision`: what the paper-era code loaded (the INSTRUCTOR fork's pin, a full commit),
+    where it differs from today's pin; the era protocols load it (`era_pin`). `parts`: per-subtask pins
+    (CQADupstack's 12 forums are 12 mteb tasks)."""
 
     kind: Literal["mteb"]
     mteb_task: str
     hf_dataset: str | None = None
     revision: str | None = Field(default=None, min_length=1)
     paper_hf_dataset: str | None = None
-    paper_revision: str | None = None
+    paper_revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")  # the hub resolves only full commits
     parts: dict[str, DatasetPin] | None = None
 
     @model_validator(mode="after")
     def _pinned(self) -> MtebSource:
         if (self.parts is None) == (self.hf_dataset is None or self.revision is None):
             raise ValueError("give hf_dataset and revision, or parts (one pin per subtask), not both")
+        if (self.paper_hf_dataset is None) != (self.paper_revision is None):
+            raise ValueError("give paper_hf_dataset and paper_revision together")
         return self
 
     def pin(self, part: str | None = None) -> DatasetPin:
         if self.parts is not None:
             return self.parts[part or ""]
         return DatasetPin(hf_dataset=str(self.hf_dataset), revision=str(self.revision))
+
+    def era_pin(self, part: str | None = None) -> DatasetPin:
+        """What the paper-era code loaded: the paper pin where the task file gives one, else today's."""
+        if self.paper_hf_dataset and self.paper_revision:
+            return DatasetPin(hf_dataset=self.paper_hf_dataset, revision=self.paper_revision)
+        return self.pin(part)
 
 
 class ClassificationProtocol(Strict):
