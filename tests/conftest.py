@@ -42,7 +42,7 @@ def prompt_options(
 ) -> RunOptions:
     """Run options for a prompt-retrieval test: the tiny LM on CPU, results under tmp_path/out."""
     return RunOptions(
-        Unit("minilm", "test", variant, mode, "paper"),
+        Unit("minilm", "test", variant, mode, "instructor"),
         tmp_path / "out",
         root,
         log=lambda *_: None,

@@ -339,6 +339,6 @@ def test_a_hub_load_asks_mteb_for_the_task_files_revision(monkeypatch: pytest.Mo
     spec = registry().get("STS12").model_copy(deep=True)
     pinned = spec.source.model_copy(update={"revision": "0123456789abcdef0123456789abcdef01234567"})  # type: ignore[attr-defined]
     spec = spec.model_copy(update={"source": pinned})
-    _, provenance = load_part(spec, spec, None)  # type: ignore[arg-type]
+    _, provenance = load_part(spec, spec, None, "mteb")  # type: ignore[arg-type]
     assert seen["revision"] == provenance["revision"] == "0123456789abcdef0123456789abcdef01234567"
     assert seen["path"] == "mteb/sts12-sts"

@@ -34,13 +34,13 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     need(DATA / "mteb" / "BIOSSES")
     spec = registry().get("BIOSSES")
     encoder = CachedEncoder(Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite"))
-    base = RunOptions(Unit("", "", "", "", "paper"), tmp_path / "out", DATA, log=lambda *_: None)
+    base = RunOptions(Unit("", "", "", "", "instructor"), tmp_path / "out", DATA, log=lambda *_: None)
     variants = variant_names("paraphrases", "query")
     s = study("minilm", [spec], variants, lambda: encoder, library(), base, "test", "prefix")
     scores = s.scores["BIOSSES"]
     assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
     for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
-        folder = Unit("minilm", "test", variant, "prefix", "paper").folder(tmp_path / "out")
+        folder = Unit("minilm", "test", variant, "prefix", "instructor").folder(tmp_path / "out")
         record = json.loads((folder / "BIOSSES.run.json").read_text())
         assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
         assert 100 * record["main_score"] == pytest.approx(scores[variant])

@@ -44,7 +44,9 @@ def test_shards_are_longest_first_greedy_and_deterministic() -> None:
 
 
 def test_plan_says_done_missing_and_stale_with_what_differs(tmp_path: Path) -> None:
-    opts = RunOptions(Unit("tiny", "r", "instructor-large", "masked", "paper"), tmp_path / "out", smoke_dir() / "data")
+    opts = RunOptions(
+        Unit("tiny", "r", "instructor-large", "masked", "instructor"), tmp_path / "out", smoke_dir() / "data"
+    )
     specs = [SMOKE.get("SmokeSTS"), SMOKE.get("SmokeClustering")]
     status = plan(specs, LIB, opts)
     assert [v[0] for v in status.values()] == ["missing", "missing"]

@@ -46,7 +46,7 @@ def _opts(tmp_path: Path, **change: Any) -> RunOptions:
         change.pop("revision", "r1"),
         change.pop("variant", "instructor-large"),
         change.pop("mode", "masked"),
-        change.pop("protocol", "paper"),
+        change.pop("protocol", "instructor"),
     )
     return RunOptions(unit, tmp_path / "out", _data(tmp_path), log=lambda *_: None, **change)
 
@@ -193,3 +193,14 @@ def test_instructor_checkpoints_are_recognised_by_their_files(tmp_path: Path) ->
     assert default_mode(str(folder)) == "masked"
     (folder / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"}]))
     assert default_mode(str(folder)) == "none" and default_mode("hkunlp/instructor-large") == "masked"
+
+
+def test_a_new_version_of_the_era_evaluators_refuses_old_results(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result computed by the previous era evaluators is never reused by changed ones (eras.RULES bumped)."""
+    _run(tmp_path, tiny)
+    monkeypatch.setattr("harness.benchmarks.mteb.eras.RULES", "2")
+    with pytest.raises(HarnessError, match=r"computed from other inputs: SmokeSTS \(settings\.era_evaluators\)"):
+        _run(tmp_path, tiny)
+    assert _run(tmp_path, tiny, protocol="mteb").status == "done"  # installed mteb: its version is what counts

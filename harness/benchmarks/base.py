@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Evaluation:
-    """A task's main score (0-1 scale) and what its run record says about how it was obtained."""
+    """A task's main score (0-1 scale), the metric it is (None: the task file's `main_metric`), and what its run
+    record says about how it was obtained."""
 
     main_score: float
     details: dict[str, Any] = field(default_factory=dict)
+    metric: str | None = None
 
 
 class Benchmark(Protocol):
@@ -40,8 +42,9 @@ class Benchmark(Protocol):
         """This benchmark's own run settings that change the number (prompt retrieval: the LM and demonstrations)."""
         ...
 
-    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
-        """Write the task's data under `out` where `--data-dir out` reads it (online); the files written."""
+    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
+        """Write the task's data under `out` where `--data-dir out` reads it (online): the data the protocol
+        evaluates (MTEB's era protocols load paper-era revisions); the files written."""
         ...
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:

@@ -42,7 +42,7 @@ def _instructions(args: argparse.Namespace) -> int:
     from harness.core.instructions import library, variants
 
     lib = library()
-    chosen = [args.family] if args.family else variants()
+    chosen = [args.family] if args.family else variants(lib)
     for key in lib.keys(args.task):
         sub = key if lib.tasks.get(args.task).subtasks else None
         for variant in chosen:

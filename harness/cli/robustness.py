@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import command, emit, existing_folder, make_encoder, model_args, request, task_names
+from harness.cli.common import (
+    command,
+    emit,
+    existing_folder,
+    make_encoder,
+    model_args,
+    protocol_arg,
+    request,
+    task_names,
+)
 
 
 def _robustness_args(p: argparse.ArgumentParser) -> None:
@@ -20,7 +29,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
         help="paraphrase the query side only of retrieval/reranking (default; the corpus is embedded "
         "once) or both sides",
     )
-    p.add_argument("--protocol", choices=["paper", "mteb"], default="paper")
+    protocol_arg(p)
     p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
     p.add_argument("--output-dir", default="results/runs")
     p.add_argument("--overwrite", action="store_true")
@@ -39,6 +48,7 @@ def _robustness(args: argparse.Namespace) -> int:
     import copy
     import functools
 
+    from harness.benchmarks.mteb.protocols import resolve
     from harness.core.instructions import library
     from harness.core.results import Unit
     from harness.core.runner import RunOptions
@@ -49,7 +59,7 @@ def _robustness(args: argparse.Namespace) -> int:
     specs = registry().select(names=args.tasks)
     models = [args.model, *([m.strip() for m in args.models.split(",")] if args.models else [])]
     base = RunOptions(
-        Unit("", "", "", "", args.protocol),
+        Unit("", "", "", "", resolve(args.protocol)),
         Path(args.output_dir),
         args.data_dir,
         args.batch_size,

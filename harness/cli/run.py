@@ -11,6 +11,7 @@ from harness.cli.common import (
     existing_folder,
     model_args,
     positive_int,
+    protocol_arg,
     request,
     table,
     task_names,
@@ -28,12 +29,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="variant: instructor-large|base|xl, none, paraphrase:K, level:L "
         "(default: the checkpoint's family for INSTRUCTOR models, none otherwise)",
     )
-    p.add_argument(
-        "--protocol",
-        choices=["paper", "mteb"],
-        default="paper",
-        help="paper: the 2022 protocol behind the published numbers; mteb: installed mteb as is",
-    )
+    protocol_arg(p)
     p.add_argument(
         "--data-dir",
         type=existing_folder,

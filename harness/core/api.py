@@ -33,7 +33,7 @@ class RunRequest:
     benchmark: str | None = None
     instructions: str | None = None  # default: the checkpoint's own family for INSTRUCTOR models, else none
     mode: str | None = None  # default: masked for INSTRUCTOR checkpoints, else none
-    protocol: str = "paper"
+    protocol: str = "instructor"  # harness.benchmarks.mteb.protocols: instructor (alias paper), mteb-2022, mteb
     revision: str | None = None
     data_dir: Path | None = None
     output_dir: Path = Path("results/runs")
@@ -92,6 +92,7 @@ def check_mode(instruction_given: bool, mode: str) -> None:
 
 def prepare(request: RunRequest) -> Prepared:
     """The selected tasks, their instruction library and the run options a request describes."""
+    from harness.benchmarks.mteb.protocols import resolve
     from harness.benchmarks.prompt_retrieval import BENCHMARK as PROMPT_RETRIEVAL
     from harness.benchmarks.prompt_retrieval import PromptSettings
     from harness.core.instructions import FAMILIES, Library, library
@@ -121,7 +122,7 @@ def prepare(request: RunRequest) -> Prepared:
         revision = "unresolved"  # a plan can still be shown; its paths name no revision
     prompt = PromptSettings(**{name: getattr(r, name) for name in PromptSettings.__dataclass_fields__})
     options = RunOptions(
-        Unit(r.model, revision, variant, mode, r.protocol),
+        Unit(r.model, revision, variant, mode, resolve(r.protocol)),
         Path(r.output_dir),
         Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
         r.batch_size,

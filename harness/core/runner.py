@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__, benchmarks
+from harness.benchmarks.base import Evaluation
 from harness.core.errors import Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
@@ -201,16 +202,17 @@ def _evaluate_one(
     t0 = time.perf_counter()
     evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
     seconds = time.perf_counter() - t0
+    metric = evaluation.metric or spec.main_metric
     if not math.isfinite(evaluation.main_score):
         raise ResultError(
-            f"task {spec.name}: the {spec.main_metric} is {evaluation.main_score} (not a number); no result was "
+            f"task {spec.name}: the {metric} is {evaluation.main_score} (not a number); no result was "
             "written. Check the data for constant or non-finite gold scores"
         )
-    record = _write_record(opts.folder(spec), spec, evaluation.main_score, evaluation.details, ctx, seconds)
-    outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, spec.main_metric, seconds, record)
+    record = _write_record(opts.folder(spec), spec, metric, evaluation, ctx, seconds)
+    outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
     enc, elapsed = ctx.encoder, time.perf_counter() - started
     opts.log(
-        f"[{n}/{len(todo)}] {spec.name}: {spec.main_metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
+        f"[{n}/{len(todo)}] {spec.name}: {metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
         f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
         f" ETA {elapsed / n * (len(todo) - n):.0f}s"
     )
@@ -222,16 +224,16 @@ def _resumed(folder: Path, task: str) -> Outcome:
 
 
 def _write_record(
-    folder: Path, spec: TaskSpec, main: float, details: dict[str, Any], ctx: Context, seconds: float
+    folder: Path, spec: TaskSpec, metric: str, evaluation: Evaluation, ctx: Context, seconds: float
 ) -> dict[str, Any]:
     record = {
         "harness_version": __version__,
         "run": ctx.opts.unit.name,
         "unit": {**vars(ctx.opts.unit), "task": spec.name, "split": spec.split},
         "task": spec.model_dump(),
-        "main_metric": spec.main_metric,
-        "main_score": main,
-        **details,
+        "main_metric": metric,
+        "main_score": evaluation.main_score,
+        **evaluation.details,
         "model": ctx.encoder.metadata(),
         "packages": package_versions(),
         "device": ctx.encoder.device,

@@ -86,7 +86,7 @@ class BillboardBenchmark:
     def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         return {}
 
-    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
+    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
         return mirror_files(spec, cast(BillboardTaskSpec, spec).source, out)
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:

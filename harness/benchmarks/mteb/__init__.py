@@ -1,8 +1,10 @@
-"""The 56 MTEB tasks, evaluated by mteb's own task classes and evaluators.
+"""The 56 MTEB tasks, under a protocol (`protocols.py`): the paper-era code's evaluators (`eras.py`) or mteb's own.
 
-Data: the hub at the revision pinned in the task file (passed to mteb), or `--data-dir` in the portable layout
-(`portable.py`). The protocol (`protocols.py`) changes mteb's task objects at the smallest points; the encoder
-reaches mteb through `adapter.InstructedEncoder`, which picks each text's instruction by task and side.
+Data: the hub at the revision the protocol loads (the paper-era pin under `instructor`/`mteb-2022`, today's pin
+under `mteb`), or `--data-dir` in the portable layout (`portable.py`). The era evaluators read rows in the portable
+layout, so a hub dataset is mirrored into the harness cache first (`mirror.mirror_rows`), as `harness data
+mirror` would write it, and read back with the same checks. The encoder reaches both through
+`adapter.InstructedEncoder`, which picks each text's instruction by task and side.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
-from harness.benchmarks.mteb.spec import MtebTaskSpec
+from harness.benchmarks.mteb.protocols import era
+from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
+    from harness.benchmarks.mteb.adapter import InstructedEncoder
+    from harness.benchmarks.mteb.eras import Era
+    from harness.benchmarks.mteb.portable import TaskData
     from harness.core.runner import Context, RunOptions
 
 
@@ -35,22 +41,34 @@ def data_folder(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path) -> Path:
     return base if part is spec else base / part.name
 
 
-def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None) -> tuple[Any, dict[str, Any]]:
-    """The mteb task object with its data, and where that data came from."""
+def dataset_pin(spec: MtebTaskSpec, part: MtebTaskSpec, protocol: str) -> DatasetPin:
+    """The revision a protocol loads: the paper-era code's under the era protocols, today's pin under mteb."""
+    sub = part.name if spec.subtasks else None
+    return spec.source.era_pin(sub) if era(protocol) else spec.source.pin(sub)
+
+
+def mteb_task(spec: MtebTaskSpec, part: MtebTaskSpec) -> Any:
+    """The mteb task object for a part, without data (the smoke suite's tasks borrow a real task's class)."""
     import mteb
 
-    from harness.benchmarks.mteb.portable import TaskData
-
     task = mteb.get_task(part.source.mteb_task if part is spec else part.name)
-    if part.name != task.metadata.name:  # the smoke suite evaluates its own tasks with a real task's class
+    if part.name != task.metadata.name:
         task.metadata = task.metadata.model_copy(update={"name": part.name})
     task.hf_subsets = list(spec.subsets)
+    return task
+
+
+def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str) -> tuple[Any, dict[str, Any]]:
+    """The mteb task object with its data loaded by mteb, and where that data came from."""
+    from harness.benchmarks.mteb.portable import TaskData
+
+    task = mteb_task(spec, part)
     if root is not None:
         data = TaskData(part, root, folder=data_folder(spec, part, root))
         task.dataset, task.data_loaded = data.to_mteb(), True
         return task, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
-    pin = spec.source.pin(part.name if spec.subtasks else None)
-    dataset = {**task.metadata.dataset, "path": pin.hf_dataset, "revision": pin.revision}  # the task file's pin
+    pin = dataset_pin(spec, part, protocol)
+    dataset = {**task.metadata.dataset, "path": pin.hf_dataset, "revision": pin.revision}
     task.metadata = task.metadata.model_copy(update={"dataset": dataset})
     try:
         task.load_data()
@@ -61,10 +79,26 @@ def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None) -> tupl
             "Offline, pass --data-dir DIR with the portable layout (see `harness data mirror`)."
         ) from None
     source: dict[str, Any] = {"source": "hub", "path": pin.hf_dataset, "revision": pin.revision}
-    paper = spec.source.paper_revision
-    if paper and not pin.revision.startswith(paper):
-        source["paper_data"] = {"path": spec.source.paper_hf_dataset, "revision": paper, "differs": True}
+    paper = spec.source.era_pin(part.name if spec.subtasks else None)
+    if paper != pin:
+        source["paper_data"] = {"path": paper.hf_dataset, "revision": paper.revision, "differs": True}
     return task, source
+
+
+def era_rows(
+    spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str
+) -> tuple[TaskData, dict[str, Any]]:
+    """A part's rows for the era evaluators: from `--data-dir`, or the hub's paper-era revision mirrored once into
+    the harness cache in the portable layout (written whole, then renamed, so a killed download leaves nothing)."""
+    from harness.benchmarks.mteb.mirror import cached_rows
+    from harness.benchmarks.mteb.portable import TaskData
+
+    if root is not None:
+        data = TaskData(part, root, folder=data_folder(spec, part, root))
+        return data, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
+    pin = dataset_pin(spec, part, protocol)
+    data = TaskData(part, Path(), folder=cached_rows(part, pin))
+    return data, {"source": "hub", "path": pin.hf_dataset, "revision": pin.revision, "sha256": data.checksum()}
 
 
 class MtebBenchmark:
@@ -80,34 +114,29 @@ class MtebBenchmark:
                 TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir))
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
-        from mteb.results import TaskResult
-
         from harness.benchmarks.mteb.adapter import InstructedEncoder
-        from harness.benchmarks.mteb.protocols import SEED, configure
+        from harness.benchmarks.mteb.eras import MAIN
 
         spec = cast(MtebTaskSpec, spec)
-        opts, parts = ctx.opts, mteb_parts(spec)
+        opts, parts, protocol = ctx.opts, mteb_parts(spec), ctx.opts.unit.protocol
+        the_era = era(protocol)
         keys = {part.name: (spec.name, part.name if spec.subtasks else None) for _, part in parts}
         model = InstructedEncoder(ctx.encoder, ctx.library, opts.unit.variant, keys)
-        scores, sources, settings = [], {}, {}
+        if the_era is not None and the_era.fork_quirks and isinstance(p := spec.protocol, ClusteringProtocol):
+            model.token_limits.update({name: p.instructor_max_tokens_with_instruction for name in keys})
+        scores, sources, metric = [], {}, None
         for _, part in parts:
-            task, sources[part.name] = load_part(spec, part, opts.data_dir)
-            if sources[part.name].get("paper_data"):
-                opts.log(
-                    f"note: {part.name}: the paper evaluated {sources[part.name]['paper_data']}; this run loads "
-                    f"{sources[part.name]['path']} @ {sources[part.name]['revision']}"
-                )
-            settings = configure(task, spec, opts.unit.protocol)
-            if "instruction_token_limit" in settings:
-                model.token_limits[part.name] = settings["instruction_token_limit"]
             start = time.perf_counter()
-            per_subset = task.evaluate(
-                model, spec.split, encode_kwargs={"batch_size": opts.batch_size, "show_progress_bar": False}
-            )
-            result = TaskResult.from_task_results(task, {spec.split: per_subset}, time.perf_counter() - start)
+            if the_era is not None and spec.category != "Retrieval":
+                per_subset, sources[part.name] = self._evaluate_era(the_era, spec, part, model, opts.data_dir)
+                main = [s["main_score"] for s in per_subset.values()]  # the paper's metric, set by the era evaluator
+                metric = MAIN.get(spec.category, spec.main_metric)
+            else:
+                per_subset, sources[part.name] = self._evaluate_mteb(spec, part, model, opts)
+                main = [s[spec.main_metric] for s in per_subset.values()]  # mteb's main score may be another
+            result = _task_result(mteb_task(spec, part), {spec.split: per_subset}, time.perf_counter() - start)
             write_task_result(self.result_folder(spec, opts), result)
-            scores.append(sum(s[spec.main_metric] for s in per_subset.values()) / len(per_subset))
-            task.unload_data()
+            scores.append(sum(main) / len(main))
         names = [part.name for _, part in parts]
         return Evaluation(
             sum(scores) / len(scores),
@@ -115,17 +144,42 @@ class MtebBenchmark:
                 "part_scores": dict(zip(names, scores, strict=True)) if spec.subtasks else None,
                 "instructions": {t: instruction_record(sides) for t, sides in model.used.items() if t in names},
                 "data": sources,
-                "protocol": settings,
-                "seed": SEED,
+                "protocol": _protocol_record(protocol, the_era, spec),
             },
+            metric,
         )
+
+    @staticmethod
+    def _evaluate_era(
+        the_era: Era, spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, root: Path | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        from harness.benchmarks.mteb import eras
+        from harness.benchmarks.mteb.adapter import TaskEmbedder
+
+        data, source = era_rows(spec, part, root, the_era.name)
+        embed = TaskEmbedder(model, part.name)
+        per_subset = {subset: eras.evaluate(the_era, part, rows, embed) for subset, rows in data.subsets.items()}
+        return per_subset, source
+
+    @staticmethod
+    def _evaluate_mteb(
+        spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, opts: RunOptions
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol)
+        if source.get("paper_data"):
+            opts.log(
+                f"note: {part.name}: the paper evaluated {source['paper_data']}; this run loads "
+                f"{source['path']} @ {source['revision']}"
+            )
+        encode_kwargs = {"batch_size": opts.batch_size, "show_progress_bar": False}
+        per_subset = task.evaluate(model, spec.split, encode_kwargs=encode_kwargs)
+        task.unload_data()
+        return dict(per_subset), source
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         spec = cast(MtebTaskSpec, spec)
         if opts.data_dir is None:
-            return {
-                p.name: spec.source.pin(p.name if spec.subtasks else None).model_dump() for _, p in mteb_parts(spec)
-            }
+            return {p.name: dataset_pin(spec, p, opts.unit.protocol).model_dump() for _, p in mteb_parts(spec)}
         folder = opts.data_dir / "mteb" / spec.name
         if not folder.is_dir():
             raise DataError(
@@ -135,16 +189,48 @@ class MtebBenchmark:
         return files_identity((p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCE.md"), folder)
 
     def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
-        return {}
+        """Under an era protocol, the version of its evaluators (installed mteb's is in the package versions)."""
+        from harness.benchmarks.mteb.eras import RULES
 
-    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
-        from harness.benchmarks.mteb.mirror import mirror
+        return {"era_evaluators": RULES} if era(opts.unit.protocol) else {}
+
+    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
+        from harness.benchmarks.mteb.mirror import mirror, write_rows
 
         spec = cast(MtebTaskSpec, spec)
-        return mirror(spec, [(part, load_part(spec, part, None)[0]) for _, part in mteb_parts(spec)], out)
+        if era(protocol) is not None and spec.category != "Retrieval":
+            return [
+                f
+                for _, part in mteb_parts(spec)
+                for f in write_rows(part, dataset_pin(spec, part, protocol), data_folder(spec, part, out))
+            ]
+        return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
+
+
+def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float) -> Any:
+    from mteb.results import TaskResult
+
+    return TaskResult.from_task_results(task, scores, seconds)
+
+
+def _protocol_record(protocol: str, the_era: Era | None, spec: MtebTaskSpec) -> dict[str, Any]:
+    """What the run record says about the protocol: its name, the code it reproduces and the settings it used."""
+    record: dict[str, Any] = {"protocol": protocol}
+    if the_era is None:
+        return {**record, "reproduces": "the installed mteb"}
+    record["reproduces"] = the_era.code
+    if spec.category == "Retrieval":
+        record["evaluator"] = "mteb's retrieval evaluator (BEIR exact search, as both eras ran it)"
+    if spec.protocol is not None:
+        record.update(spec.protocol.model_dump())
+    if spec.category == "Classification":
+        record["first_shuffle_seeds"] = list(the_era.first_shuffles)
+    if spec.category == "Clustering":
+        record["kmeans_seed"] = the_era.clustering_seed
+    return record
 
 
 BENCHMARK = MtebBenchmark()

@@ -2,10 +2,12 @@
 
 mteb passes the query/document side (`prompt_type`) for retrieval and reranking only; for every other
 task the side is irrelevant (symmetric instructions) and the task name alone selects the instruction.
+`TaskEmbedder` gives the era evaluators (`eras.py`) the same path for one task.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ class InstructedEncoder(AbsEncoder):
 
     `instruction_keys` maps an mteb task name to (registry task, subtask or None): CQADupstack forums are
     mteb tasks of their own but subtasks of one registry task. `token_limits` (mteb task -> tokens), set by
-    the paper protocol for clustering, reproduces the INSTRUCTOR reference's rule that a text whose
+    the instructor protocol for clustering, reproduces the INSTRUCTOR reference's rule that a text whose
     instruction + text exceeds that many tokens is encoded with an empty instruction.
     """
 
@@ -67,13 +69,16 @@ class InstructedEncoder(AbsEncoder):
         **kwargs: Any,
     ) -> np.ndarray:
         texts = [t for batch in inputs for t in batch["text"]]
-        side: Side = "document" if prompt_type == PromptType.document else "query"
-        instruction = self.instruction(task_metadata.name, side)
-        self.used.setdefault(task_metadata.name, {})[side] = instruction
-        limit = self.token_limits.get(task_metadata.name)
+        return self.embed(texts, task_metadata.name, "document" if prompt_type == PromptType.document else "query")
+
+    def embed(self, texts: Sequence[str], mteb_task: str, side: Side) -> np.ndarray:
+        """`texts` with the task's instruction for `side` (and its token-limit rule), recording what was used."""
+        instruction = self.instruction(mteb_task, side)
+        self.used.setdefault(mteb_task, {})[side] = instruction
+        limit = self.token_limits.get(mteb_task)
         if limit is not None and instruction:
-            return self._encode_within(limit, texts, instruction, side)
-        return self.encoder.encode(texts, instruction=instruction, side=side)
+            return self._encode_within(limit, list(texts), instruction, side)
+        return self.encoder.encode(list(texts), instruction=instruction, side=side)
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
         """The model's own similarity, in float32 (as mteb's sentence-transformers wrapper scores)."""
@@ -87,3 +92,19 @@ class InstructedEncoder(AbsEncoder):
             if idx.size:
                 out[idx] = self.encoder.encode([texts[i] for i in idx], instruction=ins, side=side)
         return out
+
+
+class TaskEmbedder:
+    """One task's view of an `InstructedEncoder` (the `eras.Embedder` protocol)."""
+
+    def __init__(self, model: InstructedEncoder, mteb_task: str) -> None:
+        self.model, self.mteb_task = model, mteb_task
+
+    def __call__(self, texts: Sequence[str], side: Side = "query") -> np.ndarray:
+        return self.model.embed(texts, self.mteb_task, side)
+
+    def plain(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.encoder.encode(list(texts), instruction="")
+
+    def instruction(self, side: Side) -> str:
+        return self.model.instruction(self.mteb_task, side)

@@ -1,15 +1,42 @@
-"""`harness data mirror` for MTEB tasks: what mteb loaded (at the pinned revision) written in the portable layout,
-the inverse of `portable.TaskData.to_mteb`, so an air-gapped machine evaluates the same bytes."""
+"""`harness data mirror` for MTEB tasks, written in the portable layout so an air-gapped machine evaluates the same
+bytes: under `mteb`, what mteb loaded at today's pin (the inverse of `portable.TaskData.to_mteb`); under the era
+protocols, the rows the paper-era code read, `datasets.load_dataset(path, subset, revision=paper revision)`
+(`write_rows`), which a hub run also mirrors once into the harness cache (`cached_rows`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness.core.errors import DataError
 from harness.core.io import write_atomic, write_jsonl
+from harness.core.paths import cache_root
 from harness.core.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from harness.benchmarks.mteb.spec import DatasetPin
+
+
+# source column -> portable column, per category (mteb 2.x's names; the paper-era pair datasets say sent1/sent2)
+COLUMNS = {
+    "STS": {"sentence1": "sentence1", "sentence2": "sentence2", "score": "score"},
+    "Classification": {"text": "text", "label": "label", "label_text": "label_text"},
+    "PairClassification": {"sentence1": "sentence1", "sentence2": "sentence2", "labels": "label"},
+    "Clustering": {"sentences": "sentences", "labels": "labels"},
+    "Summarization": {
+        "text": "text",
+        "human_summaries": "human_summaries",
+        "machine_summaries": "machine_summaries",
+        "relevance": "relevance",
+        "id": "id",
+    },
+    "Reranking": {"query": "query", "positive": "positive", "negative": "negative"},  # the paper-era rows
+}
+PAIR_COLUMNS_2022 = {"sent1": "sentence1", "sent2": "sentence2", "labels": "label"}  # what mteb 0.0.2 and 1.0 read
 
 
 def _rows(dataset: Any, columns: dict[str, str], single_row_lists: bool = False) -> list[dict[str, Any]]:
@@ -31,8 +58,8 @@ def write_portable(spec: TaskSpec, split_data: dict[str, Any], folder: Path) -> 
     written = []
     if cat in ("Retrieval", "Reranking"):
         data = split_data[split]
-        if cat == "Reranking":
-            rows = _reranking_rows(data)
+        if cat == "Reranking":  # mteb 2.x holds reranking as retrieval; the paper-era datasets are plain rows
+            rows = _reranking_rows(data) if isinstance(data, dict) else _rows(data, COLUMNS["Reranking"])
             write_jsonl(folder / f"{split}.jsonl", rows)
             return [folder / f"{split}.jsonl"]
         corpus = [{"_id": r["id"], "title": r.get("title") or "", "text": r["text"]} for r in data["corpus"]]
@@ -45,24 +72,18 @@ def write_portable(spec: TaskSpec, split_data: dict[str, Any], folder: Path) -> 
         writer.writerows([q, d, s] for q, docs in data["relevant_docs"].items() for d, s in docs.items())
         write_atomic(folder / "qrels" / f"{split}.tsv", lambda fh: fh.write(buf.getvalue()))
         return [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"]
-    columns = {
-        "STS": {"sentence1": "sentence1", "sentence2": "sentence2", "score": "score"},
-        "Classification": {"text": "text", "label": "label", "label_text": "label_text"},
-        "PairClassification": {"sentence1": "sentence1", "sentence2": "sentence2", "labels": "label"},
-        "Clustering": {"sentences": "sentences", "labels": "labels"},
-        "Summarization": {
-            "text": "text",
-            "human_summaries": "human_summaries",
-            "machine_summaries": "machine_summaries",
-            "relevance": "relevance",
-            "id": "id",
-        },
-    }[cat]
+    columns = COLUMNS[cat]
+    if cat == "PairClassification" and "sentence1" not in _columns(split_data[split]):
+        columns = PAIR_COLUMNS_2022
     for part in [split, "train"] if cat == "Classification" else [split]:
         path = folder / f"{part}.jsonl"
         write_jsonl(path, _rows(split_data[part], columns, single_row_lists=cat == "PairClassification"))
         written.append(path)
     return written
+
+
+def _columns(dataset: Any) -> list[str]:
+    return list(dataset.column_names if hasattr(dataset, "column_names") else dataset)
 
 
 def _reranking_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,3 +112,36 @@ def mirror(spec: TaskSpec, parts: list[tuple[TaskSpec, Any]], out: Path) -> list
             data = task.dataset.get(subset, task.dataset)
             written += write_portable(spec, data, folder)
     return written
+
+
+def write_rows(spec: TaskSpec, pin: DatasetPin, folder: Path) -> list[Path]:
+    """The paper-era code's data, every subset of `spec` loaded as it loaded them, written under `folder`."""
+    from datasets import load_dataset
+
+    written = []
+    for subset in spec.subsets:
+        try:
+            data = load_dataset(pin.hf_dataset, None if subset == "default" else subset, revision=pin.revision)
+        except Exception as exc:
+            raise DataError(
+                f"task {spec.name}: could not load {pin.hf_dataset} @ {pin.revision} (subset {subset}) from the hub "
+                f"({type(exc).__name__}: {str(exc)[:200]}). Offline, mirror it where the hub is reachable "
+                "(`harness data mirror --protocol ...`) and pass --data-dir."
+            ) from None
+        written += write_portable(spec, data, folder if subset == "default" else folder / subset)
+    return written
+
+
+def cached_rows(spec: TaskSpec, pin: DatasetPin) -> Path:
+    """The folder of the paper-era rows in the harness cache, mirrored on first use: into a private folder, then
+    renamed into place, so a killed download leaves no partial data that a later run would read."""
+    folder = cache_root() / "mteb-rows" / f"{pin.hf_dataset.replace('/', '__')}@{pin.revision}" / spec.name
+    if not folder.is_dir():
+        draft = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+        shutil.rmtree(draft, ignore_errors=True)
+        write_rows(spec, pin, draft)
+        try:
+            os.replace(draft, folder)
+        except OSError:  # another process put it in place first: theirs is the same data
+            shutil.rmtree(draft, ignore_errors=True)
+    return folder

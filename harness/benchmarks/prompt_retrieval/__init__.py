@@ -154,7 +154,7 @@ class PromptRetrievalBenchmark:
             "test_size": prompt.test_size or cast(PromptRetrievalTaskSpec, spec).protocol.test_size,
         }
 
-    def mirror(self, spec: TaskSpec, out: Path) -> list[Path]:
+    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
         from harness.benchmarks.prompt_retrieval.data import mirror_hf
         from harness.benchmarks.prompt_retrieval.spec import HfSource
         from harness.core.sources import mirror_files
