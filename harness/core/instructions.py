@@ -2,6 +2,9 @@
 
 A *variant* names which instruction a run uses, HELM-style:
   instructor-large | instructor-base | instructor-xl   the checkpoints' verbatim evaluation strings
+  <family>@<date>                                      a family as the reference code had it on that date, where
+                                                       a string changed after numbers were published with it
+                                                       (instructions/dated.yaml: which number each belongs to)
   none                                                 no instruction
   paraphrase:K  (K = 1..5)                             the K-th paraphrase of the instructor-large string
   paraphrase-query:K                                   the same on the query side only of retrieval and
@@ -107,6 +110,7 @@ class Library:
             _section(root / "paraphrases.yaml", "paraphrases"), f"{root}/paraphrases.yaml", _paraphrase_list
         )
         self.levels = _flatten(_section(root / "levels.yaml", "levels"), f"{root}/levels.yaml", _level_map)
+        self.dated = _dated_sets(root / "dated.yaml")
 
     def keys(self, task: str) -> list[str]:
         """The instruction keys of a task: its subtasks (CQADupstack forums), else its own name."""
@@ -130,6 +134,9 @@ class Library:
             return NO_INSTRUCTION
         if variant in FAMILIES:
             return self._lookup(self.families[variant], key, variant)
+        if variant in self.dated:
+            family, changed = self.dated[variant]
+            return changed.get(key) or self._lookup(self.families[family], key, family)
         if kind in ("paraphrase", "paraphrase-query") and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
             paraphrase = self._lookup(self.paraphrases, key, "paraphrases")[int(arg) - 1]
             if kind == "paraphrase" or self.tasks.get(task).symmetric:
@@ -140,7 +147,7 @@ class Library:
                 return NO_INSTRUCTION
             levels = self._lookup(self.levels, key, "levels")
             return levels.get(arg) or self.families["instructor-large"][key]
-        raise unknown("instruction variant", variant, variants())
+        raise unknown("instruction variant", variant, variants(self))
 
     @staticmethod
     def _lookup(table: dict[str, Any], key: str, what: str) -> Any:
@@ -196,6 +203,7 @@ class Library:
             ("paraphrases", self.paraphrases),
             ("levels", self.levels),
             *((f, t) for f, t in self.families.items()),
+            *((name, changed) for name, (_, changed) in self.dated.items()),
         ):
             known = {k for s in self.tasks.tasks.values() for k in self.keys(s.name)}
             found += [
@@ -204,9 +212,29 @@ class Library:
         return found
 
 
-def variants() -> list[str]:
+def _dated_sets(path: Path) -> dict[str, tuple[str, dict[str, Instruction]]]:
+    """`dated.yaml`: variant -> (its family, the instructions that differed on that date)."""
+    out = {}
+    for name, entry in _section(path, "sets").items():
+        where = f"{path}: set {name}"
+        if (
+            not isinstance(entry, dict)
+            or entry.get("family") not in FAMILIES
+            or not name.startswith(f"{entry['family']}@")
+        ):
+            raise SpecError(f"{where}: expected family (one of {', '.join(FAMILIES)}) named before the '@'")
+        if not {"changed_by", "published", "instructions"} <= set(entry):
+            raise SpecError(
+                f"{where}: every set says what changed it (changed_by) and which numbers it belongs to (published)"
+            )
+        out[name] = (entry["family"], _flatten(entry["instructions"], where, _entry))
+    return out
+
+
+def variants(lib: Library | None = None) -> list[str]:
     return [
         *FAMILIES,
+        *(lib.dated if lib else ()),
         "none",
         *(f"paraphrase:{k}" for k in range(1, 6)),
         *(f"paraphrase-query:{k}" for k in range(1, 6)),
