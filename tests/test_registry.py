@@ -342,3 +342,24 @@ def test_a_hub_load_asks_mteb_for_the_task_files_revision(monkeypatch: pytest.Mo
     _, provenance = load_part(spec, spec, None, "mteb")  # type: ignore[arg-type]
     assert seen["revision"] == provenance["revision"] == "0123456789abcdef0123456789abcdef01234567"
     assert seen["path"] == "mteb/sts12-sts"
+
+
+def test_dated_sets_change_only_the_strings_that_changed_that_day(tmp_path: Path) -> None:
+    """instructor-xl@2023-02-23: SummEval as before 4487f9c (the XL card's 32.32), every other task as instructor-xl;
+    a set that does not say which numbers it belongs to is refused."""
+    from harness.core.instructions import Library, library
+    from harness.core.paths import data_dir
+
+    lib = library()
+    dated, family = "instructor-xl@2023-02-23", "instructor-xl"
+    assert lib.get("SummEval", dated).query == "represent a biological statement to retrieve duplicate statements: "
+    assert lib.get("SummEval", family).query == "Represent the news statement for retrieval: "
+    for task in ("STS12", "SciFact", "Banking77Classification", "BillboardMSCOCO"):
+        assert lib.get(task, dated) == lib.get(task, family)
+    assert lib.get("SummEval", "instructor-large@2023-02-23").query.startswith("Represent a Bio-medicine sentence")
+    root = tmp_path / "instructions"
+    shutil.copytree(data_dir("instructions"), root)
+    path = root / "dated.yaml"
+    path.write_text(path.read_text().replace("    published: >-", "    noted: >-", 1))
+    with pytest.raises(HarnessError, match=r"dated.yaml: set instructor-xl@2023-02-23: every set says what changed"):
+        Library(root, registry())
