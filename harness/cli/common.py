@@ -58,6 +58,14 @@ def device(text: str) -> str:
     return text
 
 
+def devices(text: str) -> list[str]:
+    """An argparse type: comma-separated devices, each one this machine has (`--devices cuda:0,cuda:1`)."""
+    chosen = [device(d.strip()) for d in text.split(",") if d.strip()]
+    if len(chosen) < 2:
+        raise argparse.ArgumentTypeError(f"--devices takes two or more devices (got {text!r}); for one, use --device")
+    return chosen
+
+
 def existing_folder(text: str) -> Path:
     path = Path(text).expanduser()
     if not path.is_dir():
@@ -74,7 +82,13 @@ def model_args(p: argparse.ArgumentParser) -> None:
         help="instruction mode (default: masked for INSTRUCTOR checkpoints, none otherwise)",
     )
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--device", type=device, help="cpu, cuda, cuda:1, mps (default: best available)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--device", type=device, help="cpu, cuda, cuda:1, mps (default: best available)")
+    where.add_argument(
+        "--devices",
+        type=devices,
+        help="encode on several devices of this node at once, e.g. cuda:0,cuda:1 (the embeddings are one device's)",
+    )
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
     p.add_argument("--max-length", type=positive_int, help="max tokens of instruction + text (default: the model's)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")

@@ -108,19 +108,27 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _cache_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--clear", action="store_true", help="delete the cache file")
+    p.add_argument("--clear", action="store_true", help="delete the cache (both stores)")
+    p.add_argument("--compact", action="store_true", help="merge the shard store's segments into few files")
 
 
-@command("cache", "report the embedding cache's size (entries, bytes), or clear it", _cache_args)
+@command("cache", "report the embedding cache's size (entries, bytes), compact or clear it", _cache_args)
 def _cache(args: argparse.Namespace) -> int:
-    from harness.models.cache import EmbeddingCache, default_path
+    import shutil
 
-    path = default_path()
+    from harness.models.cache import ShardStore, default_path, open_store, shards_path
+
     if args.clear:
-        for f in path.parent.glob(path.name + "*"):
+        for f in default_path().parent.glob(default_path().name + "*"):
             f.unlink()
-        print(f"cleared {path}")
+        shutil.rmtree(shards_path(), ignore_errors=True)
+        print(f"cleared {default_path()} and {shards_path()}")
         return 0
-    count, size = EmbeddingCache(path).stats()
-    print(f"{path}: {count} embeddings, {size / 1e6:.1f} MB")
+    if args.compact:
+        merged = ShardStore(shards_path()).compact()
+        print(f"{shards_path()}: {merged} segment(s) merged")
+        return 0
+    store = open_store()
+    count, size = store.stats()
+    print(f"{store.location}: {count} embeddings, {size / 1e6:.1f} MB")
     return 0

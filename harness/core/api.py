@@ -39,6 +39,7 @@ class RunRequest:
     output_dir: Path = Path("results/runs")
     batch_size: int = 32
     device: str | None = None
+    devices: list[str] | None = None  # several devices of one node (harness.models.devices)
     precision: str = "fp32"
     max_length: int | None = None
     cache: bool = True
@@ -138,21 +139,24 @@ def prepare(request: RunRequest) -> Prepared:
 
 def encoder_for(request: RunRequest) -> TextEncoder:
     """The encoder a request describes, behind the embedding cache unless `cache=False`."""
-    from harness.models.cache import CachedEncoder, EmbeddingCache
+    from harness.models.cache import CachedEncoder, MemoryStore, open_store
+    from harness.models.devices import MultiDeviceEncoder
     from harness.models.encoder import Encoder
     from harness.models.resolve import default_mode
 
-    encoder = Encoder(
-        request.model,
-        mode=request.mode or default_mode(request.model),  # type: ignore[arg-type]
-        revision=request.revision,
-        device=request.device,
-        precision=request.precision,  # type: ignore[arg-type]
-        max_length=request.max_length,
-        batch_size=request.batch_size,
-        progress=request.progress,
-    )
-    return CachedEncoder(encoder, EmbeddingCache()) if request.cache else encoder
+    settings: dict[str, Any] = {
+        "mode": request.mode or default_mode(request.model),
+        "revision": request.revision,
+        "precision": request.precision,
+        "max_length": request.max_length,
+        "batch_size": request.batch_size,
+    }
+    if request.devices:
+        encoder: Encoder = MultiDeviceEncoder(request.model, devices=request.devices, **settings)
+    else:
+        encoder = Encoder(request.model, device=request.device, **settings)
+    # without the cache, the same wrapper over memory: the same batches, the same vectors
+    return CachedEncoder(encoder, open_store() if request.cache else MemoryStore(), progress=request.progress)
 
 
 def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:

@@ -1,6 +1,9 @@
 """The text encoder: a sentence-transformers model with an instruction mode and input checks.
 
-`encode(texts, *, instruction, side) -> float32 array`. Instruction modes:
+`encode(texts, *, instruction, side) -> float32 array`. A call's distinct texts are encoded in the batches of
+`batches` (longest input first, stable, `batch_size` each), one forward pass per batch: a vector depends on its
+batch's other texts by a few ulps, so this plan alone decides every vector, and a cached, resumed or multi-device
+run encodes exactly the batches a plain run does (`encode_batches`). Instruction modes:
   masked  INSTRUCTOR semantics, exactly as PyPI InstructorEmbedding 1.0.1's INSTRUCTOR_Transformer.tokenize and
           forward: input = (instruction + text.strip()).strip(); n = tokens of instruction.strip() (special
           tokens included) minus one, n <= 1 meaning none; the first n tokens are attended to but left out of
@@ -26,7 +29,9 @@ from harness.models.resolve import resolve_model
 
 # The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
 # so a change to them never serves vectors computed under the old ones.
-ENCODING_RULES = "2"  # 2: masked mode exactly as 1.0.1 (outer strip, stripped instruction count, 512)
+ENCODING_RULES = (
+    "3"  # 2: masked mode exactly as 1.0.1 (outer strip, stripped instruction count, 512); 3: planned batches
+)
 INSTRUCTOR_MAX_LENGTH = 512  # 1.0.1's INSTRUCTOR_Transformer sets max_seq_length = 512 unconditionally
 
 
@@ -43,7 +48,6 @@ class Encoder:
         precision: Precision = "fp32",
         max_length: int | None = None,
         batch_size: int = 32,
-        progress: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ModelError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
@@ -71,7 +75,6 @@ class Encoder:
             name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
         )
         self.batch_size = batch_size
-        self.progress = progress
         self.texts_encoded = 0  # texts that went through the model (cache misses): tests and benchmarks read it
         self.seconds_encoding = 0.0
 
@@ -84,8 +87,24 @@ class Encoder:
         unique = list(dict.fromkeys(texts))
         if not unique:
             return np.zeros((0, self.identity.dimension), np.float32)
-        row = dict(zip(unique, self._forward(unique, instruction), strict=True))
-        return np.stack([row[t] for t in texts]).astype(np.float32, copy=False)
+        plan = self.batches(unique, instruction)
+        vectors = np.empty((len(unique), self.identity.dimension), np.float32)
+        for batch, out in zip(
+            plan, self.encode_batches([[unique[i] for i in b] for b in plan], instruction), strict=True
+        ):
+            vectors[batch] = out
+        row = dict(zip(unique, vectors, strict=True))
+        return np.stack([row[t] for t in texts])
+
+    def batches(self, texts: Sequence[str], instruction: str) -> list[list[int]]:
+        """The batches (indices into `texts`, distinct texts) a call is encoded in: by model input, longest first
+        (a stable sort, so ties keep their order), `batch_size` each."""
+        order = np.argsort([-len(s) for s in self._inputs(list(texts), instruction)], kind="stable")
+        return [order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+
+    def encode_batches(self, batches: list[list[str]], instruction: str) -> list[np.ndarray]:
+        """Each batch (of `batches`) in one forward pass, on this process's device."""
+        return [self._forward(batch, instruction) for batch in batches]
 
     @property
     def device(self) -> str:
@@ -112,21 +131,18 @@ class Encoder:
         return n if n > 1 else 0
 
     # ------------------------------------------------------------------ internals
+    def _inputs(self, texts: list[str], instruction: str) -> list[str]:
+        if self.identity.mode == "masked":
+            return [(instruction + t.strip()).strip() for t in texts]
+        return [instruction + t for t in texts]
+
     def _forward(self, texts: list[str], instruction: str) -> np.ndarray:
-        mode = self.identity.mode
-        exclude = self.instruction_tokens(instruction) if mode == "masked" else 0
-        if mode == "masked":
-            inputs = [(instruction + t.strip()).strip() for t in texts]
-        else:
-            inputs = [instruction + t for t in texts]
+        """One batch through the model in one forward pass (its composition is the caller's plan)."""
+        exclude = self.instruction_tokens(instruction) if self.identity.mode == "masked" else 0
+        inputs = self._inputs(texts, instruction)
         start = time.perf_counter()
         with _pooling_excludes(self.poolings, exclude):
-            vectors = self.model.encode(
-                inputs,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=self.progress and len(inputs) > self.batch_size,
-            )
+            vectors = self.model.encode(inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False)
         self.seconds_encoding += time.perf_counter() - start
         self.texts_encoded += len(inputs)
         vectors = np.asarray(vectors, dtype=np.float32)

@@ -66,6 +66,18 @@ class TextEncoder(Protocol):
     def metadata(self) -> dict[str, Any]: ...
 
 
+class BatchEncoder(TextEncoder, Protocol):
+    """A text encoder that says how it batches a call and encodes given batches (the cache wrapper's inner)."""
+
+    def batches(self, texts: Sequence[str], instruction: str) -> list[list[int]]:
+        """The batches (indices into the distinct `texts`) a call is encoded in."""
+        ...
+
+    def encode_batches(self, batches: list[list[str]], instruction: str) -> list[np.ndarray]:
+        """Each batch in one forward pass."""
+        ...
+
+
 class ScoringLM(Protocol):
     """A causal LM that scores options and generates, on token ids of its own tokenizer."""
 
