@@ -10,7 +10,7 @@ import traceback
 import warnings
 
 from harness import __version__
-from harness.cli import data, misc, report, robustness, run  # noqa: F401 - each registers its verbs
+from harness.cli import data, launch, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
 from harness.core.errors import HarnessError, Interrupted, Terminated
 

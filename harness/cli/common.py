@@ -134,6 +134,14 @@ def emit(text: str, output: str | None) -> int:
     return 0
 
 
+def score_table(rows: list[tuple[str, str, str, float | None, str]]) -> None:
+    """A run's table: task, category, metric, score (0-100, blank when not computed), status."""
+    table(
+        ("task", "category", "metric", "score", "status"),
+        [(t, c, m, "" if s is None else f"{s:.2f}", st) for t, c, m, s, st in rows],
+    )
+
+
 def table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

@@ -13,6 +13,7 @@ from harness.cli.common import (
     positive_int,
     protocol_arg,
     request,
+    score_table,
     table,
     task_names,
 )
@@ -88,12 +89,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     outcomes = run_tasks(specs, lambda: encoder_for(request(args)), lib, opts)
     by_name = {s.name: s for s in specs}
-    table(
-        ("task", "category", "metric", "score", "status"),
+    score_table(
         [
-            (o.task, by_name[o.task].category, o.metric, "" if o.score is None else f"{100 * o.score:.2f}", o.status)
+            (o.task, by_name[o.task].category, o.metric, None if o.score is None else 100 * o.score, o.status)
             for o in outcomes
-        ],
+        ]
     )
     if not args.dry_run:
         for folder in sorted({str(opts.folder(by_name[o.task])) for o in outcomes}):

@@ -104,8 +104,10 @@ def prepare(request: RunRequest) -> Prepared:
     from harness.models.resolve import default_mode, resolve_model
 
     r = request
-    smoke = not (r.tasks or r.category or r.benchmark)
-    reg = Registry(smoke_dir() / "tasks") if smoke else registry()
+    packaged = Registry(smoke_dir() / "tasks")
+    # the smoke suite: nothing selected, or only its own tasks (a launcher's worker runs them one by one)
+    smoke = not (r.tasks or r.category or r.benchmark) or bool(r.tasks and set(r.tasks) <= set(packaged.tasks))
+    reg = packaged if smoke else registry()
     lib = Library(data_dir("instructions"), reg) if smoke else library()
     specs = reg.select(names=r.tasks, benchmark=r.benchmark, category=r.category)
     if not specs:

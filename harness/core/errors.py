@@ -56,6 +56,12 @@ class OutputError(HarnessError):
     exit_code = 8
 
 
+class LaunchError(HarnessError):
+    """A cluster job or Ray task still failing after its retries (its log named); finished units are kept."""
+
+    exit_code = 9
+
+
 class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
     """Raised in the main thread by the CLI's SIGTERM handler, as KeyboardInterrupt is for SIGINT."""
 
