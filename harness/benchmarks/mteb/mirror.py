@@ -62,7 +62,7 @@ def write_portable(spec: TaskSpec, split_data: dict[str, Any], folder: Path) -> 
             rows = _reranking_rows(data) if isinstance(data, dict) else _rows(data, COLUMNS["Reranking"])
             write_jsonl(folder / f"{split}.jsonl", rows)
             return [folder / f"{split}.jsonl"]
-        corpus = [{"_id": r["id"], "title": r.get("title") or "", "text": r["text"]} for r in data["corpus"]]
+        corpus = ({"_id": r["id"], "title": r.get("title") or "", "text": r["text"]} for r in data["corpus"])
         queries = [{"_id": r["id"], "text": r["text"]} for r in data["queries"]]
         write_jsonl(folder / "corpus.jsonl", corpus)
         write_jsonl(folder / "queries.jsonl", queries)

@@ -12,13 +12,14 @@
 |                    | qrels/<split>.tsv                       | qrels TSV header query-id, corpus-id, score             |
 | Reranking          | <split>.jsonl                           | query, positive [str], negative [str]                   |
 
-Every problem is reported with the task, the file and what was expected, before any model is loaded.
+Every problem is reported with the task, the file and what was expected, before any model is loaded. A retrieval
+corpus (millions of passages) is read by pyarrow into one Arrow table and checked column by column; only when a
+check fails is the file read again line by line, to name the line (`read_corpus`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from numbers import Real
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
+from harness.core.fingerprint import files_digest
 from harness.core.io import read_jsonl
 from harness.core.spec import TaskSpec
 
@@ -140,11 +142,15 @@ def _one_label_type(task: str, path: Path, rows: list[dict[str, Any]], column: s
         )
 
 
-def read_qrels(task: str, path: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
-    """Judgements, each naming a query and a document of the task (a dangling one would silently score 0)."""
+def read_qrels(task: str, path: Path, queries: set[str], corpus: Any) -> dict[str, dict[str, int]]:
+    """Judgements, each naming a query and a document of the task (a dangling one would silently score 0).
+    `corpus`: the corpus's `_id` column (Arrow), checked in one pass rather than as a set of Python strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not path.is_file():
         raise DataError(f"task {task}: missing file {path} (expected TSV: query-id, corpus-id, score)")
-    qrels: dict[str, dict[str, int]] = {}
+    rows: list[tuple[int, list[str]]] = []
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t")
         header = next(reader, None)
@@ -153,16 +159,67 @@ def read_qrels(task: str, path: Path, queries: set[str], corpus: set[str]) -> di
         for number, row in enumerate(reader, 2):
             if len(row) != 3 or not row[2].lstrip("-").isdigit():
                 raise DataError(f"task {task}: {path}:{number}: expected query-id, corpus-id, integer score")
-            for value, known, what in ((row[0], queries, "query"), (row[1], corpus, "document")):
-                if value not in known:
-                    raise DataError(
-                        f"task {task}: {path}:{number}: {what} {value!r} is not in the task's {what} file; "
-                        "drop the judgement or add the missing row"
-                    )
-            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            rows.append((number, row))
+    known_docs = pc.is_in(pa.array([r[1] for _, r in rows], pa.string()), value_set=corpus).to_pylist()
+    for (number, row), doc_known in zip(rows, known_docs, strict=True):
+        for value, known, what in ((row[0], row[0] in queries, "query"), (row[1], doc_known, "document")):
+            if not known:
+                raise DataError(
+                    f"task {task}: {path}:{number}: {what} {value!r} is not in the task's {what} file; "
+                    "drop the judgement or add the missing row"
+                )
+    qrels: dict[str, dict[str, int]] = {}
+    for _, row in rows:
+        qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     if not qrels:
         raise DataError(f"task {task}: {path} has no judgements")
     return qrels
+
+
+CORPUS_BLOCK = 4 << 20  # bytes pyarrow parses at a time: the lowest peak memory measured on a 1M-passage corpus
+
+
+def read_corpus(task: str, path: Path) -> Any:
+    """The corpus as an Arrow table (`_id`, `title`, `text`; missing titles empty), streamed by pyarrow in 4 MB
+    blocks with the portable schema and checked block by block: memory is about the table's (benchmarks/scale.py),
+    not a Python object per passage. A file pyarrow refuses (a non-string id, bad JSON or UTF-8) or a failed check
+    is read again row by row, which names the line and the fix."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    if not path.is_file():
+        raise DataError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(SCHEMAS['corpus'])})")
+    schema = pa.schema([("_id", pa.string()), ("title", pa.string()), ("text", pa.string())])
+    try:
+        reader = pj.open_json(
+            pa.OSFile(str(path)),
+            read_options=pj.ReadOptions(block_size=CORPUS_BLOCK),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        )
+        table = pa.Table.from_batches([_sound_batch(batch) for batch in reader], schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, _Unsound):
+        table = None
+    if table is not None and table.num_rows and len(table.column("_id").unique()) == table.num_rows:
+        return table
+    rows = read_rows(task, path, SCHEMAS["corpus"], RULES["corpus"], unique="_id")  # names the bad line, if any
+    return pa.Table.from_pylist([{"_id": r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in rows])
+
+
+class _Unsound(Exception):
+    """A block breaks a corpus rule: the file is read row by row to name the line."""
+
+
+def _sound_batch(batch: Any) -> Any:
+    """One block under the row rules of SCHEMAS/RULES["corpus"] (an id and a text in every row, not both title and
+    text blank), its missing titles made empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids, title, text = batch.column(0), pc.fill_null(batch.column(1), ""), batch.column(2)
+    blank = pc.and_(pc.equal(pc.utf8_trim_whitespace(text), ""), pc.equal(pc.utf8_trim_whitespace(title), ""))
+    if ids.null_count or text.null_count or pc.any(blank).as_py():
+        raise _Unsound()
+    return pa.RecordBatch.from_arrays([ids, title, text], schema=batch.schema)
 
 
 class TaskData:
@@ -186,12 +243,10 @@ class TaskData:
     def _read(self, folder: Path) -> dict[str, Any]:
         cat, split, name = self.spec.category, self.spec.split, self.spec.name
         if cat == "Retrieval":
-            self.files.append(folder / "qrels" / f"{split}.tsv")
-            corpus = self._rows(folder / "corpus.jsonl", "corpus", unique="_id")
+            self.files += [folder / "corpus.jsonl", folder / "qrels" / f"{split}.tsv"]
+            corpus = read_corpus(name, folder / "corpus.jsonl")
             queries = self._rows(folder / "queries.jsonl", "queries", unique="_id")
-            qrels = read_qrels(
-                name, folder / "qrels" / f"{split}.tsv", {q["_id"] for q in queries}, {d["_id"] for d in corpus}
-            )
+            qrels = read_qrels(name, folder / "qrels" / f"{split}.tsv", {q["_id"] for q in queries}, corpus["_id"])
             return {"corpus": corpus, "queries": queries, "qrels": qrels}
         rows = {split: self._rows(folder / f"{split}.jsonl", cat)}
         if cat == "Classification":
@@ -207,23 +262,25 @@ class TaskData:
         return rows
 
     def checksum(self) -> str:
-        digest = hashlib.sha256()
-        for path in sorted(set(self.files)):
-            digest.update(str(path.relative_to(self.folder)).encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()
+        """sha256 over the files' names and bytes, read in blocks."""
+        return files_digest(self.files, self.folder)
 
     def to_mteb(self) -> dict[str, dict[str, Any]]:
         """{subset: {split: Dataset | RetrievalSplitData}} as mteb's task classes hold after loading."""
-        return {subset: _convert(self.spec.category, self.spec.split, rows) for subset, rows in self.subsets.items()}
+        digest = self.checksum()
+        return {
+            subset: _convert(self.spec.category, self.spec.split, rows, f"{digest[:16]}-{subset}")
+            for subset, rows in self.subsets.items()
+        }
 
 
-def _convert(category: str, split: str, rows: dict[str, Any]) -> dict[str, Any]:
+def _convert(category: str, split: str, rows: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     from datasets import Dataset
 
     if category == "Retrieval":
-        corpus = Dataset.from_list(
-            [{"id": r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in rows["corpus"]]
-        )
+        # the Arrow table itself; with a fingerprint given, datasets does not serialise the table to make one
+        # (+1.9 GB on 1M passages)
+        corpus = Dataset(rows["corpus"].rename_columns(["id", "title", "text"]), fingerprint=fingerprint)
         queries = Dataset.from_list([{"id": r["_id"], "text": r["text"]} for r in rows["queries"]])
         return {split: {"corpus": corpus, "queries": queries, "relevant_docs": rows["qrels"], "top_ranked": None}}
     if category == "Reranking":
