@@ -3,6 +3,7 @@
 Python API (imports the heavy libraries only when called; see `harness.core.api`):
     harness.evaluate(model, tasks, instructions=..., mode=..., protocol=..., data_dir=...) -> list[TaskScore]
     harness.load_results(paths) -> pandas.DataFrame
+    harness.mteb_model(model, instructions=..., mode=...) -> an mteb model for mteb.evaluate(...)
 """
 
 from __future__ import annotations
@@ -29,3 +30,10 @@ def load_results(paths: Any, labels: list[str] | None = None) -> pd.DataFrame:
     from harness.core.api import load_results as load
 
     return load(paths, labels)
+
+
+def mteb_model(model: str = "minilm", **settings: Any) -> Any:
+    """`harness.core.api.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
+    from harness.core.api import mteb_model as build
+
+    return build(model, **settings)

@@ -35,7 +35,7 @@ def _results(out: Path) -> dict[str, Any]:
     found = {}
     for path in out.rglob("*.run.json"):
         record = json.loads(path.read_text())
-        scores = json.loads(path.with_name(path.name.replace(".run.json", ".json")).read_text())["scores"]
+        scores = json.loads((path.parent.parent / path.name.replace(".run.json", ".json")).read_text())["scores"]
         found[path.name] = (record["main_score"], record["fingerprint"]["sha256"], scores)
     return found
 

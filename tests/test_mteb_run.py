@@ -17,7 +17,7 @@ from harness.benchmarks.mteb.spec import ClassificationProtocol
 from harness.core.errors import HarnessError
 from harness.core.instructions import Library, library
 from harness.core.paths import data_dir, smoke_dir
-from harness.core.results import Unit
+from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import Registry, registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
@@ -83,7 +83,7 @@ def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> Non
     assert {o.status for o in outcomes} == {"done"}
     folder = Unit("tiny", "test", "instructor-large", "masked", "instructor").folder(tmp_path / "out")
     for o in outcomes:
-        record = json.loads((folder / f"{o.task}.run.json").read_text())
+        record = json.loads(record_path(folder, o.task).read_text())
         assert record["main_score"] == o.score and 0 <= o.score <= 1
         assert record["task"]["name"] == o.task and record["protocol"]["protocol"] == "instructor"
         for sides in record["instructions"].values():

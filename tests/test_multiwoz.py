@@ -18,7 +18,7 @@ from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
 from harness.benchmarks.prompt_retrieval.tasks.multiwoz import tracker as mw
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
-from harness.core.results import Unit
+from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
@@ -284,6 +284,6 @@ def test_dialogue_state_tracking_run_and_resume(lm_path: Path, tmp_path: Path) -
     # interrupted after the first turn: the rest resumes from the recorded prediction
     records = Path(outcome.record["examples"])
     records.write_text(records.read_text().splitlines()[0] + "\n")
-    (records.parent / "PromptRetrievalMultiWOZ.run.json").unlink()
+    record_path(records.parent, "PromptRetrievalMultiWOZ").unlink()
     again, resumed = _run(root, lm_path, tmp_path, seen := [])
     assert len(seen) == 2 and resumed == rows and again.score == pytest.approx(outcome.score)

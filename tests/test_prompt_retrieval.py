@@ -16,7 +16,7 @@ from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, m
 from harness.benchmarks.prompt_retrieval.scoring import rouge_l
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
-from harness.core.results import Unit
+from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
@@ -127,7 +127,7 @@ def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
     # an interrupted run resumes: drop the last two examples (and tear a line), the LM scores only those
     lines = Path(record["examples"]).read_text().splitlines()
     Path(record["examples"]).write_text("\n".join(lines[:4]) + '\n{"id": "torn')
-    (opts.folder(spec) / f"{spec.name}.run.json").unlink()
+    record_path(opts.folder(spec), spec.name).unlink()
     scored: list[int] = []
     original = CausalLM.option_losses
 
@@ -388,7 +388,7 @@ def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_pa
     path = Path(whole.record["examples"])
     first = [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()]
     path.write_text("\n".join(path.read_text().splitlines()[:2]) + "\n")  # interrupted after one batch
-    (opts.folder(spec) / f"{spec.name}.run.json").unlink()
+    record_path(opts.folder(spec), spec.name).unlink()
     run_tasks([spec], lambda: encoder, library(), opts)
     assert [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()] == first
     assert first[0] != first[1]  # random, not the same draw for every example
@@ -447,7 +447,7 @@ def test_two_writers_never_interleave_one_examples_file(lm_path: Path, tmp_path:
     _jsonl(tmp_path / "prompt_retrieval/sst5/test.jsonl", [{"text": f"good {i}", "label": i % 5} for i in range(3)])
     outcome, _ = _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
     examples = Path(outcome.record["examples"])
-    examples.with_name("PromptRetrievalSST5.run.json").unlink()  # as if the first run were still going
+    record_path(examples.parent, "PromptRetrievalSST5").unlink()  # as if the first run were still going
     with examples.open("a") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         with pytest.raises(HarnessError, match=r"another run is scoring these examples right now"):

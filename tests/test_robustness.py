@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.instructions import library
-from harness.core.results import Unit
+from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
@@ -41,7 +41,7 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
     for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
         folder = Unit("minilm", "test", variant, "prefix", "instructor").folder(tmp_path / "out")
-        record = json.loads((folder / "BIOSSES.run.json").read_text())
+        record = json.loads(record_path(folder, "BIOSSES").read_text())
         assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
         assert 100 * record["main_score"] == pytest.approx(scores[variant])
     stats = s.stats()["BIOSSES"]

@@ -15,7 +15,7 @@ from harness.core import leases
 from harness.core.instructions import Library
 from harness.core.leases import Lease
 from harness.core.paths import data_dir, smoke_dir
-from harness.core.results import Unit
+from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions, plan, shard
 from harness.core.spec import Registry
 
@@ -52,11 +52,12 @@ def test_plan_says_done_missing_and_stale_with_what_differs(tmp_path: Path) -> N
     assert [v[0] for v in status.values()] == ["missing", "missing"]
     folder = opts.unit.folder(opts.output)
     folder.mkdir(parents=True)
-    (folder / "SmokeSTS.run.json").write_text(json.dumps({"fingerprint": status["SmokeSTS"][1]}))
+    record_path(folder, "SmokeSTS").parent.mkdir(parents=True, exist_ok=True)
+    record_path(folder, "SmokeSTS").write_text(json.dumps({"fingerprint": status["SmokeSTS"][1]}))
     old = json.loads(json.dumps(status["SmokeClustering"][1]))
     old["inputs"]["model"]["max_length"] = 8
     old["sha256"] = "a record made with --max-length 8"
-    (folder / "SmokeClustering.run.json").write_text(json.dumps({"fingerprint": old}))
+    record_path(folder, "SmokeClustering").write_text(json.dumps({"fingerprint": old}))
     again = plan(specs, LIB, opts)
     assert again["SmokeSTS"][0] == "done" and again["SmokeClustering"][0] == "stale: model.max_length"
 

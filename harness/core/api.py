@@ -161,6 +161,39 @@ def encoder_for(request: RunRequest) -> TextEncoder:
     return CachedEncoder(encoder, open_store() if request.cache else MemoryStore(), progress=request.progress)
 
 
+def mteb_model(model: str = "minilm", **settings: Any) -> Any:
+    """The model as an mteb model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model
+    settings (instructions, mode, revision, device, precision, max_length, batch_size, cache). Its results are
+    the unit `harness run --protocol mteb` would write: the same condition in its ModelMeta."""
+    from mteb.models import ModelMeta
+    from mteb.models.model_meta import ScoringFunction
+
+    from harness.benchmarks.mteb.adapter import HarnessModel
+    from harness.core.instructions import FAMILIES, library
+    from harness.core.results import Unit, mteb_model_name
+    from harness.models.resolve import default_mode
+
+    request = RunRequest(model=model, protocol="mteb", **settings)
+    family = next((f for f in FAMILIES if f in model.lower()), None)
+    variant, mode = request.instructions or family or "none", request.mode or default_mode(model)
+    check_mode(variant != "none", mode)
+    encoder = encoder_for(request)
+    unit = Unit(model, encoder.identity.revision, variant, mode, "mteb")
+    meta = ModelMeta.create_empty(
+        overwrites={
+            "name": mteb_model_name(model),
+            "revision": encoder.identity.revision,
+            "embed_dim": encoder.identity.dimension,
+            "max_tokens": encoder.identity.max_length,
+            "similarity_fn_name": ScoringFunction.from_str(encoder.similarity_fn_name),
+            "experiment_kwargs": unit.condition,
+        }
+    )
+    lib = library()
+    lib.get("STS12", variant)  # an unknown variant fails here, naming the valid ones
+    return HarnessModel(encoder, lib, variant, meta, log=request.log)
+
+
 def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
     """Run `model` on `tasks` (the packaged smoke suite when none are named) and return one `TaskScore` per task,
     resuming finished units and refusing stale ones exactly as `harness run` does. `settings` are `RunRequest`'s

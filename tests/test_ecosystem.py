@@ -1,0 +1,90 @@
+"""At home in the mteb ecosystem (issue #16): mteb's own results API reads a harness run, and mteb.evaluate runs the
+harness's mteb model on mteb's mock tasks and on a smoke task.
+
+The bugs each test catches: a layout mteb's cache does not find (a folder too deep, no model_meta.json, the alias
+instead of the hub id), run records that mteb takes for task results, a condition lost in mteb's view (two
+conditions merged), a model that needs a hand-made task mapping, a score that differs between the two paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness.core.results import experiment_name, record_path
+from tests.tiny_models import tiny_instructor
+
+SMOKE = ["SmokeClassification", "SmokeSTS", "SmokeRetrieval", "SmokePairClassification"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_instructor(tmp_path_factory.mktemp("models"))
+
+
+def test_mtebs_results_cache_reads_a_harness_run(tmp_path: Path) -> None:
+    """`--output-dir P/results` is `mteb.ResultCache(cache_path=P)`: each condition an experiment of the model."""
+    import mteb
+
+    out = tmp_path / "results"
+    runs = {
+        protocol: harness.evaluate("minilm", SMOKE, protocol=protocol, output_dir=out, cache=False)
+        for protocol in ("instructor", "mteb")
+    }
+    loaded = mteb.ResultCache(cache_path=tmp_path).load_results(include_remote=False, load_experiments="match_name")
+    seen = {}
+    for model in loaded.model_results:
+        assert model.model_name == "sentence-transformers/all-MiniLM-L6-v2"  # the hub id, not the alias
+        seen[model.experiment_name] = {t.task_name: 100 * t.get_score() for t in model.task_results}
+    for protocol, scores in runs.items():
+        condition = experiment_name({"instructions": "none", "mode": "none", "protocol": protocol})
+        # mteb keeps six decimals of a 0-1 score
+        assert seen[condition] == pytest.approx({s.task: s.score for s in scores}, abs=1e-4)
+    assert len(seen) == 2  # the two conditions stay apart
+
+
+def test_mteb_evaluate_runs_the_harness_model_on_mock_tasks_without_a_mapping(tmp_path: Path) -> None:
+    import mteb
+
+    notes: list[str] = []
+    model = harness.mteb_model("minilm", cache=False, log=notes.append)
+    from mteb.mocks import mock_tasks as mocks
+
+    kinds = ["STS", "Classification", "Retrieval", "PairClassification", "Reranking", "Summarization"]
+    tasks = [getattr(mocks, f"Mock{kind}Task")() for kind in kinds]
+    result = mteb.evaluate(model, tasks, cache=None, show_progress_bar=False)
+    assert sorted(t.task_name for t in result.task_results) == sorted(t.metadata.name for t in tasks)
+    assert all(0 <= t.get_score() <= 1 for t in result.task_results)
+    assert sorted(n.split()[1] for n in notes) == sorted(t.metadata.name for t in tasks)  # said once each
+    assert model.mteb_model_meta.experiment_kwargs == {"instructions": "none", "mode": "none", "protocol": "mteb"}
+
+
+def test_the_harness_model_under_mteb_gives_harness_runs_numbers(tiny: Path, tmp_path: Path) -> None:
+    """A smoke task through mteb.evaluate with the harness model (its registry instruction: SmokeSTS borrows
+    STSBenchmark's) = `harness run --protocol mteb` on it, and mteb writes it into the harness unit's folder."""
+    import mteb
+
+    from harness.benchmarks.mteb import mteb_task
+    from harness.benchmarks.mteb.portable import TaskData
+    from harness.core.paths import smoke_dir
+    from harness.core.spec import Registry
+
+    settings = {"instructions": "instructor-large", "mode": "masked", "cache": False}
+    [score] = harness.evaluate(str(tiny), ["SmokeSTS"], protocol="mteb", output_dir=tmp_path / "results", **settings)
+    spec = Registry(smoke_dir() / "tasks").get("SmokeSTS")
+    task = mteb_task(spec, spec)
+    task.dataset, task.data_loaded = TaskData(spec, smoke_dir() / "data").to_mteb(), True
+    model = harness.mteb_model(str(tiny), **settings)
+    model.instruction_keys["SmokeSTS"] = ("STSBenchmark", None)  # a smoke task is no registry task: map it here
+    cache = mteb.ResultCache(cache_path=tmp_path / "mteb-cache")
+    result = mteb.evaluate(model, task, cache=cache, show_progress_bar=False)
+    assert 100 * result.task_results[0].get_score() == pytest.approx(score.score, abs=1e-4)
+    assert model.used["SmokeSTS"]["query"] == "represent the statement: "
+    written = list((tmp_path / "mteb-cache" / "results").rglob("SmokeSTS.json"))
+    harness_folder = record_path(
+        next((tmp_path / "results").rglob("records")).parent, "SmokeSTS"
+    ).parent.parent.relative_to(tmp_path / "results")
+    assert [p.parent.relative_to(tmp_path / "mteb-cache" / "results") for p in written] == [harness_folder]
+    assert json.loads((written[0].parent / "model_meta.json").read_text())["experiment_kwargs"]["mode"] == "masked"
