@@ -112,3 +112,24 @@ def test_a_lease_never_exists_without_its_owner(tmp_path: Path) -> None:
     then = time.time() - leases.HEARTBEAT - 5
     os.utime(left, (then, then))
     assert Lease(tmp_path, "T").acquire() and not left.exists()
+
+
+def test_a_zombie_owner_is_dead() -> None:
+    """A killed worker whose parent has not waited for it yet (a Ray worker, for a while) holds no lease: before,
+    its lease stood until the heartbeat TTL ran out (minutes of a retried unit waiting)."""
+    import subprocess
+    import sys
+    import time
+
+    from harness.core.leases import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # exited, not yet waited for: a zombie
+        state = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    assert not _alive(child.pid)
+    child.wait()
+    assert _alive(os.getpid())

@@ -93,6 +93,8 @@ class Lease:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process of this host is running: a zombie (exited, its parent not yet waiting for it, as a killed
+    Ray worker stays for a while) is not."""
     if pid <= 0:
         return False
     try:
@@ -101,4 +103,7 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # Linux: the state after the command name in /proc/<pid>/stat
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
