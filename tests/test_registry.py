@@ -363,3 +363,36 @@ def test_dated_sets_change_only_the_strings_that_changed_that_day(tmp_path: Path
     path.write_text(path.read_text().replace("    published: >-", "    noted: >-", 1))
     with pytest.raises(HarnessError, match=r"dated.yaml: set instructor-xl@2023-02-23: every set says what changed"):
         Library(root, registry())
+
+
+def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--include-path DIR`: DIR/tasks and DIR/instructions beside the shipped ones, validated alike (a misspelt
+    key in a user file is refused naming it, exit 3), and runnable like any task."""
+    from harness.cli import main
+    from harness.core.instructions import _library
+    from harness.core.paths import smoke_dir
+    from harness.core.spec import _registry
+
+    monkeypatch.setenv("HARNESS_INCLUDE_PATH", "")  # restored after the test: main() sets it
+    include, data = tmp_path / "mine", tmp_path / "data"
+    (include / "tasks" / "mteb").mkdir(parents=True)
+    (include / "instructions").mkdir()
+    spec = (smoke_dir() / "tasks" / "SmokeSTS.yaml").read_text().replace("name: SmokeSTS", "name: MySTS")
+    (include / "tasks" / "mteb" / "MySTS.yaml").write_text(spec.replace("instructions_from: STSBenchmark\n", ""))
+    (include / "instructions" / "instructor-large.yaml").write_text(
+        "family: instructor-large\nversion: 1\ninstructions:\n  MySTS: 'Represent my sentence: '\n"
+    )
+    shutil.copytree(smoke_dir() / "data" / "mteb" / "SmokeSTS", data / "mteb" / "MySTS")
+    args = ["--include-path", str(include)]
+    assert main([*args, "validate"]) == 0
+    out = tmp_path / "out"
+    run = ["run", "--tasks", "MySTS", "--data-dir", str(data), "--output-dir", str(out), "--no-cache"]
+    assert main([*args, *run, "--instructions", "instructor-large", "--mode", "prefix"]) == 0
+    [record] = list(out.rglob("MySTS.run.json"))
+    assert json.loads(record.read_text())["instructions"]["MySTS"]["query"]["text"] == "Represent my sentence: "
+    bad = include / "tasks" / "mteb" / "MyOtherSTS.yaml"
+    bad.write_text(spec.replace("name: MySTS", "name: MyOtherSTS").replace("split: test", "splitt: test"))
+    _registry.cache_clear()  # a process reads the task files once: a new command would start afresh
+    _library.cache_clear()
+    assert main([*args, "validate"]) == 1  # the problem listed
+    assert main([*args, *run]) == 3  # a task file family error, naming the file

@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="let the libraries underneath show their progress bars and notices"
     )
+    parser.add_argument(
+        "--include-path",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task files (DIR/tasks/<benchmark>/<Task>.yaml) and instructions "
+        "(DIR/instructions/<family>.yaml), validated like the shipped ones; repeatable",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, configure, fn) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -67,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if args.include_path:  # through the environment, so that launched workers see the same tasks
+        given = [*args.include_path, *os.environ.get("HARNESS_INCLUDE_PATH", "").split(os.pathsep)]
+        os.environ["HARNESS_INCLUDE_PATH"] = os.pathsep.join(dict.fromkeys(p for p in given if p))
     previous = signal.signal(signal.SIGTERM, _terminate)  # what Slurm sends before the kill
     try:
         return args.handler(args)

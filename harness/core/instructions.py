@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.core.errors import HarnessError, SpecError, unknown
-from harness.core.paths import data_dir
+from harness.core.paths import data_dir, include_paths
 from harness.core.spec import Registry, TaskSpec, read_yaml, registry
 
 Side = Literal["query", "document"]
@@ -101,11 +101,19 @@ def _level_map(obj: Any, where: str) -> dict[str, Instruction]:
 class Library:
     """Every instruction of every task, by variant."""
 
-    def __init__(self, root: Path, tasks: Registry) -> None:
+    def __init__(self, root: Path, tasks: Registry, extra: tuple[Path, ...] = ()) -> None:
+        """`extra`: folders whose `<family>.yaml` add instructions for their own tasks (never replace one)."""
         self.tasks = tasks
         self.families = {
             f: _flatten(_section(root / f"{f}.yaml", "instructions"), f"{root / f}.yaml", _entry) for f in FAMILIES
         }
+        for folder in extra:
+            for family in FAMILIES:
+                if (path := folder / f"{family}.yaml").is_file():
+                    added = _flatten(_section(path, "instructions"), str(path), _entry)
+                    if clash := sorted(set(added) & set(self.families[family])):
+                        raise SpecError(f"{path}: {', '.join(clash)} already has a {family} instruction; name it once")
+                    self.families[family].update(added)
         self.paraphrases = _flatten(
             _section(root / "paraphrases.yaml", "paraphrases"), f"{root}/paraphrases.yaml", _paraphrase_list
         )
@@ -183,6 +191,8 @@ class Library:
         """Everything missing or inconsistent across the registry and the instruction files."""
         found = []
         for spec in self.tasks.tasks.values():
+            # your own tasks (include paths) need only what their runs ask for, which the run checks
+            shipped = self.tasks.shipped(spec.name)
             for key in self.keys(spec.name):
                 for variant in (
                     *FAMILIES,
@@ -192,10 +202,10 @@ class Library:
                     try:
                         self.get(spec.name, variant, key if spec.subtasks else None)
                     except HarnessError as exc:
-                        found.append(str(exc))
+                        found += [str(exc)] if shipped else []
                 large = self.families["instructor-large"].get(key)
                 texts = self.paraphrases.get(key, [])
-                if large and (len(set(texts)) != N_PARAPHRASES or large in texts):
+                if shipped and large and (len(set(texts)) != N_PARAPHRASES or large in texts):
                     found.append(f"paraphrases of {key}: need {N_PARAPHRASES} distinct ones, all unlike the original")
                 if spec.symmetric and large and large.query != large.document:
                     found.append(f"{key}: symmetric task with different query and document instructions")
@@ -242,6 +252,11 @@ def variants(lib: Library | None = None) -> list[str]:
     ]
 
 
-@functools.cache
 def library(root: Path | None = None) -> Library:
-    return Library(root or data_dir("instructions"), registry())
+    """The shipped instructions (or `root`'s) plus the include paths' (`paths.include_paths`)."""
+    return _library(root or data_dir("instructions"), include_paths())
+
+
+@functools.cache
+def _library(root: Path, includes: tuple[Path, ...]) -> Library:
+    return Library(root, registry(), tuple(p / "instructions" for p in includes if (p / "instructions").is_dir()))

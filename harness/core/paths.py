@@ -19,6 +19,14 @@ def cache_root() -> Path:
     return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "instructor-harness")
 
 
+def include_paths() -> tuple[Path, ...]:
+    """User folders of task and instruction files, read and validated beside the shipped ones: `--include-path DIR`
+    or `HARNESS_INCLUDE_PATH` (several joined by os.pathsep; launched workers inherit it). A folder holds
+    `tasks/<benchmark>/<Task>.yaml` and/or `instructions/<family>.yaml` (entries for its own tasks)."""
+    raw = os.environ.get("HARNESS_INCLUDE_PATH", "")
+    return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p)
+
+
 def smoke_dir() -> Path:
     """The packaged smoke suite: tiny hand-made tasks (tasks/ and data/ in the portable layout)."""
     return _PACKAGE / "smoke"

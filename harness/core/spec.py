@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.core.errors import HarnessError, SpecError, UsageError, unknown
-from harness.core.paths import data_dir
+from harness.core.paths import data_dir, include_paths
 
 Category = Literal[
     "Retrieval",
@@ -139,11 +139,17 @@ class Registry:
         if not files:
             raise SpecError(f"no task files under {', '.join(map(str, roots))}: expected <benchmark>/<Task>.yaml")
         self.tasks: dict[str, TaskSpec] = {}
+        self.files: dict[str, Path] = {}  # task -> the file that defines it
         for path in files:
             spec = load_spec(path)
             if spec.name in self.tasks:
-                raise SpecError(f"{path}: task {spec.name!r} is defined twice")
+                raise SpecError(f"{path}: task {spec.name!r} is defined twice (also in {self.files[spec.name]})")
             self.tasks[spec.name] = spec
+            self.files[spec.name] = path
+
+    def shipped(self, name: str) -> bool:
+        """Whether a task is one of the package's own (not from an include path)."""
+        return data_dir("tasks") in self.files[name].parents
 
     def get(self, name: str) -> TaskSpec:
         if name not in self.tasks:
@@ -169,6 +175,17 @@ class Registry:
         return [s for s in specs if (benchmark in (None, s.benchmark)) and (category in (None, s.category))]
 
 
-@functools.cache
 def registry(root: Path | None = None) -> Registry:
-    return Registry(root or data_dir("tasks"))
+    """The shipped tasks (or `root`'s) and those of the include paths (`paths.include_paths`)."""
+    return _registry(root or data_dir("tasks"), include_paths())
+
+
+@functools.cache
+def _registry(root: Path, includes: tuple[Path, ...]) -> Registry:
+    extra = []
+    for folder in includes:
+        if not (folder / "tasks").is_dir() and not (folder / "instructions").is_dir():
+            raise SpecError(f"include path {folder}: expected tasks/<benchmark>/<Task>.yaml or instructions/ under it")
+        if (folder / "tasks").is_dir():
+            extra.append(folder / "tasks")
+    return Registry(root, *extra)
