@@ -88,3 +88,32 @@ def test_the_harness_model_under_mteb_gives_harness_runs_numbers(tiny: Path, tmp
     ).parent.parent.relative_to(tmp_path / "results")
     assert [p.parent.relative_to(tmp_path / "mteb-cache" / "results") for p in written] == [harness_folder]
     assert json.loads((written[0].parent / "model_meta.json").read_text())["experiment_kwargs"]["mode"] == "masked"
+
+
+def test_the_event_log_tells_a_run_and_its_resumption(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """events.jsonl beside the results: what each run did, in order; -q keeps only the table on stdout."""
+    from harness.cli import main
+
+    args = ["run", "--tasks", "SmokeSTS,SmokeClassification", "--output-dir", str(tmp_path), "--no-cache"]
+    assert main(["-q", *args]) == 0
+    out = capsys.readouterr().out
+    assert "SmokeSTS" in out and "[1/2]" not in out  # the table, without the per-task lines
+    assert main(args) == 0
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    kinds = [(e["event"], e.get("task")) for e in events]
+    assert kinds == [
+        ("run", None),
+        ("task_start", "SmokeSTS"),
+        ("task_done", "SmokeSTS"),
+        ("task_start", "SmokeClassification"),
+        ("task_done", "SmokeClassification"),
+        ("run_end", None),
+        ("run", None),
+        ("task_resumed", "SmokeSTS"),
+        ("task_resumed", "SmokeClassification"),
+        ("run_end", None),
+    ]
+    done = {e["task"]: e for e in events if e["event"] == "task_done"}
+    record = json.loads(record_path(next(tmp_path.rglob("records")).parent, "SmokeSTS").read_text())
+    assert done["SmokeSTS"]["score"] == record["main_score"] and done["SmokeSTS"]["metric"] == "cosine_spearman"
+    assert {e["run"] for e in events} == {"minilm:instructions=none,mode=none,protocol=instructor"}

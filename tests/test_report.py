@@ -205,3 +205,22 @@ def test_latex_has_page_wide_summary_and_per_task_tables(tmp_path: Path) -> None
     assert r"STS12 & STS & 72.37 \\" in tex and r"SciFact & Retrieval & 64.51 \\" in tex
     assert r"MiniLM\_L6 (50\%)" in tex and "MiniLM_L6" not in tex.replace(r"MiniLM\_L6", "")
     assert r"\caption{Per-task scores.}" in tex
+
+
+def test_the_quick_start_is_reportable_outside_the_papers_averages(tmp_path: Path) -> None:
+    """The smoke suite's results were dropped by every format without a word; they show per task now, never as a
+    category score (a one-task smoke 'Summarization' is not SummEval), and the HTML says how each run was made."""
+    import harness
+    from harness.cli import main
+
+    scores = harness.evaluate("minilm", ["SmokeSTS", "SmokeSummarization"], output_dir=tmp_path / "out", cache=False)
+    md = tmp_path / "r.md"
+    assert main(["report", str(tmp_path / "out"), "--output", str(md)]) == 0
+    text = md.read_text()
+    assert f"| SmokeSTS | STS | {scores[0].score:.2f} |" in text
+    assert "| minilm:instructions=none,mode=none,protocol=instructor | — | — | — | — | — | — | — |" in text
+    page = tmp_path / "r.html"
+    assert main(["report", str(tmp_path / "out"), "--format", "html", "--output", str(page)]) == 0
+    html = page.read_text()
+    fingerprint = scores[0].record["fingerprint"]["sha256"][:16]
+    assert "<h2>Runs</h2>" in html and fingerprint in html and "sentence-transformers" in html

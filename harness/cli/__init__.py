@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="let the libraries underneath show their progress bars and notices"
     )
     parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no per-task progress lines: the final table and errors only"
+    )
+    parser.add_argument(
         "--include-path",
         action="append",
         metavar="DIR",
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{'' if isinstance(exc, Interrupted) else 'error: '}{exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `harness ... | head`: the reader left; nothing is wrong
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush does not fail too
+        return 0
     except (KeyboardInterrupt, Terminated) as exc:  # before any task started: nothing to keep
         if args.debug:
             traceback.print_exc()

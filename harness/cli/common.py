@@ -112,7 +112,14 @@ def request(args: argparse.Namespace) -> RunRequest:
 
     fields = RunRequest.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-    return RunRequest(**given, cache=not args.no_cache, progress=sys.stderr.isatty())
+    quiet = getattr(args, "quiet", False)
+    return RunRequest(
+        **given, cache=not args.no_cache, progress=sys.stderr.isatty() and not quiet, log=_silent if quiet else print
+    )
+
+
+def _silent(*_: Any) -> None:
+    """`-q`: the per-task lines are dropped; the table and errors still print."""
 
 
 def make_encoder(args: argparse.Namespace) -> TextEncoder:

@@ -216,11 +216,11 @@ def load_results(paths: str | Path | list[str | Path], labels: list[str] | None 
     conditions gives one run each, never a merged one."""
     import pandas as pd
 
-    from harness.core.spec import registry
+    from harness.core.spec import every_task
     from harness.reports.load import load_runs
 
     sources = [str(p) for p in (paths if isinstance(paths, list) else [paths])]
-    reg = registry()
+    reg = every_task()
     rows = [
         {"run": run.label, "task": task, "category": reg.tasks[task].category, "score": score, "source": run.source}
         for run in load_runs(sources, reg, labels)

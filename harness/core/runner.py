@@ -13,7 +13,8 @@ from typing import Any
 
 from harness import __version__, benchmarks
 from harness.benchmarks.base import Evaluation
-from harness.core.errors import Interrupted, ResultError, Terminated
+from harness.core import events
+from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
 from harness.core.io import ensure_writable
@@ -46,6 +47,11 @@ class RunOptions:
     def folder(self, spec: TaskSpec) -> Path:
         """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
         return benchmarks.get(spec.benchmark).result_folder(spec, self)
+
+    def event(self, event: str, **fields: Any) -> None:
+        """A line of the event log (`harness.core.events`), named by this run."""
+        if not self.dry_run:
+            events.emit(self.output, event, run=self.unit.name, **fields)
 
 
 @dataclass
@@ -155,8 +161,12 @@ def run_tasks(
         )
     todo = [s for s in specs if opts.overwrite or status[s.name][0] != "done"]
     outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
+    if todo and not opts.dry_run:
+        opts.output.mkdir(parents=True, exist_ok=True)
+    opts.event("run", tasks=[s.name for s in specs], todo=[s.name for s in todo], shard=opts.shard)
     for o in outcomes.values():
         opts.log(f"resume: {o.task} already done with the same inputs ({o.metric} {100 * (o.score or 0):.2f}), skipped")
+        opts.event("task_resumed", task=o.task)
     if opts.dry_run:
         for s in todo:
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
@@ -170,15 +180,20 @@ def run_tasks(
     for spec in todo:  # every task's data is read and checked before any model loads
         benchmarks.get(spec.benchmark).preflight(spec, opts)
     ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()})
+    started = time.perf_counter()
     try:
         _evaluate_all(todo, ctx, outcomes)
     except (KeyboardInterrupt, Terminated) as exc:
         finished = sum(o.status == "done" for o in outcomes.values())
+        opts.event("run_end", interrupted=type(exc).__name__, done=finished)
         raise Interrupted(
             f"interrupted: {finished} of {len(todo)} task(s) finished and kept under {opts.unit.folder(opts.output)}"
             "; resume with the same command",
             signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT,
         ) from None
+    opts.event(
+        "run_end", done=sum(o.status == "done" for o in outcomes.values()), seconds=time.perf_counter() - started
+    )
     return [outcomes[s.name] for s in specs]
 
 
@@ -188,10 +203,14 @@ def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcom
         lease = Lease(opts.folder(spec), spec.name)
         if not lease.acquire():
             opts.log(f"[{n}/{len(todo)}] {spec.name}: another run is computing it ({lease.path}); left to it")
+            opts.event("task_elsewhere", task=spec.name)
             outcomes[spec.name] = Outcome(spec.name, "elsewhere")
             continue
         try:
             _evaluate_one(n, spec, todo, ctx, outcomes, started)
+        except HarnessError as exc:
+            opts.event("task_failed", task=spec.name, error=type(exc).__name__, message=str(exc))
+            raise
         finally:
             lease.release()
 
@@ -206,6 +225,7 @@ def _evaluate_one(
         outcomes[spec.name] = _resumed(opts.folder(spec), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
+    opts.event("task_start", task=spec.name, category=spec.category)
     t0 = time.perf_counter()
     evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
     seconds = time.perf_counter() - t0
@@ -219,6 +239,14 @@ def _evaluate_one(
     write_model_meta(opts.unit.folder(opts.output), opts.unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
     enc, elapsed = ctx.encoder, time.perf_counter() - started
+    opts.event(
+        "task_done",
+        task=spec.name,
+        metric=metric,
+        score=evaluation.main_score,
+        seconds=seconds,
+        texts=enc.texts_encoded,
+    )
     opts.log(
         f"[{n}/{len(todo)}] {spec.name}: {metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
         f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"

@@ -175,6 +175,13 @@ class Registry:
         return [s for s in specs if (benchmark in (None, s.benchmark)) and (category in (None, s.category))]
 
 
+def every_task() -> Registry:
+    """Every task a result may name (what reports read): the shipped ones, the smoke suite's, the include paths'."""
+    from harness.core.paths import smoke_dir
+
+    return _registry(data_dir("tasks"), (*include_paths(), smoke_dir()))
+
+
 def registry(root: Path | None = None) -> Registry:
     """The shipped tasks (or `root`'s) and those of the include paths (`paths.include_paths`)."""
     return _registry(root or data_dir("tasks"), include_paths())

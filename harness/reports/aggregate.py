@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.core.spec import CATEGORIES, EXPECTED_COUNTS, MTEB_CATEGORIES, Registry
 
@@ -33,6 +34,7 @@ class Run:
     tasks: dict[str, float] = field(default_factory=dict)  # registry task -> score x100
     published: dict[str, float] = field(default_factory=dict)  # column -> published figure x100
     source: str = ""
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> what its run record says
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,13 @@ class Cell:
 
 
 def aggregate(run: Run, registry: Registry) -> dict[str, Cell]:
-    """The 9 categories, MTEB Avg and Avg (70). Where a run has no task of a column but a published figure
-    (Billboard and prompt retrieval of the paper's rows), the published figure is shown, marked."""
+    """The 9 categories, MTEB Avg and Avg (70), over the paper's tasks only: the smoke suite's and your own tasks
+    (include paths) show in the per-task table, never inside a paper average. Where a run has no task of a column
+    but a published figure (Billboard and prompt retrieval of the paper's rows), the published figure is shown,
+    marked."""
     cells: dict[str, Cell] = {}
-    by_cat = {c: [s.name for s in registry.tasks.values() if s.category == c] for c in CATEGORIES}
+    paper = [s for s in registry.tasks.values() if registry.shipped(s.name)]
+    by_cat = {c: [s.name for s in paper if s.category == c] for c in CATEGORIES}
     for column in COLUMNS:
         if column == AVG70:
             continue

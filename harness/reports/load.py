@@ -61,9 +61,11 @@ def score_from_result(obj: dict[str, Any], spec: TaskSpec) -> float | None:
     return 100 * statistics.mean(found)
 
 
-def _condition_scores(files: list[Path], registry: Registry) -> tuple[dict[str, float], str | None]:
+def _condition_scores(
+    files: list[Path], registry: Registry, records: dict[str, dict[str, Any]] | None = None
+) -> tuple[dict[str, float], str | None]:
     """One condition's task scores (harness run records first, else mteb result files of any era) and its
-    run name when a harness record gives one."""
+    run name when a harness record gives one; `records` receives each run record's provenance."""
     tasks: dict[str, float] = {}
     parts: dict[str, float] = {}
     name: str | None = None
@@ -75,6 +77,8 @@ def _condition_scores(files: list[Path], registry: Registry) -> tuple[dict[str, 
         if path.name.endswith(".run.json"):
             tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
             name = obj.get("run", name)
+            if records is not None:
+                records[obj["unit"]["task"]] = provenance(obj)
             continue
         task = obj.get("task_name") or obj.get("mteb_dataset_name") or path.stem
         forum = next((s for s in registry.tasks.values() if s.subtasks and task in s.subtasks), None)
@@ -100,8 +104,9 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
             where = path.parent.parent if path.parent.name == "records" else path.parent
             by_folder.setdefault(where, []).append(path)
     conditions = []
+    records: dict[Path, dict[str, dict[str, Any]]] = {}
     for where, files in by_folder.items():
-        tasks, name = _condition_scores(files, registry)
+        tasks, name = _condition_scores(files, registry, records.setdefault(where, {}))
         if tasks:
             relative = where.relative_to(folder).as_posix()
             conditions.append((name or (relative if relative != "." else folder.name), where, tasks))
@@ -114,8 +119,22 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
     if all(n == 1 for n in seen.values()):
         merged = {t: v for _, _, tasks in conditions for t, v in tasks.items()}
         label = " + ".join(dict.fromkeys(_short(n, w) for n, w, _ in conditions))
-        return [Run(label=label, tasks=merged, source=str(folder))]
-    return [Run(label=_short(n, w), tasks=t, source=str(w)) for n, w, t in conditions]
+        provenance_of = {t: r for _, w, _ in conditions for t, r in records[w].items()}
+        return [Run(label=label, tasks=merged, source=str(folder), records=provenance_of)]
+    return [Run(label=_short(n, w), tasks=t, source=str(w), records=records[w]) for n, w, t in conditions]
+
+
+def provenance(record: dict[str, Any]) -> dict[str, Any]:
+    """What a report shows of a run record: the condition, where it ran, the versions, the fingerprint."""
+    unit = record.get("unit", {})
+    return {
+        "condition": {k: unit.get(k) for k in ("model", "revision", "variant", "mode", "protocol")},
+        "metric": record.get("main_metric"),
+        "device": record.get("device"),
+        "packages": record.get("packages", {}),
+        "fingerprint": (record.get("fingerprint") or {}).get("sha256", ""),
+        "seconds": (record.get("timing") or {}).get("seconds"),
+    }
 
 
 def _short(name: str, where: Path) -> str:

@@ -17,7 +17,8 @@ from harness.reports.aggregate import AVG70, COLUMNS, EXPECTED, MTEB_AVG, SHORT,
 NOTE = (
     "Category = mean of its tasks; MTEB Avg = mean over the 56 MTEB datasets; Avg (70) = mean of the 9 "
     "category scores (as the paper computes it). '(k/n)': partial average over k of n tasks; '—': no "
-    "result; '†': the published figure (paper Table 2) where the run has no per-task numbers."
+    "result; '†': the published figure (paper Table 2) where the run has no per-task numbers. Smoke-suite tasks and "
+    "your own tasks (include paths) are listed per task, never inside the paper's averages."
 )
 
 
@@ -38,7 +39,7 @@ def report(
             table.append([f"  gain vs {baseline.label}", *(_percent(gains[c]) for c in COLUMNS)])
     tasks = _task_table(everyone, registry)
     if fmt == "html":
-        return _html(header, table, tasks, figures or [])
+        return _html(header, table, tasks, figures or [], everyone)
     if fmt not in ("md", "csv", "latex"):
         raise UsageError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
     return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
@@ -163,9 +164,34 @@ def _latex(header: list[str], table: list[list[str]], tasks: tuple[list[str], li
 
 
 def _html(
-    header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]], figures: list[bytes]
+    header: list[str],
+    table: list[list[str]],
+    tasks: tuple[list[str], list[list[str]]],
+    figures: list[bytes],
+    runs: list[Run],
 ) -> str:
-    """Figures sit between the summary table and the per-task table."""
+    """Figures sit between the summary table and the per-task table; then how each run was made."""
     summary = f"{html_table(header, table)}<p>{html.escape(NOTE)}</p>"
     page = html_page("INSTRUCTOR evaluation report", summary, figures)
-    return page.replace("</body>", f"<h2>Per task</h2>{html_table(*tasks)}</body>")
+    return page.replace("</body>", f"<h2>Per task</h2>{html_table(*tasks)}{_provenance(runs)}</body>")
+
+
+def _provenance(runs: list[Run]) -> str:
+    """Per run: its source, condition and versions, and each task's metric, device, time and fingerprint (the
+    fingerprint names everything that determined the number: README, "Results")."""
+    parts = ["<h2>Runs</h2>"]
+    for run in runs:
+        parts.append(f"<h3>{html.escape(run.label)}</h3><p>source: <code>{html.escape(run.source)}</code></p>")
+        if not run.records:
+            parts.append("<p>published figures or mteb result files: no harness run records</p>")
+            continue
+        first = next(iter(run.records.values()))
+        condition = ", ".join(f"{k}={v}" for k, v in first["condition"].items())
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(first["packages"].items()))
+        parts.append(f"<p>{html.escape(condition)}</p><p>versions: {html.escape(versions)}</p>")
+        rows = [
+            [task, r["metric"] or "", str(r["device"] or ""), f"{r['seconds'] or 0:.1f}", r["fingerprint"][:16]]
+            for task, r in sorted(run.records.items())
+        ]
+        parts.append(html_table(["task", "metric", "device", "seconds", "fingerprint"], rows))
+    return "".join(parts)
