@@ -117,3 +117,40 @@ def test_the_event_log_tells_a_run_and_its_resumption(tmp_path: Path, capsys: py
     record = json.loads(record_path(next(tmp_path.rglob("records")).parent, "SmokeSTS").read_text())
     assert done["SmokeSTS"]["score"] == record["main_score"] and done["SmokeSTS"]["metric"] == "cosine_spearman"
     assert {e["run"] for e in events} == {"minilm:instructions=none,mode=none,protocol=instructor"}
+
+
+def test_limit_is_a_partial_run_named_and_filed_as_one(tmp_path: Path) -> None:
+    """--limit 4: four pairs evenly spread through the file (the first four of a file sorted by label would be one
+    class), a result of its own (never resumed as, or reported with, the full run), marked partial."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from harness.core.paths import smoke_dir
+    from harness.models.encoder import Encoder
+
+    out = tmp_path / "results"
+    [full] = harness.evaluate("minilm", ["SmokeSTS"], output_dir=out, cache=False)
+    [part] = harness.evaluate("minilm", ["SmokeSTS"], output_dir=out, cache=False, limit=4)
+    assert part.status == "done" and part.record["partial"] == {"limit": 4} and full.record["partial"] is None
+    assert part.record["run"].endswith(",limit=4")
+    assert len([p for p in out.rglob("SmokeSTS.run.json") if "limit_4" in p.parent.parent.name]) == 1
+    rows = [json.loads(line) for line in (smoke_dir() / "data/mteb/SmokeSTS/test.jsonl").open()]
+    chosen = [rows[round(i * (len(rows) - 1) / 3)] for i in range(4)]
+    enc = Encoder("minilm", mode="none")
+    a, b = (enc.encode([r[k] for r in chosen]) for k in ("sentence1", "sentence2"))
+    cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert part.score == pytest.approx(100 * spearmanr([r["score"] for r in chosen], cosine)[0], abs=1e-6)
+    frame = harness.load_results(out)
+    assert sorted(frame["run"]) == sorted([full.record["run"], part.record["run"]])  # two rows, never merged
+
+
+def test_the_wheels_readme_stands_on_its_own() -> None:
+    """The wheel's long description pointed at files a user of the wheel does not have."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    text = (root / project["readme"]).read_text()
+    for checkout_only in ("../shared", "scripts/test.sh", ".ci/", "tests/"):
+        assert checkout_only not in text
+    assert "pip install" in text and "harness run" in text and project["license-files"] == ["LICENSE"]

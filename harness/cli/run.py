@@ -38,6 +38,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output-dir", default="results/runs", help="where result files go (default results/runs)")
     p.add_argument("--overwrite", action="store_true", help="re-run tasks that already have results")
+    p.add_argument(
+        "--limit",
+        type=positive_int,
+        help="at most N evaluation items per task (pairs, test texts, queries, documents): a quick partial run, "
+        "named and filed as one",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
     from harness.benchmarks.prompt_retrieval import CONDITIONS
 

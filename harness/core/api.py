@@ -8,6 +8,7 @@ tasks, an instruction library and run options: the CLI's `run` and `plan` build 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ class RunRequest:
     overwrite: bool = False
     dry_run: bool = False
     shard: tuple[int, int] | None = None
+    limit: int | None = None  # at most this many evaluation items per task: a partial run, named as one
     lm: str | None = None  # lm ... test_size: prompt retrieval's PromptSettings, by the same names
     lm_device: str | None = None
     lm_precision: str = "fp32"
@@ -124,8 +126,10 @@ def prepare(request: RunRequest) -> Prepared:
             raise
         revision = "unresolved"  # a plan can still be shown; its paths name no revision
     prompt = PromptSettings(**{name: getattr(r, name) for name in PromptSettings.__dataclass_fields__})
+    if r.limit and (prompt.test_size is None or prompt.test_size > r.limit):
+        prompt = dataclasses.replace(prompt, test_size=r.limit)
     options = RunOptions(
-        Unit(r.model, revision, variant, mode, resolve(r.protocol)),
+        Unit(r.model, revision, variant, mode, resolve(r.protocol), r.limit),
         Path(r.output_dir),
         Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
         r.batch_size,

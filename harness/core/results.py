@@ -75,16 +75,20 @@ class Unit:
     variant: str
     mode: str
     protocol: str
+    limit: int | None = None  # --limit: at most this many evaluation items per task (a partial run)
 
     @property
     def name(self) -> str:
         """HELM-style run name: the parts that change the numbers."""
-        return f"{self.model}:instructions={self.variant},mode={self.mode},protocol={self.protocol}"
+        partial = f",limit={self.limit}" if self.limit else ""
+        return f"{self.model}:instructions={self.variant},mode={self.mode},protocol={self.protocol}{partial}"
 
     @property
     def condition(self) -> dict[str, str]:
-        """What, beside the model and its revision, names the unit: mteb's `experiment_kwargs`."""
-        return {"instructions": self.variant, "mode": self.mode, "protocol": self.protocol}
+        """What, beside the model and its revision, names the unit: mteb's `experiment_kwargs` (a partial run's
+        limit included, so its folder is never a full run's)."""
+        limit = {"limit": str(self.limit)} if self.limit else {}
+        return {"instructions": self.variant, "mode": self.mode, "protocol": self.protocol, **limit}
 
     def folder(self, output: Path) -> Path:
         """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read

@@ -103,6 +103,7 @@ def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict
             "instructions": instructions,
             "model": {"name": unit.model, "revision": unit.revision, "mode": unit.mode, **opts.model_settings},
             "protocol": unit.protocol,
+            "limit": unit.limit,
             "settings": settings,
             "versions": package_versions(),
         }
@@ -269,6 +270,7 @@ def _write_record(
         "task": spec.model_dump(),
         "main_metric": metric,
         "main_score": evaluation.main_score,
+        "partial": {"limit": ctx.opts.unit.limit} if ctx.opts.unit.limit else None,
         **evaluation.details,
         "model": ctx.encoder.metadata(),
         "packages": package_versions(),

@@ -54,10 +54,17 @@ class BillboardBenchmark:
         billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir)
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
-        from harness.benchmarks.billboard.scoring import correlations, max_reference_cosine
+        from harness.benchmarks.billboard.scoring import BillboardData, correlations, max_reference_cosine
 
         spec = cast(BillboardTaskSpec, spec)
         data, source = billboard_data(spec, ctx.opts.data_dir)
+        if ctx.opts.unit.limit:  # a partial run: N items spread through the file, every system's output for each
+            every = list(data.references)
+            step = max(1, len(every) // ctx.opts.unit.limit)
+            items = every[::step][: ctx.opts.unit.limit]
+            data = BillboardData(
+                [h for h in data.hypotheses if h.item in set(items)], {i: data.references[i] for i in items}
+            )
         instruction = ctx.library.get(spec.name, ctx.opts.unit.variant).query  # same on both sides
         start = time.perf_counter()
         scores = correlations(

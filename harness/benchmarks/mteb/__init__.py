@@ -58,13 +58,17 @@ def mteb_task(spec: MtebTaskSpec, part: MtebTaskSpec) -> Any:
     return task
 
 
-def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str) -> tuple[Any, dict[str, Any]]:
-    """The mteb task object with its data loaded by mteb, and where that data came from."""
+def load_part(
+    spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str, limit: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The mteb task object with its data loaded by mteb (cut to `limit` items), and where that data came from."""
     from harness.benchmarks.mteb.portable import TaskData
 
     task = mteb_task(spec, part)
     if root is not None:
         data = TaskData(part, root, folder=data_folder(spec, part, root))
+        if limit:
+            data.limit(limit)
         task.dataset, task.data_loaded = data.to_mteb(), True
         return task, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
     pin = dataset_pin(spec, part, protocol)
@@ -82,6 +86,16 @@ def load_part(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protoco
     paper = spec.source.era_pin(part.name if spec.subtasks else None)
     if paper != pin:
         source["paper_data"] = {"path": paper.hf_dataset, "revision": paper.revision, "differs": True}
+    if limit:  # through the portable layout, where the cut is defined once
+        import tempfile
+
+        from harness.benchmarks.mteb.mirror import mirror
+
+        with tempfile.TemporaryDirectory() as tmp:
+            mirror(spec, [(part, task)], Path(tmp))
+            data = TaskData(part, Path(tmp), folder=data_folder(spec, part, Path(tmp)))
+            data.limit(limit)
+            task.dataset = data.to_mteb()
     return task, source
 
 
@@ -128,7 +142,9 @@ class MtebBenchmark:
         for _, part in parts:
             start = time.perf_counter()
             if the_era is not None and spec.category != "Retrieval":
-                per_subset, sources[part.name] = self._evaluate_era(the_era, spec, part, model, opts.data_dir)
+                per_subset, sources[part.name] = self._evaluate_era(
+                    the_era, spec, part, model, opts.data_dir, opts.unit.limit
+                )
                 main = [s["main_score"] for s in per_subset.values()]  # the paper's metric, set by the era evaluator
                 metric = MAIN.get(spec.category, spec.main_metric)
             else:
@@ -151,12 +167,19 @@ class MtebBenchmark:
 
     @staticmethod
     def _evaluate_era(
-        the_era: Era, spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, root: Path | None
+        the_era: Era,
+        spec: MtebTaskSpec,
+        part: MtebTaskSpec,
+        model: InstructedEncoder,
+        root: Path | None,
+        limit: int | None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         from harness.benchmarks.mteb import eras
         from harness.benchmarks.mteb.adapter import TaskEmbedder
 
         data, source = era_rows(spec, part, root, the_era.name)
+        if limit:
+            data.limit(limit)
         embed = TaskEmbedder(model, part.name)
         per_subset = {subset: eras.evaluate(the_era, part, rows, embed) for subset, rows in data.subsets.items()}
         return per_subset, source
@@ -165,7 +188,7 @@ class MtebBenchmark:
     def _evaluate_mteb(
         spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, opts: RunOptions
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol)
+        task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol, opts.unit.limit)
         if source.get("paper_data"):
             opts.log(
                 f"note: {part.name}: the paper evaluated {source['paper_data']}; this run loads "

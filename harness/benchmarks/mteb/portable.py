@@ -222,6 +222,39 @@ def _sound_batch(batch: Any) -> Any:
     return pa.RecordBatch.from_arrays([ids, title, text], schema=batch.schema)
 
 
+def limited(category: str, split: str, rows: dict[str, Any], n: int) -> dict[str, Any]:
+    """One subset's rows cut to at most `n` evaluation items (see `TaskData.limit`)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def spread(items: list[Any]) -> list[Any]:
+        return (
+            items
+            if len(items) <= n
+            else [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
+            if n > 1
+            else items[:1]
+        )
+
+    if category == "Retrieval":
+        queries = spread(rows["queries"])
+        kept = {q["_id"] for q in queries}
+        qrels = {q: docs for q, docs in rows["qrels"].items() if q in kept}
+        judged = pa.array(sorted({d for docs in qrels.values() for d in docs}), pa.string())
+        corpus = rows["corpus"]
+        first = pa.array(np.arange(corpus.num_rows) < 10 * n)
+        return {
+            "corpus": corpus.filter(pc.or_(pc.is_in(corpus["_id"], value_set=judged), first)),
+            "queries": queries,
+            "qrels": qrels,
+        }
+    if category == "Clustering":
+        cut = [{**r, "sentences": spread(r["sentences"]), "labels": spread(r["labels"])} for r in rows[split]]
+        return {**rows, split: cut}
+    return {**rows, split: spread(rows[split])}
+
+
 class TaskData:
     """The validated rows of one task (all subsets), plus a checksum of the files they came from."""
 
@@ -260,6 +293,13 @@ class TaskData:
                     "; the classifier can never predict them (check the label ids of both files)"
                 )
         return rows
+
+    def limit(self, n: int) -> None:
+        """Keep at most `n` evaluation items of every subset (`--limit`, a partial run), evenly spaced through each
+        file (files are often sorted by label: the first n would be one or two classes): n pairs, test texts (train
+        is whole: classifiers still learn from it), documents, queries (retrieval: with the passages judged for
+        them and the corpus's first 10n), or n texts of every cluster set."""
+        self.subsets = {s: limited(self.spec.category, self.spec.split, rows, n) for s, rows in self.subsets.items()}
 
     def checksum(self) -> str:
         """sha256 over the files' names and bytes, read in blocks."""
