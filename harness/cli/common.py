@@ -90,6 +90,12 @@ def model_args(p: argparse.ArgumentParser) -> None:
         help="encode on several devices of this node at once, e.g. cuda:0,cuda:1 (the embeddings are one device's)",
     )
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="onnx: the transformer in ONNX Runtime (CPU; exported once, checked against torch at load)",
+    )
     p.add_argument("--max-length", type=positive_int, help="max tokens of instruction + text (default: the model's)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 

@@ -42,6 +42,7 @@ class RunRequest:
     device: str | None = None
     devices: list[str] | None = None  # several devices of one node (harness.models.devices)
     precision: str = "fp32"
+    backend: str = "torch"  # torch | onnx (harness.models.onnx)
     max_length: int | None = None
     cache: bool = True
     overwrite: bool = False
@@ -60,7 +61,7 @@ class RunRequest:
     @property
     def model_settings(self) -> dict[str, Any]:
         """The model settings that change numbers beyond name, revision and mode (part of every fingerprint)."""
-        return {"max_length": self.max_length, "precision": self.precision}
+        return {"max_length": self.max_length, "precision": self.precision, "backend": self.backend}
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,14 @@ def encoder_for(request: RunRequest) -> TextEncoder:
         "max_length": request.max_length,
         "batch_size": request.batch_size,
     }
-    if request.devices:
-        encoder: Encoder = MultiDeviceEncoder(request.model, devices=request.devices, **settings)
+    if request.backend == "onnx":
+        from harness.models.onnx import OnnxEncoder
+
+        if request.devices:
+            raise UsageError("--backend onnx runs on this process's CPU: drop --devices")
+        encoder: Encoder = OnnxEncoder(request.model, device=request.device, **settings)
+    elif request.devices:
+        encoder = MultiDeviceEncoder(request.model, devices=request.devices, **settings)
     else:
         encoder = Encoder(request.model, device=request.device, **settings)
     # without the cache, the same wrapper over memory: the same batches, the same vectors

@@ -131,6 +131,12 @@ class Encoder:
         return n if n > 1 else 0
 
     # ------------------------------------------------------------------ internals
+    def _vectors(self, inputs: list[str]) -> np.ndarray:
+        """The model's vectors of one batch of model inputs (the backend's part: `harness.models.onnx`)."""
+        return np.asarray(
+            self.model.encode(inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False)
+        )
+
     def _inputs(self, texts: list[str], instruction: str) -> list[str]:
         if self.identity.mode == "masked":
             return [(instruction + t.strip()).strip() for t in texts]
@@ -142,7 +148,7 @@ class Encoder:
         inputs = self._inputs(texts, instruction)
         start = time.perf_counter()
         with _pooling_excludes(self.poolings, exclude):
-            vectors = self.model.encode(inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False)
+            vectors = self._vectors(inputs)
         self.seconds_encoding += time.perf_counter() - start
         self.texts_encoded += len(inputs)
         vectors = np.asarray(vectors, dtype=np.float32)

@@ -25,10 +25,12 @@ class ModelIdentity:
     max_length: int
     dimension: int
     precision: Precision
+    backend: str = "torch"  # torch, or onnx (harness.models.onnx): part of the cache key
 
     @property
     def key(self) -> str:
-        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}"
+        backend = "" if self.backend == "torch" else f"|{self.backend}"  # torch keys as before: the cache stays
+        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{backend}"
 
 
 class TextEncoder(Protocol):
