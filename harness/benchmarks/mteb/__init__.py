@@ -2,7 +2,7 @@
 
 Data: the hub at the revision the protocol loads (the paper-era pin under `instructor`/`mteb-2022`, today's pin
 under `mteb`), or `--data-dir` in the portable layout (`portable.py`). The era evaluators read rows in the portable
-layout, so a hub dataset is mirrored into the harness cache first (`mirror.mirror_rows`), as `harness data
+layout, so a hub dataset is mirrored into the harness cache first (`mirror.cached_rows`), as `harness data
 mirror` would write it, and read back with the same checks. The encoder reaches both through
 `adapter.InstructedEncoder`, which picks each text's instruction by task and side.
 """
