@@ -162,8 +162,9 @@ def run_tasks(
         )
     todo = [s for s in specs if opts.overwrite or status[s.name][0] != "done"]
     outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
-    if todo and not opts.dry_run:
-        opts.output.mkdir(parents=True, exist_ok=True)
+    if not opts.dry_run:
+        for folder in dict.fromkeys(opts.folder(s) for s in todo):  # writable, with room, before any model loads
+            ensure_writable(folder)  # this also makes the output folder the event log goes in
     opts.event("run", tasks=[s.name for s in specs], todo=[s.name for s in todo], shard=opts.shard)
     for o in outcomes.values():
         opts.log(f"resume: {o.task} already done with the same inputs ({o.metric} {100 * (o.score or 0):.2f}), skipped")
@@ -176,8 +177,6 @@ def run_tasks(
                 f" -> {record_path(opts.folder(s), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
-    for folder in dict.fromkeys(opts.folder(s) for s in todo):  # writable, with room, before any model loads
-        ensure_writable(folder)
     for spec in todo:  # every task's data is read and checked before any model loads
         benchmarks.get(spec.benchmark).preflight(spec, opts)
     ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()})
