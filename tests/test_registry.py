@@ -124,36 +124,6 @@ def test_cqadupstack_forums_have_their_own_instructions() -> None:
         lib.get("CQADupstackRetrieval", "instructor-large")
 
 
-def test_missing_reference_instructions_are_explicit_with_a_note() -> None:
-    for task in ("PromptRetrievalDBpedia14", "PromptRetrievalMultiWOZ"):
-        for family in FAMILIES:
-            ins = library().get(task, family)
-            assert ins.query == "" and ins.note and "Fallback" in ins.note
-        assert library().get(task, "level:detailed").query.startswith("Represent the ")
-
-
-def test_every_task_has_five_distinct_paraphrases_unlike_the_original() -> None:
-    lib = library()
-    for spec in registry().tasks.values():
-        for key in lib.keys(spec.name):
-            sub = None if key == spec.name else key
-            original = lib.get(spec.name, "instructor-large", sub)
-            paraphrases = [lib.get(spec.name, f"paraphrase:{k}", sub) for k in range(1, 6)]
-            assert len(set(paraphrases)) == 5, key
-            for p in paraphrases:
-                assert p.query != original.query and p.document != original.document, (key, p)
-                assert p.query.lower().startswith(("represent", "for ")), p
-
-
-def test_levels() -> None:
-    lib = library()
-    assert lib.get("NQ", "level:none").query == ""
-    assert lib.get("NQ", "level:tag").query == "NQ; Input: "
-    assert lib.get("NQ", "level:simple").query == "Wikipedia Question; Input: "
-    assert lib.get("NQ", "level:simple").document == "Document; Input: "
-    assert lib.get("NQ", "level:detailed") == lib.get("NQ", "instructor-large")
-
-
 def test_unknown_names_suggest_the_closest() -> None:
     with pytest.raises(HarnessError, match="Did you mean: SciFact"):
         registry().get("Scifact")
@@ -177,9 +147,10 @@ def test_cli_json_lists_every_task_with_instructions(capsys: pytest.CaptureFixtu
             "source",
             "instructions",
             "paraphrases",
+            "frames",
             "levels",
         } <= set(r)
-        assert set(r["instructions"]) == set(FAMILIES) and len(r["paraphrases"]) == 5
+        assert set(r["instructions"]) == set(FAMILIES) and len(r["paraphrases"]) == len(r["frames"]) == 5
         assert set(r["levels"]) == {"none", "tag", "simple", "detailed"}
     arguana = next(r for r in records if r["name"] == "ArguAna")
     assert arguana["instructions"]["instructor-large"] == {
@@ -248,13 +219,23 @@ def test_malformed_task_file_names_file_and_field(tmp_path: Path, edit, message:
             r"instructor-xl.yaml.STS12: expected a string, \{query, document\}",
         ),
         (
-            "paraphrases.yaml",
+            "frames.yaml",
             lambda t: t.replace("  - 'Represent each statement: '\n", "", 1),
             r"expected a list of 5 paraphrases",
         ),
         (
+            "paraphrases.yaml",
+            lambda t: t.replace("  - 'Represent the assertion: '\n", "", 1),
+            r"paraphrases\[\d+\]: expected a list of 5 paraphrases",
+        ),
+        (
+            "paraphrases.yaml",
+            lambda t: t.replace("- original: 'Represent the caption: '", "- original: 'Represent the photo: '"),
+            r"paraphrases of 'Represent the photo: ': no task evaluates that instructor-large string",
+        ),
+        (
             "levels.yaml",
-            lambda t: t.replace("tag: 'STS12; Input: '", "label: 'STS12'"),
+            lambda t: t.replace("tag: 'STS 2012; Input: '", "label: 'STS12'"),
             r"levels.yaml.STS12: expected \{tag, simple",
         ),
         (

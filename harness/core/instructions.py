@@ -6,11 +6,17 @@ A *variant* names which instruction a run uses, HELM-style:
                                                        a string changed after numbers were published with it
                                                        (instructions/dated.yaml: which number each belongs to)
   none                                                 no instruction
-  paraphrase:K  (K = 1..5)                             the K-th paraphrase of the instructor-large string
+  paraphrase:K  (K = 1..5)                             the K-th hand-written rewording of each side's
+                                                       instructor-large string (instructions/paraphrases.yaml)
   paraphrase-query:K                                   the same on the query side only of retrieval and
                                                        reranking (documents keep instructor-large's string,
                                                        so the corpus embeddings are reused from the cache)
+  frames:K, frames-query:K                             the K-th frame of the same words ('Represent this ...',
+                                                       'For ..., represent ...'; instructions/frames.yaml)
   level:none|tag|simple|detailed                       the paper's detail-level ablation (section 4.3)
+
+A task evaluated without an instruction (instructor-large's string is empty) has nothing to reword: its
+paraphrase, frame and `detailed` variants run without one and say so in their note (`UNEVALUATED`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ Side = Literal["query", "document"]
 FAMILIES = ("instructor-base", "instructor-large", "instructor-xl")
 LEVELS = ("none", "tag", "simple", "detailed")
 N_PARAPHRASES = 5
+REWORDINGS = ("paraphrase", "paraphrase-query", "frames", "frames-query")
+UNEVALUATED = "no evaluated instruction: the paper evaluates this task without one, so this variant runs without one"
 
 
 @dataclass(frozen=True)
@@ -92,9 +100,35 @@ def _paraphrase_list(obj: Any, where: str) -> list[Instruction]:
     return [_entry(o, f"{where}[{i + 1}]") for i, o in enumerate(obj)]
 
 
+def _rewordings(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`paraphrases.yaml`: original string -> its five paraphrases, and -> the words each must keep."""
+    texts, keep = {}, {}
+    for i, entry in enumerate(_section(path, "paraphrases")):
+        where = f"{path}: paraphrases[{i}]"
+        if not isinstance(entry, dict) or not {"original", "paraphrases"} <= set(entry) <= {
+            "original",
+            "paraphrases",
+            "keep",
+        }:
+            raise SpecError(f"{where}: expected {{original, paraphrases[, keep]}}, got {entry!r:.120}")
+        original, paraphrases = entry["original"], entry["paraphrases"]
+        if original in texts:
+            raise SpecError(f"{where}: {original!r} is paraphrased twice; name it once")
+        if (
+            not isinstance(paraphrases, list)
+            or len(paraphrases) != N_PARAPHRASES
+            or not all(isinstance(t, str) and t for t in paraphrases)
+        ):
+            raise SpecError(f"{where}: expected a list of {N_PARAPHRASES} paraphrases, got {paraphrases!r:.120}")
+        texts[original], keep[original] = paraphrases, list(entry.get("keep", []))
+    return texts, keep
+
+
 def _level_map(obj: Any, where: str) -> dict[str, Instruction]:
-    if not isinstance(obj, dict) or not {"tag", "simple"} <= set(obj) <= {"tag", "simple", "detailed"}:
-        raise SpecError(f"{where}: expected {{tag, simple[, detailed]}}, got {obj!r:.120}")
+    if not isinstance(obj, dict) or set(obj) != {"tag", "simple"}:
+        raise SpecError(
+            f"{where}: expected {{tag, simple}} (detailed is the instructor-large string), got {obj!r:.120}"
+        )
     return {k: _entry(v, f"{where}.{k}") for k, v in obj.items()}
 
 
@@ -114,9 +148,8 @@ class Library:
                     if clash := sorted(set(added) & set(self.families[family])):
                         raise SpecError(f"{path}: {', '.join(clash)} already has a {family} instruction; name it once")
                     self.families[family].update(added)
-        self.paraphrases = _flatten(
-            _section(root / "paraphrases.yaml", "paraphrases"), f"{root}/paraphrases.yaml", _paraphrase_list
-        )
+        self.paraphrases, self.keep = _rewordings(root / "paraphrases.yaml")
+        self.frames = _flatten(_section(root / "frames.yaml", "frames"), f"{root}/frames.yaml", _paraphrase_list)
         self.levels = _flatten(_section(root / "levels.yaml", "levels"), f"{root}/levels.yaml", _level_map)
         self.dated = _dated_sets(root / "dated.yaml")
 
@@ -145,17 +178,42 @@ class Library:
         if variant in self.dated:
             family, changed = self.dated[variant]
             return changed.get(key) or self._lookup(self.families[family], key, family)
-        if kind in ("paraphrase", "paraphrase-query") and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
-            paraphrase = self._lookup(self.paraphrases, key, "paraphrases")[int(arg) - 1]
-            if kind == "paraphrase" or self.tasks.get(task).symmetric:
-                return paraphrase
-            return Instruction(paraphrase.query, self.families["instructor-large"][key].document)
+        if kind in REWORDINGS and arg.isdigit() and 1 <= int(arg) <= N_PARAPHRASES:
+            return self._reworded(task, key, kind, int(arg))
         if kind == "level" and arg in LEVELS:
+            large = self._lookup(self.families["instructor-large"], key, "instructor-large")
             if arg == "none":
                 return NO_INSTRUCTION
-            levels = self._lookup(self.levels, key, "levels")
-            return levels.get(arg) or self.families["instructor-large"][key]
+            if arg == "detailed":
+                return large if large.query or large.document else Instruction("", "", UNEVALUATED)
+            return self._lookup(self.levels, key, "levels")[arg]
         raise unknown("instruction variant", variant, variants(self))
+
+    def _reworded(self, task: str, key: str, kind: str, k: int) -> Instruction:
+        """The k-th paraphrase or frame; `-query` kinds keep instructor-large's document side."""
+        large = self._lookup(self.families["instructor-large"], key, "instructor-large")
+        if not (large.query or large.document):
+            return Instruction("", "", UNEVALUATED)
+        if kind.startswith("frames"):
+            reworded = self._lookup(self.frames, key, "frames")[k - 1]
+        else:
+            reworded = Instruction(*(self.paraphrase(side, k) for side in (large.query, large.document)))
+        if kind.endswith("-query") and not self.tasks.get(task).symmetric:
+            return Instruction(reworded.query, large.document)
+        return reworded
+
+    def paraphrase(self, original: str, k: int) -> str:
+        """The k-th (1-based) paraphrase of an instruction string; the empty string stays empty."""
+        if not original:
+            return original
+        if original not in self.paraphrases:
+            raise SpecError(f"no paraphrases of {original!r}: add them to instructions/paraphrases.yaml")
+        return self.paraphrases[original][k - 1]
+
+    def unevaluated(self, task: str, subtask: str | None = None) -> bool:
+        """Whether the paper evaluates the task without an instruction (nothing to paraphrase)."""
+        large = self.families["instructor-large"].get(self._key(task, subtask))
+        return large is not None and not (large.query or large.document)
 
     @staticmethod
     def _lookup(table: dict[str, Any], key: str, what: str) -> Any:
@@ -170,6 +228,7 @@ class Library:
         return {
             "instructions": {f: both(self.get(task, f, sub)) for f in FAMILIES},
             "paraphrases": [both(self.get(task, f"paraphrase:{k}", sub)) for k in range(1, N_PARAPHRASES + 1)],
+            "frames": [both(self.get(task, f"frames:{k}", sub)) for k in range(1, N_PARAPHRASES + 1)],
             "levels": {lv: both(self.get(task, f"level:{lv}", sub)) for lv in LEVELS},
         }
 
@@ -196,7 +255,7 @@ class Library:
             for key in self.keys(spec.name):
                 for variant in (
                     *FAMILIES,
-                    *(f"paraphrase:{k}" for k in range(1, 6)),
+                    *(f"{kind}:{k}" for kind in ("paraphrase", "frames") for k in range(1, N_PARAPHRASES + 1)),
                     *(f"level:{lv}" for lv in LEVELS),
                 ):
                     try:
@@ -204,13 +263,19 @@ class Library:
                     except HarnessError as exc:
                         found += [str(exc)] if shipped else []
                 large = self.families["instructor-large"].get(key)
-                texts = self.paraphrases.get(key, [])
-                if shipped and large and (len(set(texts)) != N_PARAPHRASES or large in texts):
-                    found.append(f"paraphrases of {key}: need {N_PARAPHRASES} distinct ones, all unlike the original")
+                frames = self.frames.get(key, [])
+                if shipped and large and large.query and (len(set(frames)) != N_PARAPHRASES or large in frames):
+                    found.append(f"frames of {key}: need {N_PARAPHRASES} distinct ones, all unlike the original")
                 if spec.symmetric and large and large.query != large.document:
                     found.append(f"{key}: symmetric task with different query and document instructions")
+        evaluated = {text for ins in self.families["instructor-large"].values() for text in (ins.query, ins.document)}
+        for original, texts in self.paraphrases.items():
+            if len(set(texts)) != N_PARAPHRASES or original in texts:
+                found.append(f"paraphrases of {original!r}: need {N_PARAPHRASES} distinct ones, all unlike it")
+            if original not in evaluated:
+                found.append(f"paraphrases of {original!r}: no task evaluates that instructor-large string")
         for table_name, table in (
-            ("paraphrases", self.paraphrases),
+            ("frames", self.frames),
             ("levels", self.levels),
             *((f, t) for f, t in self.families.items()),
             *((name, changed) for name, (_, changed) in self.dated.items()),
@@ -246,8 +311,7 @@ def variants(lib: Library | None = None) -> list[str]:
         *FAMILIES,
         *(lib.dated if lib else ()),
         "none",
-        *(f"paraphrase:{k}" for k in range(1, 6)),
-        *(f"paraphrase-query:{k}" for k in range(1, 6)),
+        *(f"{kind}:{k}" for kind in REWORDINGS for k in range(1, N_PARAPHRASES + 1)),
         *(f"level:{lv}" for lv in LEVELS),
     ]
 
