@@ -17,6 +17,7 @@ import pytest
 from harness.benchmarks.mteb import eras
 from harness.benchmarks.mteb.spec import MtebTaskSpec
 from harness.core.instructions import Side, library
+from harness.core.items import Items
 from harness.core.spec import registry
 from tests import era_fixtures as fx
 
@@ -39,7 +40,7 @@ class FixtureEmbedder:
         return self.instructions[side]
 
 
-def _scores(era_name: str, name: str) -> dict:
+def _evaluated(era_name: str, name: str) -> tuple[dict, Items]:
     spec = registry().get(fx.FORK_TASKS[name])
     assert isinstance(spec, MtebTaskSpec)
     data = fx.fixtures()[name]
@@ -52,6 +53,22 @@ def _scores(era_name: str, name: str) -> dict:
         {"query": sides.query, "document": sides.document} if sides else {"query": "", "document": ""}
     )
     return eras.evaluate(eras.ERAS[era_name], spec, rows, embed)
+
+
+def _scores(era_name: str, name: str) -> dict:
+    return _evaluated(era_name, name)[0]
+
+
+@pytest.mark.parametrize("era_name", ["mteb-2022", "instructor"])
+@pytest.mark.parametrize("name", list(fx.FORK_TASKS))
+def test_per_item_outputs_give_the_main_score(era_name: str, name: str) -> None:
+    """Fails if an evaluator's items leave something out or weigh it wrongly (a skipped SummEval document kept,
+    a first-shuffle draw or cluster set dropped): re-aggregation would then not reproduce the published score."""
+    scores, items = _evaluated(era_name, name)
+    if math.isnan(scores["main_score"]):
+        assert math.isnan(items.score())
+    else:
+        assert items.score() == pytest.approx(scores["main_score"], abs=1e-12)
 
 
 @pytest.mark.parametrize("era_name", ["mteb-2022", "instructor"])

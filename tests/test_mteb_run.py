@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 
 from harness.benchmarks.mteb.eras import experiment_samples
 from harness.benchmarks.mteb.spec import ClassificationProtocol
+from harness.core import items as per_item
 from harness.core.errors import HarnessError
 from harness.core.instructions import Library, library
 from harness.core.paths import data_dir, smoke_dir
@@ -90,6 +91,11 @@ def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> Non
             for entry in sides.values():
                 assert len(entry["sha256"]) == 64 and entry["text"].strip()
         assert TaskResult.from_disk(folder / f"{o.task}.json").task_name == o.task
+        # per-item outputs of every task type (retrieval's from mteb's saved ranking) give back its score
+        saved = record["uncertainty"]
+        assert set(saved["interval"]) >= {"low", "high", "se", "resamples", "seed"}, o.task
+        again = per_item.load(folder / saved["items"]).score()
+        assert again == pytest.approx(o.score, abs=5e-6 if o.task == "SmokeRetrieval" else 1e-12), o.task
     summ = json.loads((folder / "SmokeSummarization.json").read_text())["scores"]["test"][0]
     assert summ["legacy_pvalue_averaging"] is True and "cosine_spearman_correct" in summ
 

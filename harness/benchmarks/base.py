@@ -9,17 +9,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
+    from harness.core.items import Items
     from harness.core.runner import Context, RunOptions
 
 
 @dataclass
 class Evaluation:
-    """A task's main score (0-1 scale), the metric it is (None: the task file's `main_metric`), and what its run
-    record says about how it was obtained."""
+    """A task's main score (0-1 scale), the metric it is (None: the task file's `main_metric`), what its run
+    record says about how it was obtained, and the per-item outputs it is computed from (None: the evaluator
+    gives none, and `no_items` says why)."""
 
     main_score: float
     details: dict[str, Any] = field(default_factory=dict)
     metric: str | None = None
+    items: Items | None = None
+    no_items: str | None = None
+    decimals: int | None = None  # the main score's rounding by its evaluator (mteb rounds retrieval to 5), if any
 
 
 class Benchmark(Protocol):

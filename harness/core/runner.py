@@ -259,11 +259,31 @@ def _resumed(folder: Path, task: str) -> Outcome:
     return Outcome(task, "resumed", record["main_score"], record["main_metric"], record=record)
 
 
+def _save_items(folder: Path, task: str, evaluation: Evaluation) -> dict[str, Any]:
+    """Write the per-item outputs beside the result, checked to reproduce the main score, and their interval."""
+    from harness.core import items as per_item
+    from harness.core.bootstrap import task_interval
+
+    if evaluation.items is None:
+        return {"items": None, "why": evaluation.no_items or "this evaluator gives no per-item outputs"}
+    again = evaluation.items.score()
+    tolerance = 1e-9 + (0.5 * 10.0**-evaluation.decimals if evaluation.decimals is not None else 0.0)
+    if not abs(again - evaluation.main_score) <= tolerance:
+        raise ResultError(
+            f"task {task}: its per-item outputs give {again!r}, the evaluator {evaluation.main_score!r}; no result "
+            "was written. This is a harness bug: please report it"
+        )
+    path = per_item.items_path(folder, task)
+    per_item.save(evaluation.items, path)
+    return {"items": str(path.relative_to(folder)), "interval": task_interval(task, evaluation.items).record()}
+
+
 def _write_record(
     folder: Path, spec: TaskSpec, metric: str, evaluation: Evaluation, ctx: Context, seconds: float
 ) -> dict[str, Any]:
     record = {
         "harness_version": __version__,
+        "uncertainty": _save_items(folder, spec.name, evaluation),
         "run": ctx.opts.unit.name,
         "unit": {**vars(ctx.opts.unit), "task": spec.name, "split": spec.split},
         "task": spec.model_dump(),

@@ -54,7 +54,7 @@ class BillboardBenchmark:
         billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir)
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
-        from harness.benchmarks.billboard.scoring import BillboardData, correlations, max_reference_cosine
+        from harness.benchmarks.billboard import scoring
 
         spec = cast(BillboardTaskSpec, spec)
         data, source = billboard_data(spec, ctx.opts.data_dir)
@@ -62,17 +62,15 @@ class BillboardBenchmark:
             every = list(data.references)
             step = max(1, len(every) // ctx.opts.unit.limit)
             items = every[::step][: ctx.opts.unit.limit]
-            data = BillboardData(
+            data = scoring.BillboardData(
                 [h for h in data.hypotheses if h.item in set(items)], {i: data.references[i] for i in items}
             )
         instruction = ctx.library.get(spec.name, ctx.opts.unit.variant).query  # same on both sides
         start = time.perf_counter()
-        scores = correlations(
-            data,
-            max_reference_cosine(
-                data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, side="document")
-            ),
+        predicted = scoring.max_reference_cosine(
+            data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, side="document")
         )
+        scores = scoring.correlations(data, predicted)
         write_scores(self.result_folder(spec, ctx.opts), spec, scores, source["commit"], time.perf_counter() - start)
         return Evaluation(
             scores["main_score"],
@@ -82,6 +80,7 @@ class BillboardBenchmark:
                 "protocol": {"protocol": "billboard (paper appendix B.3)"},
                 "scores": scores,
             },
+            items=scoring.items(data, predicted),
         )
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:

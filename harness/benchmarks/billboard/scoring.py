@@ -22,6 +22,7 @@ from scipy import stats
 
 from harness.core.errors import DataError
 from harness.core.io import read_jsonl
+from harness.core.items import Items, Stratum
 
 Item = tuple[str, str]  # (set_id, seg_id) as strings
 
@@ -120,3 +121,11 @@ def correlations(data: BillboardData, predicted: np.ndarray) -> dict[str, Any]:
     }
     scores["main_score"] = scores["pearson"]
     return scores
+
+
+def items(data: BillboardData, predicted: np.ndarray) -> Items:
+    """Each (item, system) pair's score and human judgment; an item resamples with all its systems."""
+    columns = {"x": predicted, "y": np.array([h.human for h in data.hypotheses])}
+    ids = ["|".join((*h.item, h.system)) for h in data.hypotheses]
+    group = np.asarray(["|".join(h.item) for h in data.hypotheses])
+    return Items([Stratum("", "pearson", columns, ids=ids, group=group)])

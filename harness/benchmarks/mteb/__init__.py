@@ -18,6 +18,7 @@ from harness.benchmarks.mteb.protocols import era
 from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
+from harness.core.items import Items, single
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
 
@@ -139,21 +140,25 @@ class MtebBenchmark:
         if the_era is not None and the_era.fork_quirks and isinstance(p := spec.protocol, ClusteringProtocol):
             model.token_limits.update({name: p.instructor_max_tokens_with_instruction for name in keys})
         scores, sources, metric = [], {}, None
+        items: list[tuple[str, Items | None]] = []
         for _, part in parts:
             start = time.perf_counter()
+            part_items: Items | None
             if the_era is not None and spec.category != "Retrieval":
-                per_subset, sources[part.name] = self._evaluate_era(
+                per_subset, sources[part.name], part_items = self._evaluate_era(
                     the_era, spec, part, model, opts.data_dir, opts.unit.limit
                 )
                 main = [s["main_score"] for s in per_subset.values()]  # the paper's metric, set by the era evaluator
                 metric = MAIN.get(spec.category, spec.main_metric)
             else:
-                per_subset, sources[part.name] = self._evaluate_mteb(spec, part, model, opts)
+                per_subset, sources[part.name], part_items = self._evaluate_mteb(spec, part, model, opts)
                 main = [s[spec.main_metric] for s in per_subset.values()]  # mteb's main score may be another
+            items.append((part.name, part_items))
             result = _task_result(mteb_task(spec, part), {spec.split: per_subset}, time.perf_counter() - start)
             write_task_result(self.result_folder(spec, opts), result)
             scores.append(sum(main) / len(main))
         names = [part.name for _, part in parts]
+        complete = all(i is not None for _, i in items)
         return Evaluation(
             sum(scores) / len(scores),
             {
@@ -163,6 +168,12 @@ class MtebBenchmark:
                 "protocol": _protocol_record(protocol, the_era, spec),
             },
             metric,
+            Items.combine(items) if complete else None,  # type: ignore[arg-type]
+            None
+            if complete
+            else f"protocol {protocol} runs installed mteb's {spec.category} evaluator, which "
+            "the harness does not take per-item outputs from (the era protocols and retrieval give them)",
+            5 if spec.category == "Retrieval" else None,  # mteb's retrieval scores are rounded
         )
 
     @staticmethod
@@ -173,7 +184,7 @@ class MtebBenchmark:
         model: InstructedEncoder,
         root: Path | None,
         limit: int | None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], dict[str, Any], Items]:
         from harness.benchmarks.mteb import eras
         from harness.benchmarks.mteb.adapter import TaskEmbedder
 
@@ -181,13 +192,17 @@ class MtebBenchmark:
         if limit:
             data.limit(limit)
         embed = TaskEmbedder(model, part.name)
-        per_subset = {subset: eras.evaluate(the_era, part, rows, embed) for subset, rows in data.subsets.items()}
-        return per_subset, source
+        both = {subset: eras.evaluate(the_era, part, rows, embed) for subset, rows in data.subsets.items()}
+        per_subset = {subset: scores for subset, (scores, _) in both.items()}
+        return per_subset, source, Items.combine([(subset, items) for subset, (_, items) in both.items()])
 
     @staticmethod
     def _evaluate_mteb(
         spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, opts: RunOptions
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], dict[str, Any], Items | None]:
+        """mteb's evaluator; per-item outputs for retrieval, from the run mteb writes to its prediction folder."""
+        import tempfile
+
         task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol, opts.unit.limit)
         if source.get("paper_data"):
             opts.log(
@@ -195,9 +210,13 @@ class MtebBenchmark:
                 f"{source['path']} @ {source['revision']}"
             )
         encode_kwargs = {"batch_size": opts.batch_size, "show_progress_bar": False}
-        per_subset = task.evaluate(model, spec.split, encode_kwargs=encode_kwargs)
+        with tempfile.TemporaryDirectory() as tmp:
+            per_subset = task.evaluate(model, spec.split, encode_kwargs=encode_kwargs, prediction_folder=Path(tmp))
+            items = None
+            if spec.category == "Retrieval":
+                items = retrieval_items(task, Path(tmp) / task.prediction_file_name, spec.split)
         task.unload_data()
-        return dict(per_subset), source
+        return dict(per_subset), source, items
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         spec = cast(MtebTaskSpec, spec)
@@ -231,6 +250,23 @@ class MtebBenchmark:
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
+
+
+def retrieval_items(task: Any, predictions: Path, split: str) -> Items:
+    """Each query's nDCG@10, scored by mteb's own metric code on the ranking mteb saved (its predictions file)."""
+    import json
+
+    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
+
+    saved = json.loads(predictions.read_text(encoding="utf-8"))
+    parts = []
+    for subset in task.hf_subsets:
+        qrels = task.dataset[subset][split]["relevant_docs"]
+        per_query = calculate_retrieval_scores(saved[subset][split], qrels, [10]).all_scores
+        ids = sorted(per_query)
+        parts.append((subset, single("mean", value=[per_query[q]["ndcg_cut_10"] for q in ids])))
+        parts[-1][1].strata[0].ids = ids
+    return Items.combine(parts)
 
 
 def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float) -> Any:

@@ -44,6 +44,7 @@ import numpy as np
 from harness.benchmarks.mteb.era_sklearn import fit_logreg, kmeans_labels
 from harness.benchmarks.mteb.spec import ClassificationProtocol, MtebTaskSpec
 from harness.core.instructions import Side
+from harness.core.items import Items, Stratum, single
 
 FIRST_SHUFFLE_DRAWS = 20  # mteb-2022: first-shuffle states averaged (seeds 0..N-1); see the module docstring
 RERANKING_MRR_AT = 10
@@ -101,21 +102,22 @@ MAIN = {
 }
 
 
-def evaluate(era: Era, spec: MtebTaskSpec, rows: dict[str, Rows], embed: Embedder) -> Scores:
-    """One subset's scores under `era`, with `main_score` (the paper's metric) set; `rows` maps split -> rows."""
+def evaluate(era: Era, spec: MtebTaskSpec, rows: dict[str, Rows], embed: Embedder) -> tuple[Scores, Items]:
+    """One subset's scores under `era`, with `main_score` (the paper's metric) set, and the per-item outputs it is
+    computed from; `rows` maps split -> rows."""
     test = rows[spec.split]
     if spec.category == "Classification":
-        scores = classification(era, rows["train"], test, embed, cast(ClassificationProtocol, spec.protocol))
-        return {**scores, "main_score": scores["accuracy"]}
-    evaluator: dict[str, Callable[[Era, Rows, Embedder], Scores]] = {
+        scores, items = classification(era, rows["train"], test, embed, cast(ClassificationProtocol, spec.protocol))
+        return {**scores, "main_score": scores["accuracy"]}, items
+    evaluator: dict[str, Callable[[Era, Rows, Embedder], tuple[Scores, Items]]] = {
         "Clustering": clustering,
         "PairClassification": pair_classification,
         "Reranking": reranking,
         "STS": sts,
         "Summarization": summarization,
     }
-    scores = evaluator[spec.category](era, test, embed)
-    return {**scores, "main_score": scores[MAIN[spec.category]]}
+    scores, items = evaluator[spec.category](era, test, embed)
+    return {**scores, "main_score": scores[MAIN[spec.category]]}, items
 
 
 def _embed_unique(embed: Embedder, texts: Sequence[str], side: Side = "query") -> dict[str, np.ndarray]:
@@ -146,7 +148,10 @@ def experiment_samples(n: int, labels: Sequence[Any], p: ClassificationProtocol,
     return samples
 
 
-def classification(era: Era, train: Rows, test: Rows, embed: Embedder, p: ClassificationProtocol) -> Scores:
+def classification(
+    era: Era, train: Rows, test: Rows, embed: Embedder, p: ClassificationProtocol
+) -> tuple[Scores, Items]:
+    """Items: each test text's accuracy over every experiment (and first-shuffle draw); their mean is the score."""
     from sklearn.metrics import accuracy_score, average_precision_score, f1_score
 
     texts, labels = [r["text"] for r in train], [r["label"] for r in train]
@@ -154,12 +159,13 @@ def classification(era: Era, train: Rows, test: Rows, embed: Embedder, p: Classi
     needed = sorted({i for samples in draws.values() for chosen in samples for i in chosen})
     vectors = dict(zip(needed, embed([texts[i] for i in needed]), strict=True))
     x_test, y_test = embed([r["text"] for r in test]), np.asarray([r["label"] for r in test])
-    per_draw = []
+    per_draw, correct = [], np.zeros(len(y_test))
     for samples in draws.values():
         experiments = []
         for chosen in samples:
             y = np.asarray([labels[i] for i in chosen])
             predicted = fit_logreg(np.stack([vectors[i] for i in chosen]), y, max_iter=p.max_iter).predict(x_test)
+            correct += predicted == y_test
             metrics = {
                 "accuracy": accuracy_score(y_test, predicted),
                 "f1": f1_score(y_test, predicted, average="macro"),
@@ -177,19 +183,23 @@ def classification(era: Era, train: Rows, test: Rows, embed: Embedder, p: Classi
     if len(per_draw) > 1:
         accuracies = [d["accuracy"] for d in per_draw]
         scores["first_shuffle_draws"] = {"seeds": list(draws), "accuracy": accuracies, "sd": float(np.std(accuracies))}
-    return scores
+    runs = len(draws) * p.n_experiments
+    return scores, single("mean", value=correct / runs)
 
 
 # ---------------------------------------------------------------- clustering
-def clustering(era: Era, sets: Rows, embed: Embedder) -> Scores:
+def clustering(era: Era, sets: Rows, embed: Embedder) -> tuple[Scores, Items]:
+    """Items: per cluster set, each text's gold and predicted cluster (the clustering is kept when resampling)."""
     from sklearn.metrics import v_measure_score
 
-    measures = []
-    for cluster_set in sets:
+    measures, strata = [], []
+    for i, cluster_set in enumerate(sets):
         vectors = embed(cluster_set["sentences"])
         predicted = kmeans_labels(vectors, len(set(cluster_set["labels"])), era.clustering_seed)
         measures.append(float(v_measure_score(cluster_set["labels"], predicted)))
-    return {"v_measure": float(np.mean(measures)), "v_measure_std": float(np.std(measures))}
+        columns = {"label": np.asarray(cluster_set["labels"]), "pred": predicted}
+        strata.append(Stratum(f"set{i}", "v_measure", columns, 1 / len(sets)))
+    return {"v_measure": float(np.mean(measures)), "v_measure_std": float(np.std(measures))}, Items(strata)
 
 
 # ---------------------------------------------------------------- pair classification, STS
@@ -198,7 +208,8 @@ def _paired(embed: Embedder, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([vectors[r["sentence1"]] for r in rows]), np.stack([vectors[r["sentence2"]] for r in rows])
 
 
-def pair_classification(era: Era, rows: Rows, embed: Embedder) -> Scores:
+def pair_classification(era: Era, rows: Rows, embed: Embedder) -> tuple[Scores, Items]:
+    """Items: each pair's cosine similarity and label."""
     from sklearn.metrics import average_precision_score
     from sklearn.metrics.pairwise import (
         paired_cosine_distances,
@@ -215,17 +226,19 @@ def pair_classification(era: Era, rows: Rows, embed: Embedder) -> Scores:
         "manhattan": -paired_manhattan_distances(a, b),
     }
     scores = {f"{name}_ap": float(average_precision_score(labels, s)) for name, s in similarities.items()}
-    return {**scores, "max_ap": max(scores.values())}
+    return {**scores, "max_ap": max(scores.values())}, single("ap", score=similarities["cosine"], label=labels)
 
 
-def sts(era: Era, rows: Rows, embed: Embedder) -> Scores:
+def sts(era: Era, rows: Rows, embed: Embedder) -> tuple[Scores, Items]:
+    """Items: each pair's cosine similarity and gold score."""
     from scipy.stats import pearsonr, spearmanr
     from sklearn.metrics.pairwise import paired_cosine_distances
 
     a, b = _paired(embed, rows)
     gold = [r["score"] for r in rows]
     cosine = 1 - paired_cosine_distances(a, b)
-    return {"cosine_spearman": float(spearmanr(gold, cosine)[0]), "cosine_pearson": float(pearsonr(gold, cosine)[0])}
+    scores = {"cosine_spearman": float(spearmanr(gold, cosine)[0]), "cosine_pearson": float(pearsonr(gold, cosine)[0])}
+    return scores, single("spearman", x=cosine, y=np.asarray(gold, dtype=float))
 
 
 # ---------------------------------------------------------------- reranking, summarization (torch's cos_sim)
@@ -237,7 +250,8 @@ def _cos_sim(a: np.ndarray, b: np.ndarray) -> Any:
     return torch.mm(a_t, b_t.transpose(0, 1))
 
 
-def reranking(era: Era, rows: Rows, embed: Embedder) -> Scores:
+def reranking(era: Era, rows: Rows, embed: Embedder) -> tuple[Scores, Items]:
+    """Items: each query's average precision."""
     import torch
     from sklearn.metrics import average_precision_score
 
@@ -255,16 +269,18 @@ def reranking(era: Era, rows: Rows, embed: Embedder) -> Scores:
         ranking = torch.argsort(-scores)[:RERANKING_MRR_AT].tolist()
         mrrs.append(next((1 / (rank + 1) for rank, i in enumerate(ranking) if relevant[i]), 0.0))
         aps.append(float(average_precision_score(relevant, scores.tolist())))
-    return {"map": float(np.mean(aps)), "mrr": float(np.mean(mrrs))}
+    return {"map": float(np.mean(aps)), "mrr": float(np.mean(mrrs))}, single("mean", value=aps)
 
 
-def summarization(era: Era, documents: Rows, embed: Embedder) -> Scores:
+def summarization(era: Era, documents: Rows, embed: Embedder) -> tuple[Scores, Items]:
+    """Items: each scored document's (Spearman + its p-value) / 2, whose mean is the legacy main score."""
     from scipy.stats import pearsonr, spearmanr
 
     instruction = embed.instruction("query")
     quirk = era.fork_quirks and bool(instruction)
     fits: dict[str, list[tuple[float, float]]] = {"cosine_spearman": [], "cosine_pearson": []}
-    for doc in documents:
+    scored = []
+    for i, doc in enumerate(documents):
         humans = embed(doc["human_summaries"])
         if quirk:  # encode([instruction, summary, 0]): three plain texts, as INSTRUCTOR 1.0.1 tokenized them
             machines = [embed.plain([instruction.strip(), s.strip(), "0"]) for s in doc["machine_summaries"]]
@@ -277,8 +293,10 @@ def summarization(era: Era, documents: Rows, embed: Embedder) -> Scores:
             continue  # the fork skipped documents whose scores are all equal
         fits["cosine_spearman"].append(tuple(spearmanr(gold, cosine)))  # type: ignore[arg-type]
         fits["cosine_pearson"].append(tuple(pearsonr(gold, cosine)))  # type: ignore[arg-type]
+        scored.append(str(i))
+    items = Items([Stratum("", "mean", {"value": np.mean(fits["cosine_spearman"], axis=1)}, ids=scored)])
     return {
         **{name: float(np.mean(pairs)) for name, pairs in fits.items()},  # correlations and p-values together
         **{f"{name}_correct": float(np.mean([c for c, _ in pairs])) for name, pairs in fits.items()},
         "legacy_pvalue_averaging": True,
-    }
+    }, items

@@ -87,7 +87,7 @@ class PromptRetrievalBenchmark:
         records = folder / f"{spec.name}.examples.jsonl"
         claim_records(records, ctx.fingerprints[spec.name]["sha256"], opts.overwrite)
         start = time.perf_counter()
-        scores = evaluate(
+        scores, items = evaluate(
             spec,
             opts.data_dir,
             lambda texts: ctx.encoder.encode(texts, instruction=instruction),
@@ -120,6 +120,7 @@ class PromptRetrievalBenchmark:
                 "scores": scores,
                 "examples": str(records),
             },
+            items=items,
         )
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:

@@ -17,13 +17,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
-from harness.benchmarks.prompt_retrieval.scoring import group_at_rank, joined_tokens, rouge_l, scored_pairs
+from harness.benchmarks.prompt_retrieval.scoring import (
+    group_at_rank,
+    joined_tokens,
+    rouge_l,
+    rouge_l_each,
+    scored_pairs,
+)
 from harness.benchmarks.prompt_retrieval.spec import PromptProtocol, PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.tasks import adapter
 from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
 from harness.core.errors import ResultError
 from harness.core.instructions import sha256
 from harness.core.io import write_atomic
+from harness.core.items import Items, Stratum
 from harness.models.lm import Demo
 from harness.models.protocol import ScoringLM
 
@@ -78,7 +85,9 @@ def evaluate(
     settings: PromptSettings,
     records: Path,
     log: Callable[..., None] = print,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Items]:
+    """The task's scores, and each test example's ROUGE-L (Amazon: grouped by reviewer, the score being the
+    reviewer at `group_rank`)."""
     task = adapter(spec)
     if settings.test_size:
         spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": settings.test_size})})
@@ -96,14 +105,21 @@ def evaluate(
     done = run.answer(tests, records, spec.name, log)
     ordered = [done[e.id] for e in tests]
     extra: dict[str, Any] = sample.tracker.summary(ordered) if sample.tracker else {}
-    if p.group_rank is not None:  # Amazon: the score of the group at that rank of ascending accuracy
+    each = rouge_l_each(*scored_pairs(task.options, ordered))
+    ids = [e.id for e in tests]
+    items = Items([Stratum("", "mean", {"value": each}, ids=ids)])
+    if p.group_rank is not None:
+        groups = np.asarray([str(e.group) for e in tests])
+        items = Items(
+            [Stratum("", "kth_lowest_group_mean", {"value": each}, ids=ids, group=groups, k=p.group_rank + 1)]
+        )  # Amazon: the score of the group at that rank of ascending accuracy
         ordered, extra = group_at_rank(tests, ordered, p.group_rank)
     if task.token_joined:
         extra["rougeL_text"] = rouge_l([r["prediction_text"] for r in ordered], [r["gold"] for r in ordered]) / 100
     score = rouge_l(*scored_pairs(task.options, ordered))
     accuracy = float(np.mean([r["prediction"] == r["gold"] for r in ordered]))
     labelled = p.answer != "generation"
-    return {
+    scores = {
         **extra,
         "rougeL": score / 100,
         "accuracy": accuracy if labelled else None,
@@ -114,6 +130,7 @@ def evaluate(
         "data": sample.provenance,
         "mean_demonstrations": float(np.mean([len(r["demonstrations"]) for r in ordered])),
     }
+    return scores, items
 
 
 @dataclass

@@ -10,15 +10,18 @@ import numpy as np
 from harness.benchmarks.prompt_retrieval.types import Example
 
 
-def rouge_l(predictions: list[str], golds: list[str]) -> float:
-    """Mean ROUGE-L F-measure x100 (rouge-score, Porter stemming); equals accuracy for single-word labels. The
-    reference reported the `mid` of HF `rouge`'s unseeded bootstrap, a random estimate of this mean."""
+def rouge_l_each(predictions: list[str], golds: list[str]) -> np.ndarray:
+    """Each prediction's ROUGE-L F-measure (rouge-score, Porter stemming), 0-1."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    return 100 * float(
-        np.mean([scorer.score(g, p)["rougeL"].fmeasure for p, g in zip(predictions, golds, strict=True)])
-    )
+    return np.asarray([scorer.score(g, p)["rougeL"].fmeasure for p, g in zip(predictions, golds, strict=True)])
+
+
+def rouge_l(predictions: list[str], golds: list[str]) -> float:
+    """Mean ROUGE-L F-measure x100; equals accuracy for single-word labels. The reference reported the `mid` of
+    HF `rouge`'s unseeded bootstrap, a random estimate of this mean."""
+    return 100 * float(np.mean(rouge_l_each(predictions, golds)))
 
 
 def scored_pairs(options: list[str] | None, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:

@@ -1,0 +1,224 @@
+"""Confidence intervals and paired tests from per-item outputs (`harness.core.items`).
+
+Method (documented in the README, recorded with every interval):
+- Nonparametric bootstrap over test items: `RESAMPLES` replicates; in each, every stratum draws its items (or
+  its groups) uniformly with replacement, `numpy.random.default_rng(seed)`, strata in order, one
+  `rng.integers(0, n, size=n)` per stratum and replicate, replicate by replicate. The seed is `SEED` mixed with
+  the task's name (`task_seed`), so a task's interval does not depend on which other tasks ran. The statistic is
+  recomputed on each replicate (V-measure keeps the clustering; the model is not re-run). Interval: the
+  percentile interval at `LEVEL`; also the replicates' standard deviation (the standard error).
+- Paired test of two runs on the same task (same items, checked by their ids): both runs are resampled with the
+  same indices, giving replicates of the difference d_b; the interval is their percentile interval and the
+  two-sided p-value is (1 + #{|d_b - d| >= |d|}) / (1 + B), the bootstrap distribution shifted to the null
+  (Efron & Tibshirani 1993, 16.4; Berg-Kirkpatrick et al. 2012). Identical runs give d = 0 and p = 1.
+- Aggregates (category means, Avg) average the tasks' replicates index by index: tasks are independent
+  samples, so replicate b of the mean is the mean of the tasks' replicates b.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from harness.core.errors import HarnessError
+from harness.core.items import Items, Stratum
+
+RESAMPLES = 1000
+SEED = 20230101
+LEVEL = 0.95
+
+
+def task_seed(task: str, seed: int = SEED) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{task}".encode()).digest()[:8], "little")
+
+
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=-1, keepdims=True)
+    y = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (x * y).sum(axis=-1) / np.sqrt((x * x).sum(axis=-1) * (y * y).sum(axis=-1))
+
+
+def _ap(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(label, score, sample_weight=weight))
+
+
+def _v_measure(label: np.ndarray, pred: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """V-measure from the (weighted) contingency table, natural logs as sklearn's `v_measure_score`."""
+    _, li = np.unique(label, return_inverse=True)
+    _, pi = np.unique(pred, return_inverse=True)
+    w = np.ones(len(label)) if weight is None else weight
+    table = np.zeros((li.max() + 1, pi.max() + 1))
+    np.add.at(table, (li, pi), w)
+    n = table.sum()
+
+    def entropy(counts: np.ndarray) -> float:
+        p = counts[counts > 0] / n
+        return float(-(p * np.log(p)).sum())
+
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    ci, ki = np.nonzero(table)
+    joint = table[ci, ki]
+    h_c, h_k = entropy(rows), entropy(cols)
+    h_c_given_k = float(-(joint / n * np.log(joint / cols[ki])).sum())
+    h_k_given_c = float(-(joint / n * np.log(joint / rows[ci])).sum())
+    homogeneity = 1.0 if h_c == 0 else 1 - h_c_given_k / h_c
+    completeness = 1.0 if h_k == 0 else 1 - h_k_given_c / h_k
+    if homogeneity + completeness == 0:
+        return 0.0
+    return 2 * homogeneity * completeness / (homogeneity + completeness)
+
+
+def _kth_lowest(value: np.ndarray, group: np.ndarray, k: int, weight: np.ndarray | None = None) -> float:
+    names, gi = np.unique(group, return_inverse=True)
+    w = np.ones(len(value)) if weight is None else weight
+    totals, counts = np.bincount(gi, w * value, len(names)), np.bincount(gi, w, len(names))
+    means = np.sort(totals[counts > 0] / counts[counts > 0])
+    return float(means[min(k, len(means)) - 1])
+
+
+def statistic(s: Stratum, idx: np.ndarray | None) -> float:
+    """The stratum's statistic on the items `idx` (all items, in order, when None)."""
+    return float(_statistic_rows(s, None if idx is None else idx[None, :])[0])
+
+
+def _statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
+    """The statistic on each row of item indices `idx` (B x n); one value when None (all items)."""
+    c = s.columns
+    if idx is None:
+        idx = np.arange(len(s))[None, :]
+    if s.kind == "mean":
+        return c["value"].astype(float)[idx].mean(axis=1)
+    if s.kind == "pearson":
+        return _pearson_rows(c["x"].astype(float)[idx], c["y"].astype(float)[idx])
+    if s.kind == "spearman":
+        return _pearson_rows(rankdata(c["x"][idx], axis=1), rankdata(c["y"][idx], axis=1))
+    # the rest by resample counts as weights: a resample with repeats is the data weighted by multiplicity
+    out = np.empty(len(idx))
+    for b, row in enumerate(idx):
+        w = np.bincount(row, minlength=len(s)).astype(float)
+        if s.kind == "ap":
+            out[b] = _ap(c["score"], c["label"], w)
+        elif s.kind == "v_measure":
+            keep = w > 0
+            out[b] = _v_measure(c["label"][keep], c["pred"][keep], w[keep])
+        else:
+            out[b] = _kth_lowest(c["value"].astype(float), s.group, s.k or 1, w)  # type: ignore[arg-type]
+    return out
+
+
+def _draw(s: Stratum, rng: np.random.Generator) -> np.ndarray:
+    """One replicate's item indices: n items, or as many groups as there are, each with all its items."""
+    if s.group is None or s.kind == "kth_lowest_group_mean":
+        return rng.integers(0, len(s), size=len(s))
+    names, gi = np.unique(s.group, return_inverse=True)
+    members = [np.flatnonzero(gi == g) for g in range(len(names))]
+    return np.concatenate([members[g] for g in rng.integers(0, len(names), size=len(names))])
+
+
+def replicates(items: Items, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
+    """The task score on each of `resamples` bootstrap replicates (the module docstring's scheme)."""
+    rng = np.random.default_rng(seed)
+    draws = [[_draw(s, rng) for s in items.strata] for _ in range(resamples)]
+    return _scores(items, draws)
+
+
+def _scores(items: Items, draws: list[list[np.ndarray]]) -> np.ndarray:
+    total = np.zeros(len(draws))
+    for j, s in enumerate(items.strata):
+        rows = [d[j] for d in draws]
+        if len({len(r) for r in rows}) == 1:
+            total += s.weight * _statistic_rows(s, np.stack(rows))
+        else:  # grouped strata draw different numbers of items per replicate
+            total += s.weight * np.asarray([statistic(s, r) for r in rows])
+    return total
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A score (0-1 scale) with its bootstrap interval and standard error."""
+
+    score: float
+    low: float
+    high: float
+    se: float
+    resamples: int = RESAMPLES
+    level: float = LEVEL
+    seed: int = SEED
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "low": self.low,
+            "high": self.high,
+            "se": self.se,
+            "level": self.level,
+            "resamples": self.resamples,
+            "seed": self.seed,
+            "method": "percentile bootstrap over test items (harness.core.bootstrap)",
+        }
+
+
+def interval(score: float, reps: np.ndarray, level: float = LEVEL, seed: int = SEED) -> Interval:
+    reps = reps[np.isfinite(reps)]
+    low, high = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(score, float(low), float(high), float(reps.std(ddof=1)), len(reps), level, seed)
+
+
+def task_interval(task: str, items: Items, seed: int = SEED, resamples: int = RESAMPLES) -> Interval:
+    return interval(items.score(), replicates(items, task_seed(task, seed), resamples), seed=seed)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Run A minus run B on the same items: the difference, its interval and the two-sided p-value."""
+
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    resamples: int
+
+    def significant(self, alpha: float = 1 - LEVEL) -> bool:
+        return self.p_value < alpha
+
+
+def check_paired(task: str, a: Items, b: Items) -> None:
+    """Refuse two runs whose items do not pair up one to one."""
+    shape = [(s.name, len(s), s.kind) for s in a.strata]
+    if shape != [(s.name, len(s), s.kind) for s in b.strata]:
+        raise HarnessError(f"{task}: the two runs' per-item outputs do not pair up (different items or subsets)")
+    for sa, sb in zip(a.strata, b.strata, strict=True):
+        if sa.ids is not None and sb.ids is not None and sa.ids != sb.ids:
+            raise HarnessError(f"{task}: the two runs scored different items in {sa.name or 'the test set'}")
+
+
+def paired_replicates(task: str, a: Items, b: Items, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
+    """Replicates of score(a) - score(b), both resampled with the same indices."""
+    check_paired(task, a, b)
+    rng = np.random.default_rng(seed)
+    draws = [[_draw(s, rng) for s in a.strata] for _ in range(resamples)]
+    return _scores(a, draws) - _scores(b, draws)
+
+
+def paired_test(observed: float, diffs: np.ndarray, level: float = LEVEL) -> PairedTest:
+    diffs = diffs[np.isfinite(diffs)]
+    low, high = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    extreme = int(np.sum(np.abs(diffs - observed) >= abs(observed) - 1e-12))
+    return PairedTest(observed, float(low), float(high), (1 + extreme) / (1 + len(diffs)), len(diffs))
+
+
+def compare(task: str, a: Items, b: Items, seed: int = SEED, resamples: int = RESAMPLES) -> PairedTest:
+    """The paired test of run A against run B on one task."""
+    return paired_test(a.score() - b.score(), paired_replicates(task, a, b, task_seed(task, seed), resamples))
+
+
+def mean_of(replicate_sets: Sequence[np.ndarray]) -> np.ndarray:
+    """Replicates of a mean of independent tasks' scores (category means, Avg)."""
+    return np.mean(np.stack(replicate_sets), axis=0)
