@@ -9,6 +9,7 @@ import statistics
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.cli import main
@@ -17,6 +18,7 @@ from harness.core.io import write_json
 from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, registry
 from harness.reports.aggregate import AVG70, MTEB_AVG, Run, aggregate, relative_gain
 from harness.reports.load import REFERENCE, load_reference, load_run_dir, load_runs
+from harness.reports.render import report
 
 REG = registry()
 BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c in CATEGORIES}
@@ -217,10 +219,58 @@ def test_the_quick_start_is_reportable_outside_the_papers_averages(tmp_path: Pat
     md = tmp_path / "r.md"
     assert main(["report", str(tmp_path / "out"), "--output", str(md)]) == 0
     text = md.read_text()
-    assert f"| SmokeSTS | STS | {scores[0].score:.2f} |" in text
+    assert f"| SmokeSTS | STS | {scores[0].score:.2f} [" in text  # with its interval
     assert "| minilm:instructions=none,mode=none,protocol=instructor | — | — | — | — | — | — | — |" in text
     page = tmp_path / "r.html"
     assert main(["report", str(tmp_path / "out"), "--format", "html", "--output", str(page)]) == 0
     html = page.read_text()
     fingerprint = scores[0].record["fingerprint"]["sha256"][:16]
     assert "<h2>Runs</h2>" in html and fingerprint in html and "sentence-transformers" in html
+
+
+def _run_with_items(tmp_path: Path, label: str, noise: float, seed: int) -> Run:
+    """A run of STS12, STS13 and SummEval whose per-item outputs are written by hand."""
+    from harness.core import items as per_item
+    from harness.core.items import single
+
+    rng = np.random.default_rng(seed)
+    gold = np.linspace(0, 5, 150)
+    run = Run(label=label)
+    for task in ("STS12", "STS13", "SummEval"):
+        items = single("spearman", x=gold + rng.normal(0, noise, 150), y=gold)
+        path = tmp_path / label / f"{task}.json.gz"
+        per_item.save(items, path)
+        run.tasks[task] = 100 * items.score()
+        run.records[task] = {"items": str(path)}
+    return run
+
+
+def test_report_intervals_and_paired_tests_by_hand(tmp_path: Path) -> None:
+    """Each shown mean's interval is the percentile interval of its tasks' replicates averaged, Avg (70) over the
+    categories present; the paired test of a run against itself is p = 1. Fails if a category's interval were
+    computed from pooled items or Avg (70) averaged tasks instead of categories."""
+    from harness.core import bootstrap
+    from harness.core import items as per_item
+    from harness.reports.significance import intervals, paired
+
+    run = _run_with_items(tmp_path, "a", 1.0, 0)
+    reps = {
+        t: 100 * bootstrap.replicates(per_item.load(Path(run.records[t]["items"])), bootstrap.task_seed(t))
+        for t in run.tasks
+    }
+    bands = intervals(run, registry())
+    sts = (reps["STS12"] + reps["STS13"]) / 2
+    avg = (sts + reps["SummEval"]) / 2
+    for name, r in (
+        ("STS12", reps["STS12"]),
+        ("STS", sts),
+        ("Avg (70)", avg),
+        ("MTEB Avg", (2 * sts + reps["SummEval"]) / 3),
+    ):
+        assert (bands[name].low, bands[name].high) == pytest.approx(tuple(np.quantile(r, [0.025, 0.975]))), name
+    same = paired(run, run, registry())
+    assert {t.p_value for t in same.values()} == {1.0}
+    better = paired(_run_with_items(tmp_path, "b", 0.3, 0), run, registry())
+    assert better["STS"].difference > 0 and better["STS"].p_value < 0.05
+    text = report([_run_with_items(tmp_path, "b", 0.3, 0)], registry(), run, "md")
+    assert "|   95% CI |" in text and "difference, paired p" in text and "p=" in text

@@ -6,27 +6,24 @@ import json
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from harness.core import items as per_item
 from harness.core.instructions import library
+from harness.core.items import single
 from harness.core.results import Unit, record_path
 from harness.core.runner import RunOptions
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
 from harness.models.encoder import Encoder
-from harness.reports.robustness import render, study, variant_names, write_figure
+from harness.reports.robustness import Study, category_test, render, study, table, variant_names, write_figure
 from tests.conftest import DATA, need
 
 
-def test_query_only_paraphrases_keep_the_document_instruction() -> None:
-    lib = library()
-    para, query_only = lib.get("SciFact", "paraphrase:2"), lib.get("SciFact", "paraphrase-query:2")
-    assert (
-        query_only.query == para.query == "Represent the given Scientific query for retrieving a supporting passage; "
-    )
-    assert query_only.document == lib.get("SciFact", "instructor-large").document != para.document
-    assert lib.get("STS12", "paraphrase-query:2") == lib.get("STS12", "paraphrase:2")  # symmetric: both sides
+def test_variant_names() -> None:
     assert variant_names("paraphrases", "query") == [f"paraphrase-query:{k}" for k in range(1, 6)]
+    assert variant_names("frames", "both") == [f"frames:{k}" for k in range(1, 6)]
     assert variant_names("levels", "both") == ["level:none", "level:tag", "level:simple", "level:detailed"]
 
 
@@ -54,14 +51,81 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
         f"| BIOSSES | STS | minilm | {stats['mean']:.2f} | {stats['std']:.2f} | {stats['best_minus_worst']:.2f} |"
         in table
     )
+    # the spread's paired test: best against worst on BIOSSES's 100 pairs, by the module's own replicates
+    reps = s.spread_replicates("BIOSSES")
+    assert reps is not None and len(reps) == 1000
+    assert stats["low"] <= stats["best_minus_worst"] + 1e-9 and stats["p_value"] is not None
+    assert stats["beyond_noise"] == (stats["p_value"] < 0.05)
     write_figure([s], tmp_path / "ranges.png")
     assert (tmp_path / "ranges.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in render([s], [spec], "html")
 
 
-def test_two_models_side_by_side_by_hand() -> None:
-    from harness.reports.robustness import Study, table
+def _study_with_items(tmp_path: Path, values: dict[str, np.ndarray]) -> Study:
+    """A hand-made study of one STS task whose variants' per-pair similarities are `values`."""
+    gold = np.linspace(0, 5, 200)
+    paths: dict[str, Path | None] = {}
+    scores = {}
+    for variant, x in values.items():
+        items = single("spearman", x=x, y=gold)
+        paths[variant] = tmp_path / f"{variant}.json.gz"
+        per_item.save(items, paths[variant])  # type: ignore[arg-type]
+        scores[variant] = 100 * items.score()
+    return Study("m", {"STS12": scores}, {}, {"STS12": paths}, "paraphrases")
 
+
+def test_spread_beyond_noise_is_told_from_noise(tmp_path: Path) -> None:
+    """Five wordings, one of them truly worse (twice the noise): beyond noise. Five wordings that differ only by
+    chance (same noise, independent draws): not beyond noise once the pick of best and worst is corrected for.
+    Fails without the Bonferroni factor (about a third of chance spreads would pass) or without pairing."""
+    rng = np.random.default_rng(0)
+    gold = np.linspace(0, 5, 200)
+    real = {f"paraphrase:{k}": gold + rng.normal(0, 3 if k == 5 else 1, 200) for k in range(1, 6)}
+    stats = _study_with_items(tmp_path / "real", real).stats()["STS12"]
+    assert stats["worst"] == "paraphrase:5" and stats["beyond_noise"] and stats["low"] > 0
+    called = 0
+    for seed in range(10):
+        rng = np.random.default_rng(50 + seed)
+        chance = {f"paraphrase:{k}": gold + rng.normal(0, 1, 200) for k in range(1, 6)}
+        called += bool(_study_with_items(tmp_path / f"chance{seed}", chance).stats()["STS12"]["beyond_noise"])
+    assert called <= 1
+
+
+def test_category_spread_averages_the_tasks_replicates(tmp_path: Path) -> None:
+    """The category row's interval is the percentile interval of the tasks' spread replicates averaged."""
+    rng = np.random.default_rng(3)
+    gold = np.linspace(0, 5, 200)
+    s = _study_with_items(tmp_path, {f"paraphrase:{k}": gold + rng.normal(0, k, 200) for k in range(1, 6)})
+    s.scores["STS13"], s.items["STS13"] = s.scores["STS12"], s.items["STS12"]
+    test = category_test(s, ["STS12", "STS13"])
+    both = (s.spread_replicates("STS12") + s.spread_replicates("STS13")) / 2  # type: ignore[operator]
+    assert test["low"] == pytest.approx(float(np.quantile(both, 0.025)))
+    assert test["high"] == pytest.approx(float(np.quantile(both, 0.975)))
+
+
+def test_tasks_without_an_evaluated_instruction_are_flagged_in_the_study() -> None:
+    spec = registry().get("PromptRetrievalMultiWOZ")
+    s = study(
+        "m",
+        [spec],
+        variant_names("paraphrases", "query"),
+        lambda: None,
+        library(),
+        _NO_RUN,
+        "r",
+        "prefix",
+        "paraphrases",
+    )
+    assert s.flagged == {"PromptRetrievalMultiWOZ": "no evaluated instruction"} and s.scores == {}
+    header, rows = table([s], [spec])
+    assert rows[0][:3] == ["PromptRetrievalMultiWOZ", "PromptRetrieval", "m paraphrases"]
+    assert rows[0][8] == "no evaluated instruction"
+
+
+_NO_RUN = RunOptions(Unit("", "", "", "", "instructor"), Path("/nonexistent"), None, log=lambda *_: None)
+
+
+def test_two_models_side_by_side_by_hand() -> None:
     specs = [registry().get("STS12"), registry().get("STS13")]
     variants = [f"paraphrase-query:{k}" for k in range(1, 6)]
     a = Study(
@@ -81,7 +145,17 @@ def test_two_models_side_by_side_by_hand() -> None:
         {},
     )
     header, rows = table([a, b], specs)
-    assert header[:6] == ["task", "category", "model", "mean", "std", "best-worst"]
+    assert header[:9] == [
+        "task",
+        "category",
+        "study",
+        "mean",
+        "std",
+        "best-worst",
+        "95% CI",
+        "p (Bonf.)",
+        "beyond noise",
+    ]
     by = {(r[0], r[2]): r[3:6] for r in rows}
     assert by[("STS12", "model-a")] == ["74.00", "3.16", "8.00"]  # sample std of 70..78 step 2 = sqrt(10)
     assert by[("STS13", "model-a")] == ["81.00", "2.24", "5.00"]  # sqrt(5)

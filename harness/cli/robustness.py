@@ -17,11 +17,27 @@ from harness.cli.common import (
 )
 
 
+def variant_kinds(text: str) -> list[str]:
+    """An argparse type: comma-separated kinds of variant."""
+    from harness.reports.robustness import KINDS
+
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(KINDS)}, comma-separated; got {text!r}")
+    return kinds
+
+
 def _robustness_args(p: argparse.ArgumentParser) -> None:
     model_args(p)
     p.add_argument("--models", help="more models, comma-separated, run side by side with --model")
     p.add_argument("--tasks", required=True, type=task_names, help="comma-separated task names")
-    p.add_argument("--variants", choices=["paraphrases", "levels"], default="paraphrases")
+    p.add_argument(
+        "--variants",
+        type=variant_kinds,
+        default=["paraphrases"],
+        help="comma-separated, each a study of its own: paraphrases (hand-written rewordings), frames (the same "
+        "words reframed) or levels (the paper's detail levels)",
+    )
     p.add_argument(
         "--sides",
         choices=["query", "both"],
@@ -71,18 +87,11 @@ def _robustness(args: argparse.Namespace) -> int:
         margs = copy.copy(args)
         margs.model, margs.revision = model, args.revision if model == args.model else None
         mode = args.mode or default_mode(model)
-        studies.append(
-            study(
-                model,
-                specs,
-                variant_names(args.variants, args.sides),
-                functools.partial(make_encoder, margs),
-                library(),
-                base,
-                resolve_model(model, margs.revision)[1],
-                mode,
-            )
-        )
+        encoder = functools.cache(functools.partial(make_encoder, margs))  # one load for every kind of variant
+        revision = resolve_model(model, margs.revision)[1]
+        for kind in args.variants:
+            variants = variant_names(kind, args.sides)
+            studies.append(study(model, specs, variants, encoder, library(), base, revision, mode, kind))
     text = render(studies, specs, args.format)
     if args.figure:
         write_figure(studies, Path(args.figure))

@@ -57,7 +57,8 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell]]]) -> bytes:
 
 
 def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, float]]]) -> bytes:
-    """Per task: the min-max range over instruction variants (bar) and the mean (dot), per model."""
+    """Per task: the min-max range over instruction variants (bar) and the mean (dot), per study; a range
+    within the test set's noise (`beyond_noise` False) is drawn hatched and faint."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,14 +78,15 @@ def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, float]]]) ->
                 width * 0.8,
                 bottom=s["min"],
                 color=f"C{i}",
-                alpha=0.5,
+                alpha=0.2 if s.get("beyond_noise") is False else 0.6,
+                hatch="//" if s.get("beyond_noise") is False else None,
                 label=model if j == 0 else None,
             )
             ax.plot([x], [s["mean"]], "o", color=f"C{i}")
     ax.set_xticks([j + width * (len(stats) - 1) / 2 for j in range(len(tasks))], tasks, rotation=30)
     ax.set_ylabel("score")
     ax.margins(y=0.15)
-    ax.set_title("Instruction robustness: range (best-worst) and mean over variants")
+    ax.set_title("Instruction robustness: range (best-worst) and mean over variants; hatched: within noise")
     ax.legend(fontsize=8)
     data = _png(fig)
     plt.close(fig)

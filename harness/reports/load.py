@@ -78,7 +78,9 @@ def _condition_scores(
             tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
             name = obj.get("run", name)
             if records is not None:
-                records[obj["unit"]["task"]] = provenance(obj)
+                saved = (obj.get("uncertainty") or {}).get("items")
+                items = {"items": str(path.parent.parent / saved)} if saved else {}
+                records[obj["unit"]["task"]] = {**provenance(obj), **items}
             continue
         task = obj.get("task_name") or obj.get("mteb_dataset_name") or path.stem
         forum = next((s for s in registry.tasks.values() if s.subtasks and task in s.subtasks), None)

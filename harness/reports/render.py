@@ -10,15 +10,20 @@ import io
 import json
 from typing import Any
 
+from harness.core.bootstrap import PairedTest
 from harness.core.errors import UsageError
 from harness.core.spec import CATEGORIES, Registry
 from harness.reports.aggregate import AVG70, COLUMNS, EXPECTED, MTEB_AVG, SHORT, Cell, Run, aggregate, relative_gain
+from harness.reports.significance import Band, intervals, p_text, paired
 
 NOTE = (
     "Category = mean of its tasks; MTEB Avg = mean over the 56 MTEB datasets; Avg (70) = mean of the 9 "
     "category scores (as the paper computes it). '(k/n)': partial average over k of n tasks; '—': no "
     "result; '†': the published figure (paper Table 2) where the run has no per-task numbers. Smoke-suite tasks and "
-    "your own tasks (include paths) are listed per task, never inside the paper's averages."
+    "your own tasks (include paths) are listed per task, never inside the paper's averages. '95% CI': percentile "
+    "bootstrap over test items of the score shown (1000 resamples; a mean's replicates are its tasks' replicates "
+    "averaged); 'difference, paired p': run minus baseline in points, with the two-sided paired bootstrap p-value "
+    "over the tasks both have ('*': p < 0.05). Blank where a run has no per-item outputs."
 )
 
 
@@ -32,17 +37,27 @@ def report(
         return json.dumps([_json_run(r, cells, registry, base_cells) for r, cells in rows], indent=1)
     header = ["run", *(f"{SHORT[c]} ({EXPECTED[c]})" for c in COLUMNS)]
     table = []
+    bands = {id(r): intervals(r, registry) for r in everyone}
+    tests = {id(r): paired(r, baseline, registry) for r in runs if baseline is not None}
     for run, cells in rows:
         table.append([run.label, *(cells[c].text() for c in COLUMNS)])
+        if any(c in bands[id(run)] for c in COLUMNS):
+            table.append(["  95% CI", *(_band(bands[id(run)].get(c)) for c in COLUMNS)])
         if baseline is not None and base_cells is not None and run is not baseline:
             gains = relative_gain(cells, base_cells)
             table.append([f"  gain vs {baseline.label}", *(_percent(gains[c]) for c in COLUMNS)])
-    tasks = _task_table(everyone, registry)
+            if any(c in tests[id(run)] for c in COLUMNS):
+                table.append(["  difference, paired p", *(p_text(tests[id(run)].get(c)) for c in COLUMNS)])
+    tasks = _task_table(everyone, registry, bands, tests)
     if fmt == "html":
         return _html(header, table, tasks, figures or [], everyone)
     if fmt not in ("md", "csv", "latex"):
         raise UsageError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
     return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
+
+
+def _band(band: Band | None) -> str:
+    return band.text() if band else ""
 
 
 def _percent(value: float | None) -> str:
@@ -67,16 +82,37 @@ def _json_run(run: Run, cells: dict[str, Cell], registry: Registry, base: dict[s
     return out
 
 
-def _task_table(runs: list[Run], registry: Registry) -> tuple[list[str], list[list[str]]]:
+def _task_table(
+    runs: list[Run],
+    registry: Registry,
+    bands: dict[int, dict[str, Band]] | None = None,
+    tests: dict[int, dict[str, PairedTest]] | None = None,
+) -> tuple[list[str], list[list[str]]]:
+    """Per task: each run's score with its 95% interval, and each run's paired test against the baseline."""
+    bands, tests = bands or {}, tests or {}
     names = [
         s.name
         for c in CATEGORIES
         for s in registry.tasks.values()
         if s.category == c and any(s.name in r.tasks for r in runs)
     ]
-    header = ["task", "category", *(r.label for r in runs)]
+    compared = [r for r in runs if id(r) in tests]
+    header = ["task", "category", *(r.label for r in runs), *(f"{r.label} vs baseline" for r in compared)]
+
+    def cell(r: Run, n: str) -> str:
+        if n not in r.tasks:
+            return "—"
+        band = bands.get(id(r), {}).get(n)
+        return f"{r.tasks[n]:.2f}" + (f" {band.text()}" if band else "")
+
     return header, [
-        [n, registry.tasks[n].category, *(f"{r.tasks[n]:.2f}" if n in r.tasks else "—" for r in runs)] for n in names
+        [
+            n,
+            registry.tasks[n].category,
+            *(cell(r, n) for r in runs),
+            *(p_text(tests[id(r)].get(n)) for r in compared),
+        ]
+        for n in names
     ]
 
 

@@ -1,37 +1,58 @@
-"""`harness robustness`: every paraphrase (or detail level) of each task's instruction, per model; per task
-the mean, the standard deviation and best-minus-worst (the paper's section 4.2 statistic), and per category
-the mean of those. Every variant is an ordinary run unit, so results are written, cached and resumed."""
+"""`harness robustness`: every paraphrase, frame or detail level of each task's instruction, per model; per task
+the mean, the standard deviation and best-minus-worst (the paper's section 4.2 statistic) with a paired bootstrap
+test of whether that spread is beyond the test set's noise (`spread_test`), and per category the mean of those.
+Every variant is an ordinary run unit, so results are written, cached and resumed."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from harness.core import bootstrap
+from harness.core import items as per_item
 from harness.core.instructions import LEVELS, N_PARAPHRASES, Library
 from harness.core.results import Unit
 from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import TaskSpec
 
+KINDS = ("paraphrases", "frames", "levels")
+METHOD = (
+    "95% CI and p: paired bootstrap over test items of best minus worst (harness.core.bootstrap, 1000 resamples), "
+    "p Bonferroni-corrected for the n(n-1)/2 pairs the best and worst were picked from; beyond noise: p < 0.05."
+)
+
 
 def variant_names(kind: str, sides: str) -> list[str]:
     if kind == "levels":
         return [f"level:{lv}" for lv in LEVELS]
-    prefix = "paraphrase" if sides == "both" else "paraphrase-query"
+    prefix = {"paraphrases": "paraphrase", "frames": "frames"}[kind] + ("" if sides == "both" else "-query")
     return [f"{prefix}:{k}" for k in range(1, N_PARAPHRASES + 1)]
 
 
 @dataclass
 class Study:
+    """One model under one kind of variant: each task's score per variant (x100) and where its items are."""
+
     model: str
     scores: dict[str, dict[str, float]]  # task -> variant -> score x100
     seconds: dict[str, float]  # variant -> wall time of its run
+    items: dict[str, dict[str, Path | None]] = field(default_factory=dict)  # task -> variant -> per-item outputs
+    kind: str = ""
+    flagged: dict[str, str] = field(default_factory=dict)  # task -> why it has no spread (no evaluated instruction)
+    _replicates: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False, compare=False)
 
-    def stats(self) -> dict[str, dict[str, float]]:
-        out = {}
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.kind}".strip()
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         for task, by_variant in self.scores.items():
             values = list(by_variant.values())
             out[task] = {
@@ -40,8 +61,50 @@ class Study:
                 "min": min(values),
                 "max": max(values),
                 "best_minus_worst": max(values) - min(values),
+                "best": max(by_variant, key=by_variant.__getitem__),
+                "worst": min(by_variant, key=by_variant.__getitem__),
+                **self.spread_test(task),
             }
         return out
+
+    def spread_replicates(self, task: str) -> np.ndarray | None:
+        """Bootstrap replicates (x100) of best minus worst, the two variants fixed by the full-data scores."""
+        if task not in self._replicates:
+            self._replicates[task] = self._spread_replicates(task)
+        return self._replicates[task]
+
+    def _spread_replicates(self, task: str) -> np.ndarray | None:
+        by_variant, paths = self.scores[task], self.items.get(task, {})
+        best, worst = max(by_variant, key=by_variant.__getitem__), min(by_variant, key=by_variant.__getitem__)
+        if paths.get(best) is None or paths.get(worst) is None:
+            return None
+        a, b = per_item.load(paths[best]), per_item.load(paths[worst])  # type: ignore[arg-type]
+        return 100 * bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
+
+    def spread_test(self, task: str) -> dict[str, Any]:
+        """Is best-minus-worst beyond the test set's noise? The paired bootstrap test of the best variant
+        against the worst, Bonferroni-corrected for having picked the pair after looking (n(n-1)/2 pairs)."""
+        reps = self.spread_replicates(task)
+        if reps is None:
+            return {"p_value": None, "low": None, "high": None, "beyond_noise": None}
+        values = self.scores[task].values()
+        return _tested(max(values) - min(values), reps, len(self.scores[task]))
+
+
+def _tested(observed: float, reps: np.ndarray, n_variants: int) -> dict[str, Any]:
+    test = bootstrap.paired_test(observed, reps)
+    p = min(1.0, test.p_value * n_variants * (n_variants - 1) / 2)
+    return {"p_value": p, "low": test.low, "high": test.high, "beyond_noise": p < 1 - bootstrap.LEVEL}
+
+
+def category_test(s: Study, names: list[str]) -> dict[str, Any]:
+    """The category's mean best-minus-worst, tested as one statistic (tasks' replicates averaged)."""
+    reps = [s.spread_replicates(n) for n in names if n not in s.flagged]
+    if not reps or any(r is None for r in reps):
+        return {"p_value": None, "low": None, "high": None, "beyond_noise": None}
+    observed = statistics.mean(s.stats()[n]["best_minus_worst"] for n in names if n not in s.flagged)
+    n_variants = len(next(iter(s.scores.values())))
+    return _tested(observed, bootstrap.mean_of(reps), n_variants)  # type: ignore[arg-type]
 
 
 def study(
@@ -53,6 +116,7 @@ def study(
     base: RunOptions,
     revision: str,
     mode: str,
+    kind: str = "",
 ) -> Study:
     encoder: list[Any] = []  # one model load for all variants
 
@@ -61,7 +125,12 @@ def study(
             encoder.append(encoder_factory())
         return encoder[0]
 
-    scores: dict[str, dict[str, float]] = {s.name: {} for s in specs}
+    # a task the paper evaluates without an instruction has nothing to paraphrase: flagged, not run
+    rewords = kind in ("paraphrases", "frames")
+    flagged = {s.name: "no evaluated instruction" for s in specs if rewords and library.unevaluated(s.name)}
+    runnable = [s for s in specs if s.name not in flagged]
+    scores: dict[str, dict[str, float]] = {s.name: {} for s in runnable}
+    items: dict[str, dict[str, Path | None]] = {s.name: {} for s in runnable}
     seconds = {}
     for variant in variants:
         opts = RunOptions(
@@ -75,45 +144,66 @@ def study(
             model_settings=base.model_settings,
         )
         start = time.perf_counter()
-        for outcome in run_tasks(specs, shared, library, opts):
+        for outcome in run_tasks(runnable, shared, library, opts):
             scores[outcome.task][variant] = 100 * (outcome.score or 0.0)
+            saved = outcome.record.get("uncertainty", {}).get("items")
+            folder = opts.folder(next(s for s in runnable if s.name == outcome.task))
+            items[outcome.task][variant] = folder / saved if saved else None
         seconds[variant] = time.perf_counter() - start
-    return Study(model, scores, seconds)
+    return Study(model, scores, seconds, items, kind, flagged)
+
+
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "" if x is None else format(x, spec)
+
+
+def _test_cells(t: dict[str, Any]) -> list[str]:
+    if t["p_value"] is None:
+        return ["", "", "no per-item outputs"]
+    return [f"[{t['low']:.2f}, {t['high']:.2f}]", _fmt(t["p_value"], ".3f"), "yes" if t["beyond_noise"] else "no"]
 
 
 def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[list[str]]]:
-    """Per task and per category rows, models side by side."""
-    variants = list(next(iter(studies[0].scores.values())))
-    header = ["task", "category", "model", "mean", "std", "best-worst", *variants]
+    """Per task and per category rows, studies (model x kind of variant) side by side; the variants' scores in
+    their order (paraphrase 1..5, or levels none, tag, simple, detailed)."""
+    width = max(len(v) for s in studies for v in s.scores.values()) if any(s.scores for s in studies) else 0
+    header = ["task", "category", "study", "mean", "std", "best-worst", "95% CI", "p (Bonf.)", "beyond noise"]
+    header += [f"#{k}" for k in range(1, width + 1)]
     rows = []
     for spec in specs:
         for s in studies:
+            if spec.name in s.flagged:
+                rows.append([spec.name, spec.category, s.label, "", "", "", "", "", s.flagged[spec.name]])
+                continue
             st = s.stats()[spec.name]
             rows.append(
                 [
                     spec.name,
                     spec.category,
-                    s.model,
+                    s.label,
                     f"{st['mean']:.2f}",
                     f"{st['std']:.2f}",
                     f"{st['best_minus_worst']:.2f}",
-                    *(f"{s.scores[spec.name][v]:.2f}" for v in variants),
+                    *_test_cells(st),
+                    *(f"{v:.2f}" for v in s.scores[spec.name].values()),
                 ]
             )
     for category in dict.fromkeys(s.category for s in specs):
-        names = [s.name for s in specs if s.category == category]
         for s in studies:
+            names = [x.name for x in specs if x.category == category and x.name not in s.flagged]
+            if not names:
+                continue
             per_task = s.stats()
             rows.append(
                 [
                     f"(mean of {len(names)})",
                     category,
-                    s.model,
+                    s.label,
                     *(
                         f"{statistics.mean(per_task[n][k] for n in names):.2f}"
                         for k in ("mean", "std", "best_minus_worst")
                     ),
-                    *[""] * len(variants),
+                    *_test_cells(category_test(s, names)),
                 ]
             )
     return header, rows
@@ -122,7 +212,7 @@ def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[
 def cost_note(s: Study) -> str:
     first, total = next(iter(s.seconds.values())), sum(s.seconds.values())
     return (
-        f"{s.model}: {len(s.seconds)} variants took {total:.1f}s = {total / max(first, 1e-9):.2f} x the first "
+        f"{s.label}: {len(s.seconds)} variants took {total:.1f}s = {total / max(first, 1e-9):.2f} x the first "
         f"variant's run ({first:.1f}s)"
     )
 
@@ -134,7 +224,17 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
     notes = [cost_note(s) for s in studies]
     if fmt == "json":
         return json.dumps(
-            [{"model": s.model, "scores": s.scores, "stats": s.stats(), "seconds": s.seconds} for s in studies],
+            [
+                {
+                    "model": s.model,
+                    "kind": s.kind,
+                    "scores": s.scores,
+                    "stats": s.stats(),
+                    "flagged": s.flagged,
+                    "seconds": s.seconds,
+                }
+                for s in studies
+            ],
             indent=1,
         )
     if fmt == "html":
@@ -143,17 +243,17 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
         from harness.reports.figures import robustness_ranges
         from harness.reports.render import html_page, html_table
 
-        png = robustness_ranges({s.model: s.stats() for s in studies})
+        png = robustness_ranges({s.label: s.stats() for s in studies})
         body = f"{html_table(header, rows)}<p>{'<br>'.join(map(html.escape, notes))}</p>"
         return html_page("Instruction robustness", body, [png])
     from harness.reports.render import md_table
 
-    return md_table(header, rows) + "\n\n" + "\n".join(notes) + "\n"
+    return md_table(header, rows) + "\n\n" + "\n".join([METHOD, *notes]) + "\n"
 
 
 def write_figure(studies: list[Study], path: Path) -> None:
     from harness.core.io import write_atomic
     from harness.reports.figures import robustness_ranges
 
-    png = robustness_ranges({s.model: s.stats() for s in studies})
+    png = robustness_ranges({s.label: s.stats() for s in studies})
     write_atomic(path, lambda fh: fh.write(png), mode="wb")
