@@ -100,6 +100,18 @@ def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> Non
     assert summ["legacy_pvalue_averaging"] is True and "cosine_spearman_correct" in summ
 
 
+def test_installed_mteb_predictions_give_per_item_outputs(tiny: Path, tmp_path: Path) -> None:
+    """Under --protocol mteb the items come from the predictions installed mteb saves, joined with the gold data,
+    and must give back mteb's own score (SmokeSummarization runs mteb's deprecated SummEval evaluator, whose
+    (rho, p) averaging the items must follow). Fails if a reader misaligns predictions and gold."""
+    outcomes = _run(tmp_path, list(SMOKE.tasks), lambda: Encoder(str(tiny), mode="masked"), protocol="mteb")
+    folder = Unit("tiny", "test", "instructor-large", "masked", "mteb").folder(tmp_path / "out")
+    for o in outcomes:
+        saved = json.loads(record_path(folder, o.task).read_text())["uncertainty"]
+        assert saved["items"], (o.task, saved)
+        assert per_item.load(folder / saved["items"]).score() == pytest.approx(o.score, abs=5e-6), o.task
+
+
 def test_second_run_is_resumed_without_encoding(tiny: Path, tmp_path: Path) -> None:
     first = _run(tmp_path, ["SmokeSTS", "SmokeClassification"], lambda: Encoder(str(tiny), mode="masked"))
 

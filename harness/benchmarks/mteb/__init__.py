@@ -18,7 +18,7 @@ from harness.benchmarks.mteb.protocols import era
 from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
-from harness.core.items import Items, single
+from harness.core.items import Items
 from harness.core.results import instruction_record, write_task_result
 from harness.core.spec import TaskSpec
 
@@ -141,6 +141,7 @@ class MtebBenchmark:
             model.token_limits.update({name: p.instructor_max_tokens_with_instruction for name in keys})
         scores, sources, metric = [], {}, None
         items: list[tuple[str, Items | None]] = []
+        why = None
         for _, part in parts:
             start = time.perf_counter()
             part_items: Items | None
@@ -151,7 +152,7 @@ class MtebBenchmark:
                 main = [s["main_score"] for s in per_subset.values()]  # the paper's metric, set by the era evaluator
                 metric = MAIN.get(spec.category, spec.main_metric)
             else:
-                per_subset, sources[part.name], part_items = self._evaluate_mteb(spec, part, model, opts)
+                per_subset, sources[part.name], part_items, why = self._evaluate_mteb(spec, part, model, opts)
                 main = [s[spec.main_metric] for s in per_subset.values()]  # mteb's main score may be another
             items.append((part.name, part_items))
             result = _task_result(mteb_task(spec, part), {spec.split: per_subset}, time.perf_counter() - start)
@@ -169,11 +170,8 @@ class MtebBenchmark:
             },
             metric,
             Items.combine(items) if complete else None,  # type: ignore[arg-type]
-            None
-            if complete
-            else f"protocol {protocol} runs installed mteb's {spec.category} evaluator, which "
-            "the harness does not take per-item outputs from (the era protocols and retrieval give them)",
-            5 if spec.category == "Retrieval" else None,  # mteb's retrieval scores are rounded
+            None if complete else why,
+            None if the_era is not None and spec.category != "Retrieval" else 5,  # mteb rounds some scores
         )
 
     @staticmethod
@@ -199,9 +197,11 @@ class MtebBenchmark:
     @staticmethod
     def _evaluate_mteb(
         spec: MtebTaskSpec, part: MtebTaskSpec, model: InstructedEncoder, opts: RunOptions
-    ) -> tuple[dict[str, Any], dict[str, Any], Items | None]:
-        """mteb's evaluator; per-item outputs for retrieval, from the run mteb writes to its prediction folder."""
+    ) -> tuple[dict[str, Any], dict[str, Any], Items | None, str | None]:
+        """mteb's evaluator, and per-item outputs from the predictions it writes (or why there are none)."""
         import tempfile
+
+        from harness.benchmarks.mteb.predictions import items_from_predictions
 
         task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol, opts.unit.limit)
         if source.get("paper_data"):
@@ -212,11 +212,11 @@ class MtebBenchmark:
         encode_kwargs = {"batch_size": opts.batch_size, "show_progress_bar": False}
         with tempfile.TemporaryDirectory() as tmp:
             per_subset = task.evaluate(model, spec.split, encode_kwargs=encode_kwargs, prediction_folder=Path(tmp))
-            items = None
-            if spec.category == "Retrieval":
-                items = retrieval_items(task, Path(tmp) / task.prediction_file_name, spec.split)
+            items, why = items_from_predictions(
+                task, spec.category, Path(tmp) / task.prediction_file_name, spec.split, spec.main_metric, per_subset
+            )
         task.unload_data()
-        return dict(per_subset), source, items
+        return dict(per_subset), source, items, why
 
     def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
         spec = cast(MtebTaskSpec, spec)
@@ -250,23 +250,6 @@ class MtebBenchmark:
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
-
-
-def retrieval_items(task: Any, predictions: Path, split: str) -> Items:
-    """Each query's nDCG@10, scored by mteb's own metric code on the ranking mteb saved (its predictions file)."""
-    import json
-
-    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
-
-    saved = json.loads(predictions.read_text(encoding="utf-8"))
-    parts = []
-    for subset in task.hf_subsets:
-        qrels = task.dataset[subset][split]["relevant_docs"]
-        per_query = calculate_retrieval_scores(saved[subset][split], qrels, [10]).all_scores
-        ids = sorted(per_query)
-        parts.append((subset, single("mean", value=[per_query[q]["ndcg_cut_10"] for q in ids])))
-        parts[-1][1].strata[0].ids = ids
-    return Items.combine(parts)
 
 
 def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float) -> Any:
