@@ -140,13 +140,20 @@ def test_paired_test_p_value_by_hand() -> None:
     assert test.p_value == pytest.approx(4 / 7)
 
 
-def test_runs_on_different_items_are_refused() -> None:
-    a = Items([Stratum("", "mean", {"value": np.ones(3)}, ids=["q1", "q2", "q3"])])
-    b = Items([Stratum("", "mean", {"value": np.ones(3)}, ids=["q1", "q2", "q4"])])
+def test_runs_on_different_items_pair_on_the_common_ones_or_are_refused() -> None:
+    """A per-item mean (SummEval documents the fork skipped under one instruction only) is compared on the items
+    both scored; a correlation over different pairs, or different test sets, is refused."""
+    a = Items([Stratum("", "mean", {"value": np.array([1.0, 0.0, 1.0])}, ids=["d1", "d2", "d3"])])
+    b = Items([Stratum("", "mean", {"value": np.array([0.0, 1.0, 0.5])}, ids=["d2", "d3", "d4"])])
+    test = bootstrap.compare("SummEval", a, b, resamples=50)
+    assert test.difference == pytest.approx((0.0 + 1.0) / 2 - (0.0 + 1.0) / 2)  # d2, d3 only
+    x = np.arange(3.0)
+    sa = Items([Stratum("", "spearman", {"x": x, "y": x}, ids=["p1", "p2", "p3"])])
+    sb = Items([Stratum("", "spearman", {"x": x, "y": x}, ids=["p1", "p2", "p4"])])
     with pytest.raises(HarnessError, match="scored different items"):
-        bootstrap.compare("SciFact", a, b)
+        bootstrap.compare("STS12", sa, sb)
     with pytest.raises(HarnessError, match="do not pair up"):
-        bootstrap.compare("SciFact", a, single("mean", value=np.ones(4)))
+        bootstrap.compare("SciFact", single("mean", value=np.ones(3)), single("mean", value=np.ones(4)))
 
 
 def test_items_round_trip_and_unreadable_files(tmp_path: Path) -> None:

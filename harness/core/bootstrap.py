@@ -189,22 +189,39 @@ class PairedTest:
         return self.p_value < alpha
 
 
-def check_paired(task: str, a: Items, b: Items) -> None:
-    """Refuse two runs whose items do not pair up one to one."""
-    shape = [(s.name, len(s), s.kind) for s in a.strata]
-    if shape != [(s.name, len(s), s.kind) for s in b.strata]:
-        raise HarnessError(f"{task}: the two runs' per-item outputs do not pair up (different items or subsets)")
+def pair_up(task: str, a: Items, b: Items) -> tuple[Items, Items]:
+    """The two runs' items one to one. Where a per-item mean scored different items in the two runs (the INSTRUCTOR
+    fork skips SummEval documents whose scores are all equal, which depends on the instruction), both are cut to
+    the items both scored; anything else that does not pair up is refused."""
+    if [(s.name, s.kind) for s in a.strata] != [(s.name, s.kind) for s in b.strata]:
+        raise HarnessError(f"{task}: the two runs' per-item outputs do not pair up (different subsets)")
+    out_a, out_b = [], []
     for sa, sb in zip(a.strata, b.strata, strict=True):
         if sa.ids is not None and sb.ids is not None and sa.ids != sb.ids:
-            raise HarnessError(f"{task}: the two runs scored different items in {sa.name or 'the test set'}")
+            common = [i for i in sa.ids if i in set(sb.ids)]
+            if sa.kind != "mean" or not common:
+                raise HarnessError(f"{task}: the two runs scored different items in {sa.name or 'the test set'}")
+            sa, sb = _subset(sa, common), _subset(sb, common)
+        elif len(sa) != len(sb):
+            raise HarnessError(f"{task}: the two runs' per-item outputs do not pair up (different items)")
+        out_a.append(sa)
+        out_b.append(sb)
+    return Items(out_a), Items(out_b)
 
 
-def paired_replicates(task: str, a: Items, b: Items, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
-    """Replicates of score(a) - score(b), both resampled with the same indices."""
-    check_paired(task, a, b)
+def _subset(s: Stratum, ids: list[str]) -> Stratum:
+    where = {i: n for n, i in enumerate(s.ids or [])}
+    idx = np.asarray([where[i] for i in ids])
+    return Stratum(s.name, s.kind, {k: v[idx] for k, v in s.columns.items()}, s.weight, ids)
+
+
+def paired_replicates(task: str, a: Items, b: Items, seed: int, resamples: int = RESAMPLES) -> tuple[float, np.ndarray]:
+    """The observed score(a) - score(b) over the items both scored, and its replicates, both runs resampled with
+    the same indices."""
+    a, b = pair_up(task, a, b)
     rng = np.random.default_rng(seed)
     draws = [[_draw(s, rng) for s in a.strata] for _ in range(resamples)]
-    return _scores(a, draws) - _scores(b, draws)
+    return a.score() - b.score(), _scores(a, draws) - _scores(b, draws)
 
 
 def paired_test(observed: float, diffs: np.ndarray, level: float = LEVEL) -> PairedTest:
@@ -216,7 +233,7 @@ def paired_test(observed: float, diffs: np.ndarray, level: float = LEVEL) -> Pai
 
 def compare(task: str, a: Items, b: Items, seed: int = SEED, resamples: int = RESAMPLES) -> PairedTest:
     """The paired test of run A against run B on one task."""
-    return paired_test(a.score() - b.score(), paired_replicates(task, a, b, task_seed(task, seed), resamples))
+    return paired_test(*paired_replicates(task, a, b, task_seed(task, seed), resamples))
 
 
 def mean_of(replicate_sets: Sequence[np.ndarray]) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from harness.reports.aggregate import COLUMNS, SHORT, Cell
 
@@ -56,38 +57,44 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell]]]) -> bytes:
     return data
 
 
-def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, float]]]) -> bytes:
-    """Per task: the min-max range over instruction variants (bar) and the mean (dot), per study; a range
-    within the test set's noise (`beyond_noise` False) is drawn hatched and faint."""
+def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> bytes:
+    """Per task and study: best minus worst over the instruction variants (bar) with the 95% interval of the
+    paired difference (whisker); a spread within the test set's noise (`beyond_noise` False) is hatched."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = sorted({t for per_task in stats.values() for t in per_task})
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(tasks) * len(stats)), 4))
+    tasks = list(dict.fromkeys(t for per_task in stats.values() for t in per_task))
+    fig, ax = plt.subplots(figsize=(min(16, max(6, 0.45 * len(tasks) * len(stats) + 2)), 4))
     width = 0.8 / max(len(stats), 1)
-    for i, (model, per_task) in enumerate(stats.items()):
+    for i, per_task in enumerate(stats.values()):
         for j, task in enumerate(tasks):
             if task not in per_task:
                 continue
             s, x = per_task[task], j + i * width
+            noise = s.get("beyond_noise") is False
             ax.bar(
                 x,
-                s["max"] - s["min"],
-                width * 0.8,
-                bottom=s["min"],
+                s["best_minus_worst"],
+                width * 0.9,
                 color=f"C{i}",
-                alpha=0.2 if s.get("beyond_noise") is False else 0.6,
-                hatch="//" if s.get("beyond_noise") is False else None,
-                label=model if j == 0 else None,
+                alpha=0.35 if noise else 0.8,
+                hatch="//" if noise else None,
             )
-            ax.plot([x], [s["mean"]], "o", color=f"C{i}")
-    ax.set_xticks([j + width * (len(stats) - 1) / 2 for j in range(len(tasks))], tasks, rotation=30)
-    ax.set_ylabel("score")
-    ax.margins(y=0.15)
-    ax.set_title("Instruction robustness: range (best-worst) and mean over variants; hatched: within noise")
-    ax.legend(fontsize=8)
+            if s.get("low") is not None:
+                ax.plot([x, x], [s["low"], s["high"]], color="black", linewidth=1)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xticks([j + width * (len(stats) - 1) / 2 for j in range(len(tasks))], tasks, rotation=30, ha="right")
+    ax.set_ylabel("best - worst (points)")
+    ax.set_title(
+        "Instruction robustness: best minus worst variant, 95% CI of the paired difference; hatched: within noise",
+        fontsize=9,
+    )
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=f"C{i}", alpha=0.8, label=study) for i, study in enumerate(stats)], fontsize=8)
+    fig.tight_layout()
     data = _png(fig)
     plt.close(fig)
     return data

@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.core import bootstrap
 from harness.core import items as per_item
+from harness.core.errors import HarnessError
 from harness.core.instructions import LEVELS, N_PARAPHRASES, Library
 from harness.core.results import Unit
 from harness.core.runner import RunOptions, run_tasks
@@ -45,7 +46,7 @@ class Study:
     items: dict[str, dict[str, Path | None]] = field(default_factory=dict)  # task -> variant -> per-item outputs
     kind: str = ""
     flagged: dict[str, str] = field(default_factory=dict)  # task -> why it has no spread (no evaluated instruction)
-    _replicates: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False, compare=False)
+    _replicates: dict[str, tuple[float, np.ndarray] | str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -67,28 +68,32 @@ class Study:
             }
         return out
 
-    def spread_replicates(self, task: str) -> np.ndarray | None:
-        """Bootstrap replicates (x100) of best minus worst, the two variants fixed by the full-data scores."""
+    def spread_replicates(self, task: str) -> tuple[float, np.ndarray] | str:
+        """Best minus worst (x100, over the items both scored) and its bootstrap replicates, the two variants
+        fixed by the full-data scores; or why there is no test."""
         if task not in self._replicates:
             self._replicates[task] = self._spread_replicates(task)
         return self._replicates[task]
 
-    def _spread_replicates(self, task: str) -> np.ndarray | None:
+    def _spread_replicates(self, task: str) -> tuple[float, np.ndarray] | str:
         by_variant, paths = self.scores[task], self.items.get(task, {})
         best, worst = max(by_variant, key=by_variant.__getitem__), min(by_variant, key=by_variant.__getitem__)
         if paths.get(best) is None or paths.get(worst) is None:
-            return None
+            return "no per-item outputs"
         a, b = per_item.load(paths[best]), per_item.load(paths[worst])  # type: ignore[arg-type]
-        return 100 * bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
+        try:
+            observed, reps = bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
+        except HarnessError as exc:
+            return str(exc)
+        return 100 * observed, 100 * reps
 
     def spread_test(self, task: str) -> dict[str, Any]:
         """Is best-minus-worst beyond the test set's noise? The paired bootstrap test of the best variant
         against the worst, Bonferroni-corrected for having picked the pair after looking (n(n-1)/2 pairs)."""
-        reps = self.spread_replicates(task)
-        if reps is None:
-            return {"p_value": None, "low": None, "high": None, "beyond_noise": None}
-        values = self.scores[task].values()
-        return _tested(max(values) - min(values), reps, len(self.scores[task]))
+        got = self.spread_replicates(task)
+        if isinstance(got, str):
+            return {"p_value": None, "low": None, "high": None, "beyond_noise": None, "why": got}
+        return _tested(*got, len(self.scores[task]))
 
 
 def _tested(observed: float, reps: np.ndarray, n_variants: int) -> dict[str, Any]:
@@ -99,12 +104,13 @@ def _tested(observed: float, reps: np.ndarray, n_variants: int) -> dict[str, Any
 
 def category_test(s: Study, names: list[str]) -> dict[str, Any]:
     """The category's mean best-minus-worst, tested as one statistic (tasks' replicates averaged)."""
-    reps = [s.spread_replicates(n) for n in names if n not in s.flagged]
-    if not reps or any(r is None for r in reps):
-        return {"p_value": None, "low": None, "high": None, "beyond_noise": None}
-    observed = statistics.mean(s.stats()[n]["best_minus_worst"] for n in names if n not in s.flagged)
+    got = [s.spread_replicates(n) for n in names if n not in s.flagged]
+    tested = [g for g in got if not isinstance(g, str)]
+    if not tested or len(tested) < len(got):
+        return {"p_value": None, "low": None, "high": None, "beyond_noise": None, "why": "a task has no test"}
     n_variants = len(next(iter(s.scores.values())))
-    return _tested(observed, bootstrap.mean_of(reps), n_variants)  # type: ignore[arg-type]
+    observed = statistics.mean(o for o, _ in tested)
+    return _tested(observed, bootstrap.mean_of([r for _, r in tested]), n_variants)
 
 
 def study(
@@ -159,7 +165,7 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
 
 def _test_cells(t: dict[str, Any]) -> list[str]:
     if t["p_value"] is None:
-        return ["", "", "no per-item outputs"]
+        return ["", "", t["why"]]
     return [f"[{t['low']:.2f}, {t['high']:.2f}]", _fmt(t["p_value"], ".3f"), "yes" if t["beyond_noise"] else "no"]
 
 

@@ -75,26 +75,24 @@ def intervals(run: Run, registry: Registry) -> dict[str, Band]:
 def paired(run: Run, baseline: Run, registry: Registry) -> dict[str, bootstrap.PairedTest]:
     """Task and column name -> the paired test of run minus baseline (x100), over the tasks both have with
     per-item outputs that pair up; a column only where every task it shows for both runs qualifies."""
-    diffs = {}
+    diffs, observed = {}, {}
     for task in run.tasks.keys() & baseline.tasks.keys():
         a, b = _load(run, task), _load(baseline, task)
         if a is None or b is None:
             continue
         try:
-            diffs[task] = 100 * bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
+            difference, replicates = bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
         except HarnessError:
             continue  # different items (a partial run against a full one): no paired test for this task
+        observed[task], diffs[task] = 100 * difference, 100 * replicates
     shared = _columns(run.tasks.keys() & baseline.tasks.keys(), registry)
-    observed = {t: run.tasks[t] - baseline.tasks[t] for t in diffs}
     reps = {**diffs, **_aggregate(diffs, shared)}
-    for column in reps.keys() - diffs.keys():
-        names = [n for c in CATEGORIES for n in shared[c]] if column == AVG70 else shared[column]
+    for column in reps.keys() - diffs.keys():  # a mean's difference is the mean of its tasks' (categories')
         if column == AVG70:
-            observed[column] = float(
-                np.mean([np.mean([observed[n] for n in shared[c]]) for c in CATEGORIES if shared[c]])
-            )
+            per_category = [np.mean([observed[n] for n in shared[c]]) for c in CATEGORIES if shared[c]]
+            observed[column] = float(np.mean(per_category))
         else:
-            observed[column] = float(np.mean([observed[n] for n in names]))
+            observed[column] = float(np.mean([observed[n] for n in shared[column]]))
     return {name: bootstrap.paired_test(observed[name], r) for name, r in reps.items() if name in observed}
 
 
