@@ -207,3 +207,36 @@ def test_two_devices_give_the_embeddings_of_one(tiny: Path) -> None:
         assert both.texts_encoded == 80 and both.device == "cpu,cpu"
     finally:
         both.close()
+
+
+def test_workers_share_a_corpus_then_one_run_scores_from_the_store(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --encode-share 1/2` and `2/2` on one shard store encode disjoint halves of every call's batches; the
+    plain run after them encodes nothing and writes the very results of a single process on an empty cache (items
+    byte for byte). Fails if workers chose batches by their own progress (overlap or gaps) or if a placeholder
+    were stored."""
+    from harness.cli import main
+
+    run = ["run", "--model", str(tiny), "--tasks", "SmokeRetrieval,SmokeSTS", "--mode", "masked"]
+    run += ["--instructions", "instructor-large", "--batch-size", "2"]
+    monkeypatch.setenv("HARNESS_CACHE_STORE", "shards")
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "shared-cache"))
+    encoded = []
+    for share in ("1/2", "2/2"):
+        assert main([*run, "--output-dir", str(tmp_path / "scratch"), "--encode-share", share]) == 0
+        out = capsys.readouterr().out
+        encoded.append(int(out.split("SmokeSTS: share")[1].split("(")[1].split()[0]))
+    assert not (tmp_path / "scratch").exists() or not list((tmp_path / "scratch").rglob("*.run.json"))
+    assert main([*run, "--output-dir", str(tmp_path / "shared")]) == 0
+    log = capsys.readouterr()
+    assert log.out.count(" 0 texts encoded so far") == 2, log.out  # every vector came from the store
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "own-cache"))
+    assert main([*run, "--output-dir", str(tmp_path / "single")]) == 0
+    single = capsys.readouterr().out
+    total = int(single.split("texts encoded so far")[-2].split()[-1])
+    assert 0 < encoded[0] < total and encoded[0] + encoded[1] == total  # two disjoint shares, nothing twice
+    for task in ("SmokeRetrieval", "SmokeSTS"):
+        a = next((tmp_path / "shared").rglob(f"items/{task}.json.gz")).read_bytes()
+        b = next((tmp_path / "single").rglob(f"items/{task}.json.gz")).read_bytes()
+        assert a == b, task

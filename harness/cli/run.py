@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from harness.cli.common import (
@@ -66,6 +67,17 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _encode_share_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--encode-share",
+        type=shard_spec,
+        metavar="I/N",
+        help="encode the I-th of N shares of every encode call's batches into the embedding cache and write no "
+        "result; N such workers on one store (HARNESS_CACHE_STORE=shards across hosts), then a plain run with the "
+        "same settings scores from the store (giant corpora)",
+    )
+
+
 def shard_spec(text: str) -> tuple[int, int]:
     """An argparse type: I/N with 1 <= I <= N."""
     index, _, count = text.partition("/")
@@ -82,11 +94,18 @@ def _options(args: argparse.Namespace) -> tuple[list[Any], Any, Any, bool]:
     return prepared.specs, prepared.library, prepared.options, prepared.smoke
 
 
-@command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_args)
+def _run_and_share_args(p: argparse.ArgumentParser) -> None:
+    _run_args(p)
+    _encode_share_args(p)
+
+
+@command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_and_share_args)
 def _run(args: argparse.Namespace) -> int:
     from harness.core.api import encoder_for
     from harness.core.runner import run_tasks
 
+    if args.encode_share:
+        return _encode_share(args)
     specs, lib, opts, smoke = _options(args)
     print(
         f"run {opts.unit.name}: {len(specs)} task(s)"
@@ -104,6 +123,35 @@ def _run(args: argparse.Namespace) -> int:
     if not args.dry_run:
         for folder in sorted({str(opts.folder(by_name[o.task])) for o in outcomes}):
             print(f"results: {folder}")
+    return 0
+
+
+def _encode_share(args: argparse.Namespace) -> int:
+    """`run --encode-share I/N`: the run's every encode call, this worker's share of each call's batches stored;
+    the evaluations see placeholders for the rest, so they run in a temporary folder and are thrown away."""
+    import contextlib
+    import dataclasses
+    import tempfile
+
+    from harness.core.api import encoder_for
+    from harness.core.errors import ResultError, UsageError
+    from harness.core.runner import run_tasks
+    from harness.models.cache import CachedEncoder
+
+    if args.no_cache or args.dry_run:
+        raise UsageError("--encode-share fills the embedding cache: drop --no-cache and --dry-run")
+    specs, lib, opts, _ = _options(args)
+    encoder = encoder_for(request(args))
+    assert isinstance(encoder, CachedEncoder)  # encoder_for always wraps the model in the cache
+    encoder.share = args.encode_share
+    with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
+        scratch = dataclasses.replace(opts, output=Path(tmp), overwrite=True, shard=None, log=lambda *_: None)
+        for spec in specs:
+            with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
+                run_tasks([spec], lambda: encoder, lib, scratch)
+            index, count = args.encode_share
+            print(f"{spec.name}: share {index}/{count} stored ({encoder.texts_encoded} texts encoded so far)")
+    print("then run the same command without --encode-share: it scores from the store")
     return 0
 
 

@@ -16,6 +16,12 @@ Stores (`$HARNESS_CACHE_STORE`):
   processes and no lock is taken, so any number of processes on any number of hosts can share it (NFS, Lustre,
   GPFS). `harness cache --compact` merges segments.
 - memory (`--no-cache`): the same wrapper over a dictionary, so a run without the cache encodes the same batches.
+
+Shared encoding (`share`, `harness run --encode-share I/N`): worker I of N encodes only the batches k of each
+call's plan with k % N == I - 1 into the store and answers the rest with a placeholder. N workers on one store
+(the `shards` store across hosts) thus encode a giant corpus together, each batch once, and a plain run with the
+same settings then finds every batch stored and scores from the store in one process, bit for bit the vectors a
+single process computes (the plan, not the worker, decides each batch).
 """
 
 from __future__ import annotations
@@ -338,11 +344,14 @@ class CachedEncoder:
     """A `TextEncoder` that answers from `store` and encodes only the planned batches it lacks, committing every
     `COMMIT_BATCHES` of them (see the module docstring)."""
 
-    def __init__(self, inner: BatchEncoder, store: Store, *, progress: bool = False) -> None:
+    def __init__(
+        self, inner: BatchEncoder, store: Store, *, progress: bool = False, share: tuple[int, int] | None = None
+    ) -> None:
         self.inner = inner
         self.cache = store
         self.key = f"{inner.identity.key}|{environment_key()}"
         self.progress = progress
+        self.share = share  # (I, N): encode only every N-th planned batch from the I-th (see the module docstring)
 
     def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
         check_texts(texts)
@@ -353,7 +362,10 @@ class CachedEncoder:
         unique = list(dict.fromkeys(texts))
         keys = [entry_key(self.key, instruction, t) for t in unique]
         found = self.cache.get_many(keys)
-        plan = [b for b in self.inner.batches(unique, instruction) if any(keys[i] not in found for i in b)]
+        plan = self.inner.batches(unique, instruction)
+        if self.share is not None:  # by index in the whole plan, so that every worker takes the same batches
+            plan = [b for k, b in enumerate(plan) if k % self.share[1] == self.share[0] - 1]
+        plan = [b for b in plan if any(keys[i] not in found for i in b)]
         for start in self._progress(range(0, len(plan), COMMIT_BATCHES), len(plan)):
             group = plan[start : start + COMMIT_BATCHES]
             vectors = self.inner.encode_batches([[unique[i] for i in b] for b in group], instruction)
@@ -365,6 +377,9 @@ class CachedEncoder:
             }
             self.cache.put_many(new.items())
             found.update(new)
+        if self.share is not None:  # another worker's batches: a placeholder, never stored
+            placeholder = np.eye(1, self.inner.identity.dimension, dtype=np.float32)[0]
+            found = {k: found.get(k, placeholder) for k in keys}
         row = {t: found[k] for t, k in zip(unique, keys, strict=True)}
         return np.stack([row[t] for t in texts]).astype(np.float32, copy=False)
 
