@@ -108,3 +108,40 @@ def test_a_shard_that_keeps_failing_is_one_line_naming_its_log(tmp_path: Path) -
     with pytest.raises(Exception, match=r"shard 1/1 failed 2 time\(s\) \(RuntimeError: node lost\); its log is under"):
         launch_slurm(RunRequest(), jobs=1, folder=tmp_path / "jobs", cluster="local", shard=always, max_retries=1)
     assert main(["launch", "slurm", "--shard", "1/2"]) == 2  # launch makes the shards itself
+
+
+def test_an_encoding_stage_of_shares_then_the_units_score_from_the_store(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--encode-shares 2`: two array jobs encode their shares of every call's batches into a shard store, then the
+    shard job scores. Fails if the encoding stage did not run as jobs of its own, if the store then lacks a vector
+    the units need (a later run would encode), or if the results differ from one process's with the same settings."""
+    import dataclasses
+
+    from harness.models.cache import CachedEncoder
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("HARNESS_CACHE_STORE", "shards")
+    req = dataclasses.replace(_request(tiny, tmp_path / "slurm"), batch_size=2, tasks=["SmokeRetrieval", "SmokeSTS"])
+    launch_slurm(req, jobs=1, folder=tmp_path / "jobs", cluster="local", encode_shares=2, timeout_min=10)
+    assert len(list((tmp_path / "jobs").rglob("*_result.pkl"))) == 3  # two encoding shares, then one shard
+    encoded = []
+    monkeypatch.setattr(CachedEncoder, "encode", _counting(CachedEncoder.encode, encoded))
+    again = tmp_path / "again"
+    evaluate(req.model, req.tasks, instructions=req.instructions, mode=req.mode, batch_size=2, output_dir=again)
+    assert encoded == [0] * len(encoded) and encoded  # the store held every vector the units needed
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "fresh"))
+    single = tmp_path / "single"
+    evaluate(req.model, req.tasks, instructions=req.instructions, mode=req.mode, batch_size=2, output_dir=single)
+    assert _results(tmp_path / "slurm") == _results(single) == _results(again)
+
+
+def _counting(encode: Any, counts: list[int]) -> Any:
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        before = self.texts_encoded
+        out = encode(self, *args, **kwargs)
+        counts.append(self.texts_encoded - before)
+        return out
+
+    return counted

@@ -13,6 +13,11 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("engine", choices=["ray", "slurm"], help="ray: one task per unit; slurm: a job array via submitit")
     _run_args(p)
     p.add_argument("--max-retries", type=int, default=2, help="retries of a unit (ray) or a job (slurm) that dies")
+    p.add_argument(
+        "--encode-shares",
+        type=positive_int,
+        help="first encode every call's batches with N workers into the store (giant corpora), then score",
+    )
     ray = p.add_argument_group("ray")
     ray.add_argument("--address", help="a running cluster (ray://head:10001 or auto); default: a local one")
     ray.add_argument("--workers", type=positive_int, help="CPUs of the local cluster (default: all)")
@@ -46,6 +51,7 @@ def _launch(args: argparse.Namespace) -> int:
             gpus_per_unit=args.gpus_per_unit,
             max_retries=args.max_retries,
             quiet=not args.verbose,
+            encode_shares=args.encode_shares or 0,
         )
     else:
         scores = launch_slurm(
@@ -54,6 +60,7 @@ def _launch(args: argparse.Namespace) -> int:
             folder=Path(args.log_dir or Path(args.output_dir) / ".launch"),
             cluster=args.cluster,
             max_retries=args.max_retries,
+            encode_shares=args.encode_shares or 0,
             timeout_min=args.time,
             slurm_partition=args.partition,
             gpus_per_node=args.gpus_per_job,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from harness.cli.common import (
@@ -127,30 +126,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _encode_share(args: argparse.Namespace) -> int:
-    """`run --encode-share I/N`: the run's every encode call, this worker's share of each call's batches stored;
-    the evaluations see placeholders for the rest, so they run in a temporary folder and are thrown away."""
-    import contextlib
-    import dataclasses
-    import tempfile
+    from harness.core.api import encode_share
 
-    from harness.core.api import encoder_for
-    from harness.core.errors import ResultError, UsageError
-    from harness.core.runner import run_tasks
-    from harness.models.cache import CachedEncoder
-
-    if args.no_cache or args.dry_run:
-        raise UsageError("--encode-share fills the embedding cache: drop --no-cache and --dry-run")
-    specs, lib, opts, _ = _options(args)
-    encoder = encoder_for(request(args))
-    assert isinstance(encoder, CachedEncoder)  # encoder_for always wraps the model in the cache
-    encoder.share = args.encode_share
-    with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
-        scratch = dataclasses.replace(opts, output=Path(tmp), overwrite=True, shard=None, log=lambda *_: None)
-        for spec in specs:
-            with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
-                run_tasks([spec], lambda: encoder, lib, scratch)
-            index, count = args.encode_share
-            print(f"{spec.name}: share {index}/{count} stored ({encoder.texts_encoded} texts encoded so far)")
+    index, count = args.encode_share
+    for task, texts in encode_share(request(args), index, count).items():
+        print(f"{task}: share {index}/{count} stored ({texts} texts encoded so far)")
     print("then run the same command without --encode-share: it scores from the store")
     return 0
 

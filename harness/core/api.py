@@ -172,6 +172,37 @@ def encoder_for(request: RunRequest) -> TextEncoder:
     return CachedEncoder(encoder, open_store() if request.cache else MemoryStore(), progress=request.progress)
 
 
+def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
+    """`run --encode-share I/N`: this worker's share of every encode call's batches stored (`CachedEncoder.share`),
+    task by task; the evaluations see placeholders for the other shares, so they run in a temporary folder and
+    are thrown away. Returns the texts encoded so far after each task."""
+    import contextlib
+    import tempfile
+
+    from harness.core.errors import ResultError
+    from harness.core.runner import run_tasks
+    from harness.models.cache import CachedEncoder
+
+    if not request.cache or request.dry_run:
+        raise UsageError("--encode-share fills the embedding cache: drop --no-cache and --dry-run")
+    prepared = prepare(request)
+    encoder = encoder_for(request)
+    assert isinstance(encoder, CachedEncoder)  # encoder_for always wraps the model in the cache
+    encoder.share = (index, count)
+    done = {}
+    with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
+        scratch = dataclasses.replace(prepared.options, output=Path(tmp), overwrite=True, shard=None, log=_silent)
+        for spec in prepared.specs:
+            with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
+                run_tasks([spec], lambda: encoder, prepared.library, scratch)
+            done[spec.name] = encoder.texts_encoded
+    return done
+
+
+def _silent(*_: Any) -> None:
+    """A share's evaluations are thrown away: nothing of them is shown."""
+
+
 def mteb_model(model: str = "minilm", **settings: Any) -> Any:
     """The model as an mteb model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model
     settings (instructions, mode, revision, device, precision, max_length, batch_size, cache). Its results are

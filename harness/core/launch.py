@@ -6,6 +6,10 @@ twice when a retried or duplicated worker meets it, and a worker that died leave
 
     harness launch ray   --tasks ... [--address ray://head:10001] [--workers 4] [--gpus-per-unit 1]
     harness launch slurm --tasks ... --jobs 8 --partition gpu [--gpus-per-job 1] [--time 240]
+
+With `--encode-shares N` both first run N encoding workers (`harness.core.api.encode_share`: each stores its share
+of every encode call's batches, so a giant corpus is encoded by N workers, each batch once), then the units, which
+find their vectors in the store and score in one process each.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.core.api import RunRequest, TaskScore, evaluate, prepare
+from harness.core.api import RunRequest, TaskScore, encode_share, evaluate, prepare
 from harness.core.errors import HarnessError, LaunchError, UsageError
 
 
@@ -36,6 +40,11 @@ def run_shard(request: RunRequest, index: int, count: int) -> list[TaskScore]:
     """The index-th of `count` cost-balanced parts of the request's tasks, in this process: one Slurm array job."""
     tasks = [s.name for s in prepare(request).specs]
     return evaluate(request.model, tasks, **_settings(request), shard=(index, count), log=print)
+
+
+def run_encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
+    """One encoding worker, in this process: a Ray task or a Slurm array job of the encoding stage."""
+    return encode_share(dataclasses.replace(request, log=_quiet), index, count)
 
 
 def _engine(name: str) -> Any:
@@ -72,6 +81,7 @@ def launch_ray(
     unit: Callable[[RunRequest, str], list[TaskScore]] = run_unit,
     runtime_env: dict[str, Any] | None = None,
     quiet: bool = True,
+    encode_shares: int = 0,
 ) -> list[TaskScore]:
     """Every unit of the request as a Ray task; a local cluster of `workers` CPUs unless `address` names one. A task
     whose worker dies is retried up to `max_retries` times (Ray's own retries). `quiet`: Ray's notices only on errors."""
@@ -91,22 +101,32 @@ def launch_ray(
             logging_level=logging.ERROR if quiet else logging.INFO,
         )
     try:
-        remote = ray.remote(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_retries=max_retries)(unit)
+        resources = {"num_cpus": cpus_per_unit, "num_gpus": gpus_per_unit, "max_retries": max_retries}
+        if encode_shares:
+            share = ray.remote(**resources)(run_encode_share)
+            shipped = _shippable(request)
+            _gather(ray, [share.remote(shipped, i, encode_shares) for i in range(1, encode_shares + 1)], max_retries)
+        remote = ray.remote(**resources)(unit)
         refs = [remote.remote(_shippable(request), spec.name) for spec in specs]
-        try:
-            return [score for scores in ray.get(refs) for score in scores]
-        except ray.exceptions.RayTaskError as exc:  # the unit's own error: a harness error keeps its family
-            if isinstance(exc.cause, HarnessError):
-                raise exc.cause from None
-            raise LaunchError(f"a Ray task failed: {type(exc.cause).__name__}: {_last_line(exc.cause)}") from None
-        except ray.exceptions.RayError as exc:  # a worker that kept dying, a lost node
-            raise LaunchError(
-                f"a Ray task failed after {max_retries} retries ({_last_line(exc)}); finished units are kept: launch "
-                "again to resume"
-            ) from None
+        return [score for scores in _gather(ray, refs, max_retries) for score in scores]
     finally:
         if started:
             ray.shutdown()
+
+
+def _gather(ray: Any, refs: list[Any], max_retries: int) -> list[Any]:
+    """The Ray tasks' results; a unit's own harness error keeps its family, anything else is a LaunchError."""
+    try:
+        return list(ray.get(refs))
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, HarnessError):
+            raise exc.cause from None
+        raise LaunchError(f"a Ray task failed: {type(exc.cause).__name__}: {_last_line(exc.cause)}") from None
+    except ray.exceptions.RayError as exc:  # a worker that kept dying, a lost node
+        raise LaunchError(
+            f"a Ray task failed after {max_retries} retries ({_last_line(exc)}); finished units are kept: launch "
+            "again to resume"
+        ) from None
 
 
 def launch_slurm(
@@ -117,6 +137,7 @@ def launch_slurm(
     cluster: str | None = None,
     max_retries: int = 1,
     shard: Callable[[RunRequest, int, int], list[TaskScore]] = run_shard,
+    encode_shares: int = 0,
     **slurm: Any,
 ) -> list[TaskScore]:
     """A job array of `jobs` shards through submitit (`cluster`: None = Slurm when sbatch exists, "local" runs the
@@ -127,22 +148,32 @@ def launch_slurm(
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
     executor.update_parameters(**{k: v for k, v in slurm.items() if v is not None})
-    pending = list(range(1, jobs + 1))
-    scores: dict[int, list[TaskScore]] = {}
+    if encode_shares:
+        _array(executor, run_encode_share, _shippable(request), encode_shares, max_retries, folder, "encoding share")
+    scores = _array(executor, shard, _shippable(request), jobs, max_retries, folder, "shard")
+    return [score for index in sorted(scores) for score in scores[index]]
+
+
+def _array(
+    executor: Any, job: Callable[..., Any], request: RunRequest, count: int, max_retries: int, folder: Path, what: str
+) -> dict[int, Any]:
+    """A job array of `job(request, i, count)` for i = 1..count, failed jobs resubmitted up to `max_retries` times."""
+    pending = list(range(1, count + 1))
+    results: dict[int, Any] = {}
     for attempt in range(max_retries + 1):
-        submitted = executor.map_array(shard, [_shippable(request)] * len(pending), pending, [jobs] * len(pending))
+        submitted = executor.map_array(job, [request] * len(pending), pending, [count] * len(pending))
         failed = []
-        for index, job in zip(pending, submitted, strict=True):
+        for index, handle in zip(pending, submitted, strict=True):
             try:
-                scores[index] = job.result()
+                results[index] = handle.result()
             except Exception as exc:  # submitit raises the job's failure (a crash, a timeout) here
                 if attempt == max_retries:
                     raise LaunchError(
-                        f"shard {index}/{jobs} failed {max_retries + 1} time(s) ({_last_line(exc)}); its log is "
-                        f"under {folder}; finished units are kept, rerun to resume"
+                        f"{what} {index}/{count} failed {max_retries + 1} time(s) ({_last_line(exc)}); its log is "
+                        f"under {folder}; finished work is kept, rerun to resume"
                     ) from None
                 failed.append(index)
         pending = failed
         if not pending:
             break
-    return [score for index in sorted(scores) for score in scores[index]]
+    return results
