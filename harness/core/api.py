@@ -192,7 +192,8 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     done = {}
     with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
         scratch = dataclasses.replace(prepared.options, output=Path(tmp), overwrite=True, shard=None, log=_silent)
-        for spec in prepared.specs:
+        # prompt retrieval's pools are small, and its LM would answer prompts built from placeholders: not shared
+        for spec in [s for s in prepared.specs if s.benchmark != "prompt-retrieval"]:
             with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
                 run_tasks([spec], lambda: encoder, prepared.library, scratch)
             done[spec.name] = encoder.texts_encoded
