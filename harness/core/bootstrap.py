@@ -50,13 +50,16 @@ def _ap(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) 
     return float(average_precision_score(label, score, sample_weight=weight))
 
 
-def _v_measure(label: np.ndarray, pred: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """V-measure from the (weighted) contingency table, natural logs as sklearn's `v_measure_score`."""
+def _cells(label: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Each item's cell of the contingency table (gold cluster x predicted cluster) and the table's shape."""
     _, li = np.unique(label, return_inverse=True)
     _, pi = np.unique(pred, return_inverse=True)
-    w = np.ones(len(label)) if weight is None else weight
-    table = np.zeros((li.max() + 1, pi.max() + 1))
-    np.add.at(table, (li, pi), w)
+    shape = (int(li.max()) + 1, int(pi.max()) + 1)
+    return li * shape[1] + pi, shape
+
+
+def _v_measure(table: np.ndarray) -> float:
+    """V-measure of a (weighted) contingency table, natural logs as sklearn's `v_measure_score`."""
     n = table.sum()
 
     def entropy(counts: np.ndarray) -> float:
@@ -100,15 +103,16 @@ def _statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
         return _pearson_rows(c["x"].astype(float)[idx], c["y"].astype(float)[idx])
     if s.kind == "spearman":
         return _pearson_rows(rankdata(c["x"][idx], axis=1), rankdata(c["y"][idx], axis=1))
+    if s.kind == "v_measure":  # the contingency table of each resample, counted from its items' cells
+        cells, shape = _cells(c["label"], c["pred"])
+        size = shape[0] * shape[1]
+        return np.asarray([_v_measure(np.bincount(cells[row], minlength=size).reshape(shape)) for row in idx])
     # the rest by resample counts as weights: a resample with repeats is the data weighted by multiplicity
     out = np.empty(len(idx))
     for b, row in enumerate(idx):
         w = np.bincount(row, minlength=len(s)).astype(float)
         if s.kind == "ap":
             out[b] = _ap(c["score"], c["label"], w)
-        elif s.kind == "v_measure":
-            keep = w > 0
-            out[b] = _v_measure(c["label"][keep], c["pred"][keep], w[keep])
         else:
             out[b] = _kth_lowest(c["value"].astype(float), s.group, s.k or 1, w)  # type: ignore[arg-type]
     return out
