@@ -86,7 +86,7 @@ def test_strata_are_weighted_and_drawn_in_order() -> None:
 def test_mean_interval_agrees_with_scipy_bootstrap() -> None:
     """scipy's own percentile bootstrap of a mean, another generator: the endpoints agree to Monte Carlo error."""
     values = RNG.exponential(size=400)
-    ours = bootstrap.interval(values.mean(), bootstrap.replicates(single("mean", value=values), 5, 4000))
+    ours = bootstrap.interval(bootstrap.replicates(single("mean", value=values), 5, 4000))
     theirs = stats.bootstrap((values,), np.mean, n_resamples=4000, method="percentile", random_state=9)
     assert ours.low == pytest.approx(theirs.confidence_interval.low, abs=0.15 * ours.se)
     assert ours.high == pytest.approx(theirs.confidence_interval.high, abs=0.15 * ours.se)
@@ -97,9 +97,7 @@ def test_groups_resample_whole() -> None:
     """Billboard: an item resamples with all its systems. Fails if rows were drawn one by one."""
     group = np.repeat(np.arange(30), 4)
     s = Stratum("", "pearson", {"x": RNG.normal(size=120), "y": RNG.normal(size=120)}, group=group)
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        drawn = bootstrap._draw(s, rng)
+    for (drawn,) in bootstrap._draws(Items([s]), seed=0, resamples=20):
         counts = np.bincount(group[drawn], minlength=30)
         assert len(drawn) == 120 and set(counts) <= {0, 4, 8, 12, 16, 20}
 

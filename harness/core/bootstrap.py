@@ -118,20 +118,29 @@ def _statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def _draw(s: Stratum, rng: np.random.Generator) -> np.ndarray:
-    """One replicate's item indices: n items, or as many groups as there are, each with all its items."""
-    if s.group is None or s.kind == "kth_lowest_group_mean":
-        return rng.integers(0, len(s), size=len(s))
-    names, gi = np.unique(s.group, return_inverse=True)
-    members = [np.flatnonzero(gi == g) for g in range(len(names))]
-    return np.concatenate([members[g] for g in rng.integers(0, len(names), size=len(names))])
+def _draws(items: Items, seed: int, resamples: int) -> list[list[np.ndarray]]:
+    """Each replicate's item indices per stratum (the module docstring's scheme): n items, or as many groups as
+    there are, each with all its items."""
+    rng = np.random.default_rng(seed)
+    members: list[list[np.ndarray] | None] = []  # a grouped stratum's items per group, found once
+    for s in items.strata:
+        if s.group is None or s.kind == "kth_lowest_group_mean":
+            members.append(None)
+        else:
+            _, gi = np.unique(s.group, return_inverse=True)
+            members.append([np.flatnonzero(gi == g) for g in range(gi.max() + 1)])
+
+    def draw(s: Stratum, groups: list[np.ndarray] | None) -> np.ndarray:
+        if groups is None:
+            return rng.integers(0, len(s), size=len(s))
+        return np.concatenate([groups[g] for g in rng.integers(0, len(groups), size=len(groups))])
+
+    return [[draw(s, g) for s, g in zip(items.strata, members, strict=True)] for _ in range(resamples)]
 
 
 def replicates(items: Items, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
     """The task score on each of `resamples` bootstrap replicates (the module docstring's scheme)."""
-    rng = np.random.default_rng(seed)
-    draws = [[_draw(s, rng) for s in items.strata] for _ in range(resamples)]
-    return _scores(items, draws)
+    return _scores(items, _draws(items, seed, resamples))
 
 
 def _scores(items: Items, draws: list[list[np.ndarray]]) -> np.ndarray:
@@ -145,11 +154,16 @@ def _scores(items: Items, draws: list[list[np.ndarray]]) -> np.ndarray:
     return total
 
 
+def percentile_interval(reps: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The percentile interval of the finite replicates."""
+    low, high = np.quantile(reps[np.isfinite(reps)], [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
 @dataclass(frozen=True)
 class Interval:
-    """A score (0-1 scale) with its bootstrap interval and standard error."""
+    """A score's bootstrap interval and standard error."""
 
-    score: float
     low: float
     high: float
     se: float
@@ -169,14 +183,13 @@ class Interval:
         }
 
 
-def interval(score: float, reps: np.ndarray, level: float = LEVEL, seed: int = SEED) -> Interval:
+def interval(reps: np.ndarray, level: float = LEVEL, seed: int = SEED) -> Interval:
     reps = reps[np.isfinite(reps)]
-    low, high = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(score, float(low), float(high), float(reps.std(ddof=1)), len(reps), level, seed)
+    return Interval(*percentile_interval(reps, level), float(reps.std(ddof=1)), len(reps), level, seed)
 
 
 def task_interval(task: str, items: Items, seed: int = SEED, resamples: int = RESAMPLES) -> Interval:
-    return interval(items.score(), replicates(items, task_seed(task, seed), resamples), seed=seed)
+    return interval(replicates(items, task_seed(task, seed), resamples), seed=seed)
 
 
 @dataclass(frozen=True)
@@ -223,16 +236,15 @@ def paired_replicates(task: str, a: Items, b: Items, seed: int, resamples: int =
     """The observed score(a) - score(b) over the items both scored, and its replicates, both runs resampled with
     the same indices."""
     a, b = pair_up(task, a, b)
-    rng = np.random.default_rng(seed)
-    draws = [[_draw(s, rng) for s in a.strata] for _ in range(resamples)]
+    draws = _draws(a, seed, resamples)
     return a.score() - b.score(), _scores(a, draws) - _scores(b, draws)
 
 
 def paired_test(observed: float, diffs: np.ndarray, level: float = LEVEL) -> PairedTest:
     diffs = diffs[np.isfinite(diffs)]
-    low, high = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    low, high = percentile_interval(diffs, level)
     extreme = int(np.sum(np.abs(diffs - observed) >= abs(observed) - 1e-12))
-    return PairedTest(observed, float(low), float(high), (1 + extreme) / (1 + len(diffs)), len(diffs))
+    return PairedTest(observed, low, high, (1 + extreme) / (1 + len(diffs)), len(diffs))
 
 
 def compare(task: str, a: Items, b: Items, seed: int = SEED, resamples: int = RESAMPLES) -> PairedTest:

@@ -58,8 +58,7 @@ def _aggregate(per_task: dict[str, np.ndarray], columns: dict[str, list[str]]) -
 
 
 def _band(reps: np.ndarray) -> Band:
-    low, high = np.quantile(reps[np.isfinite(reps)], [(1 - bootstrap.LEVEL) / 2, (1 + bootstrap.LEVEL) / 2])
-    return Band(float(low), float(high))
+    return Band(*bootstrap.percentile_interval(reps))
 
 
 def intervals(run: Run, registry: Registry) -> dict[str, Band]:
