@@ -114,18 +114,14 @@ def protocol_arg(p: argparse.ArgumentParser) -> None:
 
 def request(args: argparse.Namespace) -> RunRequest:
     """The run request the arguments describe (the verbs without a run's selection leave those fields unset)."""
-    from harness.core.api import RunRequest
+    from harness.core.api import RunRequest, silent
 
     fields = RunRequest.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     quiet = getattr(args, "quiet", False)
     return RunRequest(
-        **given, cache=not args.no_cache, progress=sys.stderr.isatty() and not quiet, log=_silent if quiet else print
+        **given, cache=not args.no_cache, progress=sys.stderr.isatty() and not quiet, log=silent if quiet else print
     )
-
-
-def _silent(*_: Any) -> None:
-    """`-q`: the per-task lines are dropped; the table and errors still print."""
 
 
 def make_encoder(args: argparse.Namespace) -> TextEncoder:

@@ -191,7 +191,7 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     encoder.share = (index, count)
     done = {}
     with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
-        scratch = dataclasses.replace(prepared.options, output=Path(tmp), overwrite=True, shard=None, log=_silent)
+        scratch = dataclasses.replace(prepared.options, output=Path(tmp), overwrite=True, shard=None, log=silent)
         # prompt retrieval's pools are small, and its LM would answer prompts built from placeholders: not shared
         for spec in [s for s in prepared.specs if s.benchmark != "prompt-retrieval"]:
             with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
@@ -200,8 +200,8 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     return done
 
 
-def _silent(*_: Any) -> None:
-    """A share's evaluations are thrown away: nothing of them is shown."""
+def silent(*_: Any) -> None:
+    """A log function that drops every line (`-q`, launched workers, thrown-away evaluations)."""
 
 
 def mteb_model(model: str = "minilm", **settings: Any) -> Any:

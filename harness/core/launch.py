@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.core.api import RunRequest, TaskScore, encode_share, evaluate, prepare
+from harness.core.api import RunRequest, TaskScore, encode_share, evaluate, prepare, silent
 from harness.core.errors import HarnessError, LaunchError, UsageError
 
 
@@ -33,7 +33,7 @@ def _settings(request: RunRequest) -> dict[str, Any]:
 
 def run_unit(request: RunRequest, task: str) -> list[TaskScore]:
     """One unit, in this process: the body of a Ray task."""
-    return evaluate(request.model, [task], **_settings(request), log=_quiet)
+    return evaluate(request.model, [task], **_settings(request), log=silent)
 
 
 def run_shard(request: RunRequest, index: int, count: int) -> list[TaskScore]:
@@ -44,7 +44,7 @@ def run_shard(request: RunRequest, index: int, count: int) -> list[TaskScore]:
 
 def run_encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     """One encoding worker, in this process: a Ray task or a Slurm array job of the encoding stage."""
-    return encode_share(dataclasses.replace(request, log=_quiet), index, count)
+    return encode_share(dataclasses.replace(request, log=silent), index, count)
 
 
 def _engine(name: str) -> Any:
@@ -52,10 +52,6 @@ def _engine(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError:
         raise UsageError(f"{name} is not installed: pip install 'instructor-harness[cluster]'") from None
-
-
-def _quiet(*_: Any) -> None:
-    """Workers keep per-task lines to themselves; the driver prints the table."""
 
 
 def _last_line(exc: BaseException) -> str:
@@ -67,7 +63,7 @@ def _last_line(exc: BaseException) -> str:
 
 def _shippable(request: RunRequest) -> RunRequest:
     """The request as workers receive it: without this process's log function and progress display."""
-    return dataclasses.replace(request, log=_quiet, progress=False)
+    return dataclasses.replace(request, log=silent, progress=False)
 
 
 def launch_ray(
