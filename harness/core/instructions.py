@@ -94,7 +94,7 @@ def _section(path: Path, key: str) -> Any:
     return raw[key]
 
 
-def _paraphrase_list(obj: Any, where: str) -> list[Instruction]:
+def _frame_list(obj: Any, where: str) -> list[Instruction]:
     if not isinstance(obj, list) or len(obj) != N_PARAPHRASES:
         raise SpecError(f"{where}: expected a list of {N_PARAPHRASES} paraphrases, got {obj!r:.120}")
     return [_entry(o, f"{where}[{i + 1}]") for i, o in enumerate(obj)]
@@ -149,7 +149,7 @@ class Library:
                         raise SpecError(f"{path}: {', '.join(clash)} already has a {family} instruction; name it once")
                     self.families[family].update(added)
         self.paraphrases, self.keep = _rewordings(root / "paraphrases.yaml")
-        self.frames = _flatten(_section(root / "frames.yaml", "frames"), f"{root}/frames.yaml", _paraphrase_list)
+        self.frames = _flatten(_section(root / "frames.yaml", "frames"), f"{root}/frames.yaml", _frame_list)
         self.levels = _flatten(_section(root / "levels.yaml", "levels"), f"{root}/levels.yaml", _level_map)
         self.dated = _dated_sets(root / "dated.yaml")
 
