@@ -48,3 +48,33 @@ def prompt_options(
         log=lambda *_: None,
         settings={"prompt-retrieval": PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt)},
     )
+
+
+class HubCache:
+    """A Hugging Face hub cache laid out as `huggingface_hub` lays it out (`datasets--org--name/snapshots/<rev>/`),
+    read by the harness's real hub code under HF_HUB_OFFLINE=1: the hub path under test without a network."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def dataset(self, repo: str, revision: str, files: dict[str, str | bytes]) -> Path:
+        snap = self.root / f"datasets--{repo.replace('/', '--')}" / "snapshots" / revision
+        for name, body in files.items():
+            path = snap / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+        return snap
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubCache:
+    import huggingface_hub.constants
+
+    root = tmp_path / "hub"
+    root.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "harness-cache"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(root))  # read at import, in this process
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return HubCache(root)

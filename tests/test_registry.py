@@ -14,6 +14,7 @@ from harness.cli import main
 from harness.core.errors import HarnessError
 from harness.core.instructions import FAMILIES, Library, library
 from harness.core.spec import EXPECTED_COUNTS, Registry, registry
+from tests.conftest import HubCache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -305,8 +306,9 @@ def test_misspelt_protocol_keys_fail_validation(tmp_path: Path, task: str, old: 
         Registry(root)
 
 
-def test_a_hub_load_asks_mteb_for_the_task_files_revision(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The revision in the task file is the one mteb loads (it used to be recorded but never passed)."""
+def test_a_hub_load_hands_mteb_the_task_files_revision(monkeypatch: pytest.MonkeyPatch, hub_cache: HubCache) -> None:
+    """The revision in the task file is the one mteb loads (it used to be recorded but never passed): mteb reads
+    that revision's snapshot, not the repository's head."""
     from harness.benchmarks.mteb import load_part
 
     seen: dict[str, str] = {}
@@ -318,11 +320,13 @@ def test_a_hub_load_asks_mteb_for_the_task_files_revision(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(type(mteb.get_task("STS12")), "load_data", fake_load)
     spec = registry().get("STS12").model_copy(deep=True)
-    pinned = spec.source.model_copy(update={"revision": "0123456789abcdef0123456789abcdef01234567"})  # type: ignore[attr-defined]
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    snap = hub_cache.dataset("mteb/sts12-sts", revision, {"README.md": "# STS12\n"})
+    hub_cache.dataset("mteb/sts12-sts", "f" * 40, {"README.md": "# another revision\n"})
+    pinned = spec.source.model_copy(update={"revision": revision})  # type: ignore[attr-defined]
     spec = spec.model_copy(update={"source": pinned})
     _, provenance = load_part(spec, spec, None, "mteb")  # type: ignore[arg-type]
-    assert seen["revision"] == provenance["revision"] == "0123456789abcdef0123456789abcdef01234567"
-    assert seen["path"] == "mteb/sts12-sts"
+    assert provenance["revision"] == revision and seen["path"] == str(snap)
 
 
 def test_dated_sets_change_only_the_strings_that_changed_that_day(tmp_path: Path) -> None:

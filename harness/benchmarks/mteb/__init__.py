@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.protocols import era
-from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec
+from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec, ScriptLoader
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
 from harness.core.items import Items
@@ -48,6 +48,12 @@ def dataset_pin(spec: MtebTaskSpec, part: MtebTaskSpec, protocol: str) -> Datase
     return spec.source.era_pin(sub) if era(protocol) else spec.source.pin(sub)
 
 
+def paper_loader(spec: MtebTaskSpec, pin: DatasetPin) -> ScriptLoader | None:
+    """How the era code's revision is read: through its loading script's files, when it is that revision."""
+    paper = spec.source.paper_revision
+    return spec.source.paper_loader if paper is not None and pin.revision == paper else None
+
+
 def mteb_task(spec: MtebTaskSpec, part: MtebTaskSpec) -> Any:
     """The mteb task object for a part, without data (the smoke suite's tasks borrow a real task's class)."""
     import mteb
@@ -63,6 +69,7 @@ def load_part(
     spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str, limit: int | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """The mteb task object with its data loaded by mteb (cut to `limit` items), and where that data came from."""
+    from harness.benchmarks.mteb import hub
     from harness.benchmarks.mteb.portable import TaskData
 
     task = mteb_task(spec, part)
@@ -73,13 +80,14 @@ def load_part(
         task.dataset, task.data_loaded = data.to_mteb(), True
         return task, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
     pin = dataset_pin(spec, part, protocol)
-    dataset = {**task.metadata.dataset, "path": pin.hf_dataset, "revision": pin.revision}
+    folder = hub.snapshot(part.name, pin, hub.DATA_PATTERNS)  # mteb loads the snapshot: the hub cache works offline
+    dataset = {**task.metadata.dataset, "path": str(folder), "revision": None}
     task.metadata = task.metadata.model_copy(update={"dataset": dataset})
     try:
         task.load_data()
     except Exception as exc:
         raise DataError(
-            f"task {part.name}: could not load {pin.hf_dataset} @ {pin.revision} from the hub "
+            f"task {part.name}: mteb could not load {pin.hf_dataset} @ {pin.revision} from {folder} "
             f"({type(exc).__name__}: {str(exc)[:200]}). "
             "Offline, pass --data-dir DIR with the portable layout (see `harness data mirror`)."
         ) from None
@@ -112,7 +120,7 @@ def era_rows(
         data = TaskData(part, root, folder=data_folder(spec, part, root))
         return data, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
     pin = dataset_pin(spec, part, protocol)
-    data = TaskData(part, Path(), folder=cached_rows(part, pin))
+    data = TaskData(part, Path(), folder=cached_rows(part, pin, paper_loader(spec, pin)))
     return data, {"source": "hub", "path": pin.hf_dataset, "revision": pin.revision, "sha256": data.checksum()}
 
 
@@ -241,11 +249,11 @@ class MtebBenchmark:
 
         spec = cast(MtebTaskSpec, spec)
         if era(protocol) is not None and spec.category != "Retrieval":
-            return [
-                f
-                for _, part in mteb_parts(spec)
-                for f in write_rows(part, dataset_pin(spec, part, protocol), data_folder(spec, part, out))
-            ]
+            written = []
+            for _, part in mteb_parts(spec):
+                pin = dataset_pin(spec, part, protocol)
+                written += write_rows(part, pin, data_folder(spec, part, out), paper_loader(spec, pin))
+            return written
         return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:

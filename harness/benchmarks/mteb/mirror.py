@@ -1,7 +1,7 @@
 """`harness data mirror` for MTEB tasks, written in the portable layout so an air-gapped machine evaluates the same
 bytes: under `mteb`, what mteb loaded at today's pin (the inverse of `portable.TaskData.to_mteb`); under the era
-protocols, the rows the paper-era code read, `datasets.load_dataset(path, subset, revision=paper revision)`
-(`write_rows`), which a hub run also mirrors once into the harness cache (`cached_rows`)."""
+protocols, the rows the paper-era code read from the paper revision, parsed from its own files (`hub`,
+`write_rows`), which a hub run also mirrors once into the harness cache (`cached_rows`)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.core.errors import DataError
 from harness.core.io import write_atomic, write_jsonl
 from harness.core.paths import cache_root
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
-    from harness.benchmarks.mteb.spec import DatasetPin
+    from harness.benchmarks.mteb.spec import DatasetPin, ScriptLoader
 
 
 # source column -> portable column, per category (mteb 2.x's names; the paper-era pair datasets say sent1/sent2)
@@ -114,32 +113,30 @@ def mirror(spec: TaskSpec, parts: list[tuple[TaskSpec, Any]], out: Path) -> list
     return written
 
 
-def write_rows(spec: TaskSpec, pin: DatasetPin, folder: Path) -> list[Path]:
-    """The paper-era code's data, every subset of `spec` loaded as it loaded them, written under `folder`."""
-    from datasets import load_dataset
+def write_rows(spec: TaskSpec, pin: DatasetPin, folder: Path, loader: ScriptLoader | None = None) -> list[Path]:
+    """The paper-era code's data, every subset of `spec` read from the revision's own files as it loaded them
+    (`hub`: through its script's files when `loader` says it had one), written under `folder`."""
+    from harness.benchmarks.mteb import hub
 
+    splits = [spec.split, "train"] if spec.category == "Classification" else [spec.split]
     written = []
     for subset in spec.subsets:
-        try:
-            data = load_dataset(pin.hf_dataset, None if subset == "default" else subset, revision=pin.revision)
-        except Exception as exc:
-            raise DataError(
-                f"task {spec.name}: could not load {pin.hf_dataset} @ {pin.revision} (subset {subset}) from the hub "
-                f"({type(exc).__name__}: {str(exc)[:200]}). Offline, mirror it where the hub is reachable "
-                "(`harness data mirror --protocol ...`) and pass --data-dir."
-            ) from None
+        if loader is not None:
+            data = hub.load_scripted(spec.name, pin, loader, subset, splits)
+        else:
+            data = hub.load_script_free(spec.name, pin, subset)
         written += write_portable(spec, data, folder if subset == "default" else folder / subset)
     return written
 
 
-def cached_rows(spec: TaskSpec, pin: DatasetPin) -> Path:
+def cached_rows(spec: TaskSpec, pin: DatasetPin, loader: ScriptLoader | None = None) -> Path:
     """The folder of the paper-era rows in the harness cache, mirrored on first use: into a private folder, then
     renamed into place, so a killed download leaves no partial data that a later run would read."""
     folder = cache_root() / "mteb-rows" / f"{pin.hf_dataset.replace('/', '__')}@{pin.revision}" / spec.name
     if not folder.is_dir():
         draft = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
         shutil.rmtree(draft, ignore_errors=True)
-        write_rows(spec, pin, draft)
+        write_rows(spec, pin, draft, loader)
         try:
             os.replace(draft, folder)
         except OSError:  # another process put it in place first: theirs is the same data

@@ -14,12 +14,25 @@ class DatasetPin(Strict):
     revision: str = Field(min_length=1)
 
 
+class ScriptLoader(Strict):
+    """A paper-era revision whose subsets only its loading script defined (`hub.load_scripted`): the data files the
+    script read (`files`: {subset} and {split} filled in; a gzipped copy is found too), the rows expected per subset
+    and split (checked: a wrong file is refused, never scored), and where the layout comes from."""
+
+    loader: Literal["script"]
+    script: str
+    files: str = Field(pattern=r"\{split\}")
+    rows: dict[str, dict[str, PositiveInt]] | None = None
+    evidence: str
+
+
 class MtebSource(Strict):
     """The mteb task class that evaluates the task and the dataset revision it loads (passed to mteb).
 
-    `paper_hf_dataset`/`paper_revision`: what the paper-era code loaded (the INSTRUCTOR fork's pin, a full commit),
-    where it differs from today's pin; the era protocols load it (`era_pin`). `parts`: per-subtask pins
-    (CQADupstack's 12 forums are 12 mteb tasks)."""
+        `paper_hf_dataset`/`paper_revision`: what the paper-era code loaded (the INSTRUCTOR fork's pin, a full commit),
+        where it differs from today's pin; the era protocols load it (`era_pin`), through its script's files when it has
+    one (`paper_loader`; today's pins load with `datasets` as they are). `parts`: per-subtask pins
+        (CQADupstack's 12 forums are 12 mteb tasks)."""
 
     kind: Literal["mteb"]
     mteb_task: str
@@ -27,6 +40,7 @@ class MtebSource(Strict):
     revision: str | None = Field(default=None, min_length=1)
     paper_hf_dataset: str | None = None
     paper_revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")  # the hub resolves only full commits
+    paper_loader: ScriptLoader | None = None
     parts: dict[str, DatasetPin] | None = None
 
     @model_validator(mode="after")
@@ -35,6 +49,8 @@ class MtebSource(Strict):
             raise ValueError("give hf_dataset and revision, or parts (one pin per subtask), not both")
         if (self.paper_hf_dataset is None) != (self.paper_revision is None):
             raise ValueError("give paper_hf_dataset and paper_revision together")
+        if self.paper_loader is not None and self.paper_revision is None:
+            raise ValueError("paper_loader describes a paper_revision: give one")
         return self
 
     def pin(self, part: str | None = None) -> DatasetPin:
