@@ -69,7 +69,7 @@ def test_join_is_on_item_keys_and_scores_by_hand(tmp_path: Path) -> None:
             r"h.jsonl:5: item set_id=9 seg_id=9 has no references",
         ),
         (HYPS, [REFS[0], {**REFS[1], "refs": []}], r"r.jsonl:2: 'refs' must be a non-empty list of strings"),
-        ([{**HYPS[0], "human_score": "high"}, *HYPS[1:]], REFS, r"h.jsonl:1: human_score must be a number, got 'high'"),
+        ([{**HYPS[0], "human_score": "high"}, *HYPS[1:]], REFS, r"h.jsonl:1: human_score must be a finite number .*, got 'high'"),
         (HYPS + [HYPS[1]], REFS, r"h.jsonl:5: duplicate \(item set_id=0 seg_id=1, system 'B'\); first at line 2"),
         ([{k: v for k, v in HYPS[0].items() if k != "hyp"}], REFS, r"h.jsonl:1: missing column 'hyp'"),
     ],

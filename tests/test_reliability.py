@@ -213,12 +213,12 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     _data_case("not json", _append("SmokeSTS", "test.jsonl", "{oops"), r"test.jsonl:\d+: not valid JSON"),
     _data_case("not an object", _append("SmokeSTS", "test.jsonl", "[1, 2]"), r"expected a JSON object, got list"),
     _data_case(
-        "NaN gold", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'), r"NaN is not a number JSON allows"
+        "NaN gold", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'), r"test.jsonl:1: column 'score' must be a number, got nan"
     ),
     _data_case(
         "Infinity gold",
         _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": -Infinity'),
-        r"-Infinity is not a number JSON allows",
+        r"test.jsonl:1: column 'score' must be a number, got -inf",
     ),
     _data_case(
         "overflowing gold",
@@ -226,11 +226,6 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
         r"column 'score' must be a number",
     ),
     _data_case("gold out of range", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 9'), r"outside \[0, 5\]"),
-    _data_case(
-        "empty sentence",
-        _line("SmokeSTS", "test.jsonl", '"A cat is sleeping on the sofa."', '"  "'),
-        r"column 'sentence1' is empty",
-    ),
     _data_case(
         "not utf-8",
         _bytes("SmokeSTS", "test.jsonl", b'{"sentence1": "\xff", "sentence2": "b", "score": 1}\n'),

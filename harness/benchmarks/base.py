@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
+    from harness.core.checks import DataCheck
     from harness.core.items import Items
     from harness.core.runner import Context, RunOptions
 
@@ -31,8 +32,14 @@ class Benchmark(Protocol):
     name: str
     spec_type: type[TaskSpec]
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
-        """Read and validate the task's data (and anything else it needs) before any model loads."""
+    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        """Read and check all the task's data (local or hub) without a model: rows, notes; a refusal raises
+        DataError (`harness data check`)."""
+        ...
+
+    def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        """The checks `run` makes before any model loads: the data (as `check_data`, or where a full load would be
+        repeated by the evaluation, that its files are at hand) and anything else the task needs."""
         ...
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:

@@ -101,6 +101,7 @@ def _run_and_share_args(p: argparse.ArgumentParser) -> None:
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_and_share_args)
 def _run(args: argparse.Namespace) -> int:
     from harness.core.api import encoder_for
+    from harness.core.checks import Note
     from harness.core.runner import run_tasks
 
     if args.encode_share:
@@ -119,6 +120,9 @@ def _run(args: argparse.Namespace) -> int:
             for o in outcomes
         ]
     )
+    for o in outcomes:  # what the data held that the era code evaluated as it stands (README: Data checks)
+        if notes := o.record.get("data_notes"):
+            print(f"data notes: {o.task}: " + "; ".join(Note(**n).text() for n in notes))
     if not args.dry_run:
         for folder in sorted({str(opts.folder(by_name[o.task])) for o in outcomes}):
             print(f"results: {folder}")

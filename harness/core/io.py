@@ -104,9 +104,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; a bad line (not JSON, NaN/Infinity, not UTF-8) fails with
-    the file, the line and the fix."""
+def read_jsonl(path: Path, nonfinite: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line (not JSON, not UTF-8, or NaN/Infinity unless
+    `nonfinite`: then the caller checks the fields it scores) fails with the file, the line and the fix."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     with path.open("rb") as fh:
@@ -121,7 +121,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line, parse_constant=_no_constant)
+                obj = json.loads(line) if nonfinite else json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             except ValueError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 from harness import __version__, benchmarks
 from harness.benchmarks.base import Evaluation
 from harness.core import events
+from harness.core.checks import DataCheck
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
@@ -73,6 +74,7 @@ class Context:
     opts: RunOptions
     encoder_factory: Callable[[], TextEncoder]
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> its unit's fingerprint
+    checks: dict[str, DataCheck] = field(default_factory=dict)  # task -> what its preflight found in the data
     _encoder: TextEncoder | None = None
     _shared: dict[str, Any] = field(default_factory=dict)
 
@@ -177,9 +179,11 @@ def run_tasks(
                 f" -> {record_path(opts.folder(s), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
-    for spec in todo:  # every task's data is read and checked before any model loads
-        benchmarks.get(spec.benchmark).preflight(spec, opts)
-    ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()})
+    checks = {s.name: benchmarks.get(s.benchmark).preflight(s, opts) for s in todo}  # all, before any model loads
+    for name, check in checks.items():
+        if check.notes:
+            opts.log(f"data: {name}: {check.line()}")
+    ctx = Context(library, opts, encoder_factory, {name: fp for name, (_, fp) in status.items()}, checks)
     started = time.perf_counter()
     try:
         _evaluate_all(todo, ctx, outcomes)
@@ -290,6 +294,7 @@ def _write_record(
         "main_metric": metric,
         "main_score": evaluation.main_score,
         "partial": {"limit": ctx.opts.unit.limit} if ctx.opts.unit.limit else None,
+        "data_notes": [n.record() for n in ctx.checks[spec.name].notes] if spec.name in ctx.checks else [],
         **evaluation.details,
         "model": ctx.encoder.metadata(),
         "packages": package_versions(),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import model_validator
 
 from harness.benchmarks.base import Evaluation
+from harness.core.checks import DataCheck, Notes
 from harness.core.fingerprint import files_identity
 from harness.core.instructions import sha256
 from harness.core.results import instruction_record, write_scores
@@ -32,12 +33,14 @@ class BillboardTaskSpec(TaskSpec):
         return self
 
 
-def billboard_data(spec: BillboardTaskSpec, root: Path | None) -> tuple[BillboardData, dict[str, Any]]:
+def billboard_data(
+    spec: BillboardTaskSpec, root: Path | None, notes: Notes | None = None
+) -> tuple[BillboardData, dict[str, Any]]:
     from harness.benchmarks.billboard.scoring import load
 
     files = task_files(spec, spec.source, root)
     digest = sha256("".join(sha256(p.read_text(encoding="utf-8")) for p in files.values()))
-    return load(files["hypotheses"], files["references"]), {
+    return load(files["hypotheses"], files["references"], notes), {
         "source": "data-dir" if root else "repository",
         "files": {k: str(p) for k, p in files.items()},
         "sha256": digest,
@@ -50,8 +53,12 @@ class BillboardBenchmark:
     name = "billboard"
     spec_type: type[TaskSpec] = BillboardTaskSpec
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
-        billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir)
+    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        notes = Notes()
+        data, _ = billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir, notes)
+        return DataCheck({"hypotheses": len(data.hypotheses), "items": len(data.references)}, notes.all())
+
+    preflight = check_data
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.billboard import scoring

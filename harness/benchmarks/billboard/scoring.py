@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from harness.core.checks import Notes
 from harness.core.errors import DataError
 from harness.core.io import read_jsonl
 from harness.core.items import Items, Stratum
@@ -48,9 +49,17 @@ def _item(row: dict[str, Any], where: str) -> Item:
     return str(row["set_id"]), str(row["seg_id"])
 
 
-def load(hypotheses: Path, references: Path) -> BillboardData:
+HYPOTHESIS_FIELDS = {"SYS", "set_id", "seg_id", "hyp", "human_score"}  # what the scorer reads; other fields are
+REFERENCE_FIELDS = {"set_id", "seg_id", "refs"}  # the annotation files' own (THumB: turker_annotations, may be NaN)
+
+
+def load(hypotheses: Path, references: Path, notes: Notes | None = None) -> BillboardData:
+    """The two files, refusing what would change the correlation (a missing or non-finite human score, an unknown
+    or repeated item) and noting what the reference code read as it stands (an empty hypothesis, NaN in a field
+    nothing reads)."""
+    notes = notes if notes is not None else Notes()
     refs: dict[Item, list[str]] = {}
-    for number, row in read_jsonl(references):
+    for number, row in read_jsonl(references, nonfinite=True):
         where = f"{references}:{number}"
         item = _item(row, where)
         value = row.get("refs")
@@ -59,9 +68,10 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
         if item in refs:
             raise DataError(f"{where}: item set_id={item[0]} seg_id={item[1]} has a second references row")
         refs[item] = value
+        notes.unread_nonfinite(references.name, number, row, REFERENCE_FIELDS)
     hyps: list[Hypothesis] = []
     seen: dict[tuple[Item, str], int] = {}
-    for number, row in read_jsonl(hypotheses):
+    for number, row in read_jsonl(hypotheses, nonfinite=True):
         where = f"{hypotheses}:{number}"
         item = _item(row, where)
         for key in ("SYS", "hyp", "human_score"):
@@ -69,9 +79,15 @@ def load(hypotheses: Path, references: Path) -> BillboardData:
                 raise DataError(f"{where}: missing column {key!r}")
         score = row["human_score"]
         if not isinstance(score, int | float) or isinstance(score, bool) or not np.isfinite(score):
-            raise DataError(f"{where}: human_score must be a number, got {score!r}")
+            raise DataError(
+                f"{where}: human_score must be a finite number (the judgment the score correlates with), got "
+                f"{score!r}; fix or drop the row"
+            )
         if not isinstance(row["hyp"], str):
             raise DataError(f"{where}: hyp must be a string, got {type(row['hyp']).__name__}")
+        if not row["hyp"].strip():
+            notes.add(hypotheses.name, number, "empty 'hyp'")
+        notes.unread_nonfinite(hypotheses.name, number, row, HYPOTHESIS_FIELDS)
         if item not in refs:
             raise DataError(f"{where}: item set_id={item[0]} seg_id={item[1]} has no references in {references}")
         pair = (item, str(row["SYS"]))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.protocols import era
 from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec, ScriptLoader
+from harness.core.checks import DataCheck
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
 from harness.core.items import Items
@@ -128,13 +129,33 @@ class MtebBenchmark:
     name = "mteb"
     spec_type: type[TaskSpec] = MtebTaskSpec
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
+    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        return self._check(cast(MtebTaskSpec, spec), opts, load_hub=True)
+
+    def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        """As `check_data`, except that data mteb loads from the hub (`--protocol mteb`, retrieval) is only
+        fetched here: loading a corpus of millions twice would double the run's longest wait."""
+        return self._check(cast(MtebTaskSpec, spec), opts, load_hub=False)
+
+    @staticmethod
+    def _check(spec: MtebTaskSpec, opts: RunOptions, load_hub: bool) -> DataCheck:
+        from harness.benchmarks.mteb import hub
         from harness.benchmarks.mteb.portable import TaskData
 
-        spec = cast(MtebTaskSpec, spec)
-        if opts.data_dir is not None:
-            for _, part in mteb_parts(spec):
-                TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir))
+        protocol, checks = opts.unit.protocol, []
+        for _, part in mteb_parts(spec):
+            prefix = f"{part.name}:" if spec.subtasks else ""
+            if opts.data_dir is not None:
+                check = TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir)).check()
+            elif era(protocol) is not None and spec.category != "Retrieval":  # mirrored once into the cache
+                check = era_rows(spec, part, None, protocol)[0].check()
+            elif load_hub:
+                check = DataCheck(_hub_rows(load_part(spec, part, None, protocol)[0]))
+            else:
+                hub.snapshot(part.name, dataset_pin(spec, part, protocol), hub.DATA_PATTERNS)
+                check = DataCheck()
+            checks.append(DataCheck({f"{prefix}{k}": n for k, n in check.rows.items()}, check.notes))
+        return DataCheck({k: n for c in checks for k, n in c.rows.items()}, [n for c in checks for n in c.notes])
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.mteb.adapter import InstructedEncoder
@@ -258,6 +279,21 @@ class MtebBenchmark:
 
     def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
+
+
+def _hub_rows(task: Any) -> dict[str, int]:
+    """Rows per subset and split of a task mteb loaded (a task of one subset holds its splits directly)."""
+    data = task.dataset
+    subsets = data if set(task.hf_subsets) <= set(data) else {"default": data}
+    rows = {}
+    for subset, splits in subsets.items():
+        for split, part in splits.items():
+            name = split if subset == "default" else f"{subset}/{split}"
+            if isinstance(part, dict) and "corpus" in part:
+                rows.update({f"{name} corpus": len(part["corpus"]), f"{name} queries": len(part["queries"])})
+            else:
+                rows[name] = len(part)
+    return rows
 
 
 def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float) -> Any:

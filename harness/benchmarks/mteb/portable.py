@@ -12,7 +12,10 @@
 |                    | qrels/<split>.tsv                       | qrels TSV header query-id, corpus-id, score             |
 | Reranking          | <split>.jsonl                           | query, positive [str], negative [str]                   |
 
-Every problem is reported with the task, the file and what was expected, before any model is loaded. A retrieval
+Every problem is reported with the task, the file and what was expected, before any model is loaded. What would
+change or break a number is refused (`RULES`, the schemas, unique ids, judgements naming known rows, test labels
+seen in train); what the era code evaluated as it stands is noted (`NOTES`: empty texts, a reranking sample the
+evaluators drop, non-finite numbers in fields nothing reads; `harness.core.checks`). A retrieval
 corpus (millions of passages) is read by pyarrow into one Arrow table and checked column by column; only when a
 check fails is the file read again line by line, to name the line (`read_corpus`).
 """
@@ -26,6 +29,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
+from harness.core.checks import DataCheck, Notes
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_digest
 from harness.core.io import read_jsonl
@@ -69,7 +73,7 @@ Rule = Callable[[dict[str, Any]], str | None]  # a row -> what is wrong with it,
 
 
 def non_empty(*columns: str) -> Rule:
-    return lambda row: next((f"column {c!r} is empty" for c in columns if not str(row[c]).strip()), None)
+    return lambda row: next((f"empty {c!r}" for c in columns if not str(row[c]).strip()), None)
 
 
 def within(column: str, low: float, high: float) -> Rule:
@@ -84,35 +88,54 @@ def one_of(column: str, values: tuple[Any, ...]) -> Rule:
     )
 
 
+# refused: each would change or break the score
 RULES: dict[str, list[Rule]] = {
-    "STS": [non_empty("sentence1", "sentence2"), within("score", 0, 5)],  # every MTEB STS scale lies in 0-5
-    "Classification": [non_empty("text")],
-    "PairClassification": [non_empty("sentence1", "sentence2"), one_of("label", (0, 1))],
+    "STS": [within("score", 0, 5)],  # every MTEB STS scale lies in 0-5
+    "PairClassification": [one_of("label", (0, 1))],
     "Summarization": [
-        non_empty("text"),
         lambda r: (
             None
             if len(r["relevance"]) == len(r["machine_summaries"])
             else f"{len(r['relevance'])} relevance scores for {len(r['machine_summaries'])} machine summaries"
         ),
     ],
-    "Reranking": [non_empty("query"), lambda r: None if r["positive"] else "no positive candidate"],
+}
+# noted: the era code embedded and scored these as they stand (mteb's own TweetSentimentExtraction train split has
+# an empty text), or dropped them itself (a reranking sample without a positive)
+NOTES: dict[str, list[Rule]] = {
+    "STS": [non_empty("sentence1", "sentence2")],
+    "Classification": [non_empty("text")],
+    "PairClassification": [non_empty("sentence1", "sentence2")],
+    "Summarization": [non_empty("text")],
+    "Reranking": [
+        non_empty("query"),
+        lambda r: None if r["positive"] else "no positive candidate (the evaluators drop the sample)",
+    ],
     "corpus": [
         lambda r: None if str(r["text"]).strip() or str(r.get("title") or "").strip() else "empty title and text"
     ],
     "queries": [non_empty("text")],
 }
+OPTIONAL = {"label_text", "id", "title", "_id"}  # fields the format names that no scorer reads
 
 
 def read_rows(
-    task: str, path: Path, schema: dict[str, str], rules: Sequence[Rule] = (), unique: str | None = None
+    task: str,
+    path: Path,
+    schema: dict[str, str],
+    rules: Sequence[Rule] = (),
+    unique: str | None = None,
+    notes: Notes | None = None,
+    noted: Sequence[Rule] = (),
 ) -> list[dict[str, Any]]:
-    """Rows with their schema and `rules` checked, and `unique` (an id column) never repeated."""
+    """Rows with their schema and `rules` checked, and `unique` (an id column) never repeated; `noted` rules and
+    non-finite numbers in fields outside the schema go to `notes`."""
     if not path.is_file():
         raise DataError(f"task {task}: missing file {path} (expected JSON Lines with {', '.join(schema)})")
+    notes = notes if notes is not None else Notes()
     rows: list[dict[str, Any]] = []
     seen: dict[Any, int] = {}
-    for number, row in read_jsonl(path):
+    for number, row in read_jsonl(path, nonfinite=True):
         where = f"task {task}: {path}:{number}"
         for column, kind in schema.items():
             if column not in row:
@@ -122,6 +145,12 @@ def read_rows(
         for rule in rules:
             if problem := rule(row):
                 raise DataError(f"{where}: {problem}; fix or drop the row")
+        for rule in noted:
+            if problem := rule(row):
+                notes.add(path.name, number, problem)
+        notes.unread_nonfinite(path.name, number, row, set(schema))
+        if unknown := sorted(set(row) - set(schema) - OPTIONAL):
+            notes.add(path.name, number, f"field(s) the harness does not read: {', '.join(unknown)}")
         if unique is not None:
             if row[unique] in seen:
                 raise DataError(
@@ -179,7 +208,7 @@ def read_qrels(task: str, path: Path, queries: set[str], corpus: Any) -> dict[st
 CORPUS_BLOCK = 4 << 20  # bytes pyarrow parses at a time: the lowest peak memory measured on a 1M-passage corpus
 
 
-def read_corpus(task: str, path: Path) -> Any:
+def read_corpus(task: str, path: Path, notes: Notes | None = None) -> Any:
     """The corpus as an Arrow table (`_id`, `title`, `text`; missing titles empty), streamed by pyarrow in 4 MB
     blocks with the portable schema and checked block by block: memory is about the table's (benchmarks/scale.py),
     not a Python object per passage. A file pyarrow refuses (a non-string id, bad JSON or UTF-8) or a failed check
@@ -201,7 +230,8 @@ def read_corpus(task: str, path: Path) -> Any:
         table = None
     if table is not None and table.num_rows and len(table.column("_id").unique()) == table.num_rows:
         return table
-    rows = read_rows(task, path, SCHEMAS["corpus"], RULES["corpus"], unique="_id")  # names the bad line, if any
+    # row by row: names the bad line, if any, and notes the blank passages
+    rows = read_rows(task, path, SCHEMAS["corpus"], unique="_id", notes=notes, noted=NOTES["corpus"])
     return pa.Table.from_pylist([{"_id": r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in rows])
 
 
@@ -210,8 +240,8 @@ class _Unsound(Exception):
 
 
 def _sound_batch(batch: Any) -> Any:
-    """One block under the row rules of SCHEMAS/RULES["corpus"] (an id and a text in every row, not both title and
-    text blank), its missing titles made empty."""
+    """One block under the row rules of SCHEMAS/NOTES["corpus"] (an id and a text in every row, not both title and
+    text blank: a blank passage is noted on the row-by-row read), its missing titles made empty."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -267,17 +297,20 @@ class TaskData:
                 f"DIR/mteb/{spec.name}/; see harness/benchmarks/mteb/portable.py or `harness data mirror`)"
             )
         self.files: list[Path] = []
+        self.notes = Notes()
         self.subsets = {s: self._read(self.folder if s == "default" else self.folder / s) for s in spec.subsets}
 
     def _rows(self, path: Path, kind: str, unique: str | None = None) -> list[dict[str, Any]]:
         self.files.append(path)
-        return read_rows(self.spec.name, path, SCHEMAS[kind], RULES.get(kind, []), unique)
+        return read_rows(
+            self.spec.name, path, SCHEMAS[kind], RULES.get(kind, []), unique, self.notes, NOTES.get(kind, [])
+        )
 
     def _read(self, folder: Path) -> dict[str, Any]:
         cat, split, name = self.spec.category, self.spec.split, self.spec.name
         if cat == "Retrieval":
             self.files += [folder / "corpus.jsonl", folder / "qrels" / f"{split}.tsv"]
-            corpus = read_corpus(name, folder / "corpus.jsonl")
+            corpus = read_corpus(name, folder / "corpus.jsonl", self.notes)
             queries = self._rows(folder / "queries.jsonl", "queries", unique="_id")
             qrels = read_qrels(name, folder / "qrels" / f"{split}.tsv", {q["_id"] for q in queries}, corpus["_id"])
             return {"corpus": corpus, "queries": queries, "qrels": qrels}
@@ -293,6 +326,16 @@ class TaskData:
                     "; the classifier can never predict them (check the label ids of both files)"
                 )
         return rows
+
+    def check(self) -> DataCheck:
+        """Rows per subset and part, and the notes, for `harness data check` and the run record."""
+        rows = {}
+        for subset, parts in self.subsets.items():
+            for part, data in parts.items():
+                count = data.num_rows if hasattr(data, "num_rows") else len(data)
+                name = "judged queries" if part == "qrels" else part
+                rows[name if subset == "default" else f"{subset}/{name}"] = count
+        return DataCheck(rows, self.notes.all())
 
     def limit(self, n: int) -> None:
         """Keep at most `n` evaluation items of every subset (`--limit`, a partial run), evenly spaced through each
@@ -346,6 +389,8 @@ def _reranking_as_retrieval(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     queries, corpus, qrels, top = [], [], {}, {}
     for i, row in enumerate(rows):
+        if not row["positive"]:  # noted when read; the evaluators drop such a sample
+            continue
         qid = f"q{i}"
         queries.append({"id": qid, "text": row["query"]})
         candidates = [(f"q{i}-p{j}", t, 1) for j, t in enumerate(row["positive"])]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from harness.benchmarks.base import Evaluation
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
+from harness.core.checks import DataCheck
 from harness.core.errors import UsageError
 from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, model_label, slug, write_scores
@@ -53,13 +54,18 @@ class PromptRetrievalBenchmark:
     name = "prompt-retrieval"
     spec_type: type[TaskSpec] = PromptRetrievalTaskSpec
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> None:
+    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
         from harness.benchmarks.prompt_retrieval.data import check_data
         from harness.benchmarks.prompt_retrieval.tasks import adapter
 
         spec = cast(PromptRetrievalTaskSpec, spec)
-        adapter(spec)
+        task = adapter(spec)
         check_data(spec, opts.data_dir)
+        data = task.load(spec, opts.data_dir)
+        return DataCheck({"pool": len(data.pool), "test": len(data.tests)})
+
+    def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+        check = self.check_data(spec, opts)
         lm = settings(opts).lm
         if not lm:
             raise UsageError(
@@ -69,6 +75,7 @@ class PromptRetrievalBenchmark:
         from harness.models.lm import check_causal_lm
 
         check_causal_lm(lm)
+        return check
 
     def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.prompt_retrieval.evaluate import claim_records, evaluate
