@@ -58,7 +58,8 @@ def test_missing_task_marks_a_partial_average(tmp_path: Path) -> None:
     assert (sts.n_tasks, sts.n_expected, sts.complete) == (9, 10, False)
     assert sts.score == pytest.approx(statistics.mean(50.0 + i for i in range(1, 10)))
     assert sts.text().endswith("(9/10)")
-    assert cells[MTEB_AVG].text().endswith("(55/56)") and cells[AVG70].text().endswith("(69/70)")
+    assert cells[MTEB_AVG].text().endswith("(55/56)")
+    assert cells[AVG70].text() == "69/70" and cells[AVG70].score is None  # no average of a partial selection
     assert aggregate(Run("empty", {}), REG)["Billboard"].text() == "—"
 
 
@@ -274,3 +275,51 @@ def test_report_intervals_and_paired_tests_by_hand(tmp_path: Path) -> None:
     assert better["STS"].difference > 0 and better["STS"].p_value < 0.05
     text = report([_run_with_items(tmp_path, "b", 0.3, 0)], registry(), run, "md")
     assert "|   95% CI |" in text and "difference, paired p" in text and "p=" in text
+
+
+def test_csv_is_one_tidy_table_that_pandas_reads_as_numbers(tmp_path: Path) -> None:
+    """A real run (with per-item outputs): one row per task, score and interval as floats; the summary is its own
+    format, where a one-task run's Avg (70) is no number."""
+    import pandas as pd
+
+    import harness
+    from harness.reports.render import SUMMARY, TIDY
+
+    scores = harness.evaluate("minilm", ["SmokeSTS", "SmokeClassification"], output_dir=tmp_path / "out", cache=False)
+    tidy, summary = tmp_path / "r.csv", tmp_path / "s.csv"
+    assert main(["report", str(tmp_path / "out"), "--format", "csv", "--output", str(tidy)]) == 0
+    assert main(["report", str(tmp_path / "out"), "--format", "summary-csv", "--output", str(summary)]) == 0
+    table = pd.read_csv(tidy)
+    assert list(table.columns) == TIDY and len(table) == 2
+    for column in ("score", "ci_low", "ci_high"):
+        assert table[column].dtype == np.float64
+    by_task = table.set_index("task")
+    for s in scores:
+        row = by_task.loc[s.task]
+        assert row["score"] == pytest.approx(s.score) and row["ci_low"] <= row["score"] <= row["ci_high"]
+    assert by_task.loc["SmokeSTS", "n_items"] == 12  # the smoke STS task's pairs (harness/smoke/data)
+    assert table["partial"].isna().all()
+    cells = pd.read_csv(summary)
+    assert list(cells.columns) == SUMMARY and cells["score"].dtype == np.float64
+    avg70 = cells.set_index("column").loc["Avg (70)"]
+    assert pd.isna(avg70["score"]) and avg70["n_tasks"] == 0  # smoke tasks are never inside a paper average
+
+
+def test_a_published_classification_figure_is_shown_beside_its_first_shuffle_noise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gtr-t5-large's published Banking77 (81.21) lies 1.4 sd from the draws' mean: within noise; Emotion's (46.32) lies
+    4 sd off. A data note shows in the per-task table."""
+    folder = tmp_path / "r"
+    draws = {
+        "Banking77Classification": {"accuracy": [0.8095, 0.8100, 0.8105, 0.8090, 0.8110], "sd": 0.0015},
+        "EmotionClassification": {"accuracy": [0.4500, 0.4520, 0.4510], "sd": 0.0028},
+    }
+    note = {"file": "train.jsonl", "line": 4, "what": "empty 'text'", "count": 1}
+    for task, d in draws.items():
+        record = {"unit": {"task": task}, "main_score": float(np.mean(d["accuracy"])), "first_shuffle_draws": d}
+        write_json(folder / f"{task}.run.json", {**record, "data_notes": [note] if task.startswith("Emotion") else []})
+    assert main(["report", str(folder), "gtr-t5-large"]) == 0
+    text = capsys.readouterr().out
+    assert "| 81.21 vs 81.00 ± 0.15 (5 draws): within noise |" in text
+    assert "| 46.32 vs 45.10 ± 0.28 (3 draws): 4.4 sd off | empty 'text' x1 (first train.jsonl:4) |" in text

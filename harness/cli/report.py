@@ -16,7 +16,15 @@ def _report_args(p: argparse.ArgumentParser) -> None:
         help="result folders (harness or mteb files, any era) or published reference names (e.g. instructor-large)",
     )
     p.add_argument("--baseline", help="a published reference name or a result folder, shown first with gains")
-    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
+    from harness.reports.render import FORMATS
+
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="md",
+        help="md, latex, html: the paper-style summary and per-task tables; csv: one tidy row per run and task "
+        "(numbers as numbers); summary-csv: the summary as data; json",
+    )
     p.add_argument("--output", help="write here instead of standard output")
     p.add_argument(
         "--label",
@@ -46,7 +54,9 @@ def _report(args: argparse.Namespace) -> int:
     figures = None
     if args.format == "html":
         from harness.reports.figures import category_bars
+        from harness.reports.significance import intervals
 
-        figures = [category_bars([(r.label, aggregate(r, reg)) for r in ([baseline] if baseline else []) + runs])]
+        everyone = ([baseline] if baseline else []) + runs
+        figures = [category_bars([(r.label, aggregate(r, reg), intervals(r, reg)) for r in everyone])]
     text = report(runs, reg, baseline, args.format, figures)
     return emit(text, args.output)

@@ -49,8 +49,8 @@ class Cell:
         return self.score is not None and (self.published or self.n_tasks == self.n_expected)
 
     def text(self) -> str:
-        if self.score is None:
-            return "—"
+        if self.score is None:  # Avg (70) over a partial selection is no average: only how much is there
+            return f"{self.n_tasks}/{self.n_expected}" if self.n_tasks else "—"
         if self.published:
             return f"{self.score:.1f}†"
         return f"{self.score:.2f}" if self.complete else f"{self.score:.2f} ({self.n_tasks}/{self.n_expected})"
@@ -80,8 +80,8 @@ def aggregate(run: Run, registry: Registry) -> dict[str, Cell]:
     n = sum(c.n_expected if c.published else c.n_tasks for c in cats if c.score is not None)
     if all(c.complete for c in cats):
         cells[AVG70] = Cell(statistics.mean(scores), 70, 70, published=all(c.published for c in cats))
-    elif scores:
-        cells[AVG70] = Cell(statistics.mean(scores), n, 70)
+    elif scores:  # the mean of some categories is not the paper's average: shown as "n/70", no number
+        cells[AVG70] = Cell(None, n, 70)
     else:
         cells[AVG70] = Cell(run.published.get(AVG70), 0, 70, published=AVG70 in run.published)
     return cells

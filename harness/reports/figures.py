@@ -15,8 +15,9 @@ def _png(fig: object) -> bytes:
     return buf.getvalue()
 
 
-def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell]]]) -> bytes:
-    """Grouped bars, one group per category / average; partial averages hatched, published ones dotted."""
+def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell], Mapping[str, Any]]]) -> bytes:
+    """Grouped bars, one group per category / average, each with its 95% interval (`significance.intervals`:
+    a `Band` per column; none drawn where the table shows none); partial averages hatched, published ones dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,11 +25,15 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell]]]) -> bytes:
 
     fig, ax = plt.subplots(figsize=(11, 4))
     width = 0.8 / max(len(rows), 1)
-    for i, (label, cells) in enumerate(rows):
+    for i, (label, cells, bands) in enumerate(rows):
         for j, column in enumerate(COLUMNS):
             cell = cells[column]
             if cell.score is None:
                 continue
+            band = bands.get(column)
+            if band is not None:
+                low, high = cell.score - band.low, band.high - cell.score
+                ax.errorbar(j + i * width, cell.score, yerr=[[low], [high]], fmt="none", ecolor="black", capsize=2)
             hatch = "" if cell.complete and not cell.published else ("..." if cell.published else "//")
             ax.bar(
                 j + i * width,
@@ -43,7 +48,7 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell]]]) -> bytes:
         [j + width * (len(rows) - 1) / 2 for j in range(len(COLUMNS))], [SHORT[c] for c in COLUMNS], rotation=30
     )
     ax.set_ylabel("score")
-    ax.set_title("Category scores (hatched: partial average; dotted: published figure)")
+    ax.set_title("Category scores, 95% intervals (hatched: partial average; dotted: published figure)")
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(
         dict(zip(labels, handles, strict=True)).values(),

@@ -15,6 +15,7 @@ from harness.core.spec import Registry, TaskSpec
 from harness.reports.aggregate import Run
 
 REFERENCE = data_dir("results/reference")
+REFERENCE_SOURCE = "results/reference"  # the source of a published run (`load_reference`)
 # how mteb 0.0.x / 1.x result files name the metrics the registry uses
 LEGACY: dict[str, list[tuple[str, ...]]] = {
     "cosine_spearman": [("cos_sim", "spearman")],
@@ -136,6 +137,9 @@ def provenance(record: dict[str, Any]) -> dict[str, Any]:
         "packages": record.get("packages", {}),
         "fingerprint": (record.get("fingerprint") or {}).get("sha256", ""),
         "seconds": (record.get("timing") or {}).get("seconds"),
+        "partial": record.get("partial"),
+        "data_notes": record.get("data_notes") or [],
+        "first_shuffle_draws": record.get("first_shuffle_draws"),
     }
 
 
@@ -152,7 +156,7 @@ def reference_models() -> list[str]:
 def load_reference(name: str) -> Run:
     if name not in reference_models():
         raise unknown("reference model", name, reference_models())
-    run = Run(label=f"{name} (published)", source="results/reference")
+    run = Run(label=f"{name} (published)", source=REFERENCE_SOURCE)
     with (REFERENCE / "mteb_per_task.csv").open() as fh:
         run.tasks = {r["task"]: float(r["score"]) for r in csv.DictReader(fh) if r["model"] == name}
     with (REFERENCE / "table2.csv").open() as fh:

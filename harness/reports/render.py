@@ -11,10 +11,14 @@ import json
 from typing import Any
 
 from harness.core.bootstrap import PairedTest
+from harness.core.checks import Note
 from harness.core.errors import UsageError
 from harness.core.spec import CATEGORIES, Registry
 from harness.reports.aggregate import AVG70, COLUMNS, EXPECTED, MTEB_AVG, SHORT, Cell, Run, aggregate, relative_gain
-from harness.reports.significance import Band, intervals, p_text, paired
+from harness.reports.load import REFERENCE_SOURCE
+from harness.reports.significance import Band, draw_noise, intervals, load_items, p_text, paired
+
+FORMATS = ("md", "csv", "summary-csv", "latex", "html", "json")  # csv: one tidy row per run and task
 
 NOTE = (
     "Category = mean of its tasks; MTEB Avg = mean over the 56 MTEB datasets; Avg (70) = mean of the 9 "
@@ -23,7 +27,10 @@ NOTE = (
     "your own tasks (include paths) are listed per task, never inside the paper's averages. '95% CI': percentile "
     "bootstrap over test items of the score shown (1000 resamples; a mean's replicates are its tasks' replicates "
     "averaged); 'difference, paired p': run minus baseline in points, with the two-sided paired bootstrap p-value "
-    "over the tasks both have ('*': p < 0.05). Blank where a run has no per-item outputs."
+    "over the tasks both have ('*': p < 0.05). Blank where a run has no per-item outputs. Avg (70) is shown only "
+    "over all 70 tasks ('n/70': how many a partial run has). 'first-shuffle draws': mteb 0.0.2 left classification's "
+    "first shuffle unseeded, so a published 2022 figure is one draw; within noise = within 2 sd of the draws' mean. "
+    "'data notes': what the data held that the era code evaluated as it stands (README, Data checks)."
 )
 
 
@@ -35,14 +42,19 @@ def report(
     base_cells = rows[0][1] if baseline else None
     if fmt == "json":
         return json.dumps([_json_run(r, cells, registry, base_cells) for r, cells in rows], indent=1)
+    bands = {id(r): intervals(r, registry) for r in everyone}
+    if fmt == "csv":
+        return tidy_csv(everyone, registry, bands)
+    if fmt == "summary-csv":
+        return summary_csv(rows, bands)
     header = ["run", *(f"{SHORT[c]} ({EXPECTED[c]})" for c in COLUMNS)]
     table = []
-    bands = {id(r): intervals(r, registry) for r in everyone}
     tests = {id(r): paired(r, baseline, registry) for r in runs if baseline is not None}
     for run, cells in rows:
         table.append([run.label, *(cells[c].text() for c in COLUMNS)])
         if any(c in bands[id(run)] for c in COLUMNS):
-            table.append(["  95% CI", *(_band(bands[id(run)].get(c)) for c in COLUMNS)])
+            shown = {c: bands[id(run)].get(c) if cells[c].score is not None else None for c in COLUMNS}
+            table.append(["  95% CI", *(_band(shown[c]) for c in COLUMNS)])
         if baseline is not None and base_cells is not None and run is not baseline:
             gains = relative_gain(cells, base_cells)
             table.append([f"  gain vs {baseline.label}", *(_percent(gains[c]) for c in COLUMNS)])
@@ -51,9 +63,9 @@ def report(
     tasks = _task_table(everyone, registry, bands, tests)
     if fmt == "html":
         return _html(header, table, tasks, figures or [], everyone)
-    if fmt not in ("md", "csv", "latex"):
-        raise UsageError(f"unknown report format {fmt!r}: use md, csv, latex, html or json")
-    return {"md": _md, "csv": _csv, "latex": _latex}[fmt](header, table, tasks)
+    if fmt not in ("md", "latex"):
+        raise UsageError(f"unknown report format {fmt!r}: use {', '.join(FORMATS)}")
+    return {"md": _md, "latex": _latex}[fmt](header, table, tasks)
 
 
 def _band(band: Band | None) -> str:
@@ -97,7 +109,17 @@ def _task_table(
         if s.category == c and any(s.name in r.tasks for r in runs)
     ]
     compared = [r for r in runs if id(r) in tests]
-    header = ["task", "category", *(r.label for r in runs), *(f"{r.label} vs baseline" for r in compared)]
+    published = next((r for r in runs if r.source == REFERENCE_SOURCE), None)
+    drawn = [r for r in runs if published and any(_record(r, n).get("first_shuffle_draws") for n in names)]
+    noted = any(_record(r, n).get("data_notes") for r in runs for n in names)
+    header = [
+        "task",
+        "category",
+        *(r.label for r in runs),
+        *(f"{r.label} vs baseline" for r in compared),
+        *(f"published vs {r.label}'s first-shuffle draws" for r in drawn),
+        *(["data notes"] if noted else []),
+    ]
 
     def cell(r: Run, n: str) -> str:
         if n not in r.tasks:
@@ -105,15 +127,72 @@ def _task_table(
         band = bands.get(id(r), {}).get(n)
         return f"{r.tasks[n]:.2f}" + (f" {band.text()}" if band else "")
 
+    def notes(n: str) -> list[str]:
+        texts = [Note(**x).text() for r in runs for x in _record(r, n).get("data_notes", [])]
+        return ["; ".join(dict.fromkeys(texts))] if noted else []
+
     return header, [
         [
             n,
             registry.tasks[n].category,
             *(cell(r, n) for r in runs),
             *(p_text(tests[id(r)].get(n)) for r in compared),
+            *(draw_noise(published.tasks.get(n), _record(r, n).get("first_shuffle_draws")) for r in drawn if published),
+            *notes(n),
         ]
         for n in names
     ]
+
+
+def _record(run: Run, task: str) -> dict[str, Any]:
+    return run.records.get(task, {})
+
+
+TIDY = ["run", "task", "category", "metric", "score", "ci_low", "ci_high", "n_items", "partial"]
+SUMMARY = ["run", "column", "score", "n_tasks", "n_expected", "complete", "published", "ci_low", "ci_high"]
+
+
+def tidy_csv(runs: list[Run], registry: Registry, bands: dict[int, dict[str, Band]]) -> str:
+    """One row per run and task, numbers as numbers (x100; empty where there is none): `pandas.read_csv` gives
+    float columns. `partial`: the run's --limit, empty for a full run."""
+    rows = []
+    for run in runs:
+        for name in (n for n in registry.tasks if n in run.tasks):
+            record, band = _record(run, name), bands.get(id(run), {}).get(name)
+            items = load_items(run, name)
+            rows.append(
+                [
+                    run.label,
+                    name,
+                    registry.tasks[name].category,
+                    record.get("metric") or registry.tasks[name].main_metric,
+                    run.tasks[name],
+                    band.low if band else None,
+                    band.high if band else None,
+                    sum(len(s) for s in items.strata) if items else None,
+                    (record.get("partial") or {}).get("limit"),
+                ]
+            )
+    return _csv_text(TIDY, rows)
+
+
+def summary_csv(rows: list[tuple[Run, dict[str, Cell]]], bands: dict[int, dict[str, Band]]) -> str:
+    """The paper-style summary as data: one row per run and column (category, MTEB Avg, Avg (70))."""
+    out = []
+    for run, cells in rows:
+        for column in COLUMNS:
+            c, band = cells[column], bands.get(id(run), {}).get(column) if cells[column].score is not None else None
+            out.append(
+                [run.label, column, c.score, c.n_tasks, c.n_expected, c.complete, c.published]
+                + [band.low if band else None, band.high if band else None]
+            )
+    return _csv_text(SUMMARY, out)
+
+
+def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *([("" if v is None else v) for v in r] for r in rows)])
+    return buf.getvalue()
 
 
 def md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -143,13 +222,6 @@ def html_page(title: str, body: str, figures: list[bytes]) -> str:
 
 def _md(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
     return f"{md_table(header, table)}\n\n{NOTE}\n\n### Per task\n\n{md_table(*tasks)}\n"
-
-
-def _csv(header: list[str], table: list[list[str]], tasks: tuple[list[str], list[list[str]]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerows([header, *table, [], tasks[0], *tasks[1]])
-    return buf.getvalue()
 
 
 LATEX_SPECIAL = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class Band:
         return f"[{self.low:.2f}, {self.high:.2f}]"
 
 
-def _load(run: Run, task: str) -> per_item.Items | None:
+def load_items(run: Run, task: str) -> per_item.Items | None:
     path = run.records.get(task, {}).get("items")
     return per_item.load(Path(path)) if path else None
 
@@ -65,7 +66,7 @@ def intervals(run: Run, registry: Registry) -> dict[str, Band]:
     """Task and column name -> the interval of the score the report shows for it."""
     per_task = {}
     for task in run.tasks:
-        if (items := _load(run, task)) is not None:
+        if (items := load_items(run, task)) is not None:
             per_task[task] = 100 * bootstrap.replicates(items, bootstrap.task_seed(task))
     reps = {**per_task, **_aggregate(per_task, _columns(set(run.tasks), registry))}
     return {name: _band(r) for name, r in reps.items()}
@@ -76,7 +77,7 @@ def paired(run: Run, baseline: Run, registry: Registry) -> dict[str, bootstrap.P
     per-item outputs that pair up; a column only where every task it shows for both runs qualifies."""
     diffs, observed = {}, {}
     for task in run.tasks.keys() & baseline.tasks.keys():
-        a, b = _load(run, task), _load(baseline, task)
+        a, b = load_items(run, task), load_items(baseline, task)
         if a is None or b is None:
             continue
         try:
@@ -99,3 +100,14 @@ def p_text(test: bootstrap.PairedTest | None) -> str:
     if test is None:
         return ""
     return f"{test.difference:+.2f}, p={test.p_value:.3f}" + (" *" if test.significant() else "")
+
+
+def draw_noise(published: float | None, draws: dict[str, Any] | None) -> str:
+    """A published 2022 classification figure beside the spread of mteb 0.0.2's unseeded first shuffle (the
+    `mteb-2022` draws of a run): within noise when it lies within 2 sd of their mean, else how many sd off."""
+    if published is None or not draws or not draws.get("accuracy"):
+        return ""
+    mean, sd = 100 * float(np.mean(draws["accuracy"])), 100 * float(draws["sd"])
+    off = abs(published - mean) / sd if sd > 0 else float("inf") if published != mean else 0.0
+    verdict = "within noise" if off <= 2 else f"{off:.1f} sd off"
+    return f"{published:.2f} vs {mean:.2f} ± {sd:.2f} ({len(draws['accuracy'])} draws): {verdict}"

@@ -189,6 +189,7 @@ class MtebBenchmark:
             scores.append(sum(main) / len(main))
         names = [part.name for _, part in parts]
         complete = all(i is not None for _, i in items)
+        draws = [s["first_shuffle_draws"] for s in per_subset.values() if "first_shuffle_draws" in s]
         return Evaluation(
             sum(scores) / len(scores),
             {
@@ -196,6 +197,8 @@ class MtebBenchmark:
                 "instructions": {t: instruction_record(sides) for t, sides in model.used.items() if t in names},
                 "data": sources,
                 "protocol": _protocol_record(protocol, the_era, spec),
+                # mteb 0.0.2's unseeded first shuffle: the spread a published 2022 figure was one draw of
+                "first_shuffle_draws": draws[0] if len(draws) == 1 and len(parts) == 1 else None,
             },
             metric,
             Items.combine(items) if complete else None,  # type: ignore[arg-type]
