@@ -4,6 +4,7 @@ Python API (imports the heavy libraries only when called; see `harness.core.api`
     harness.evaluate(model, tasks, instructions=..., mode=..., protocol=..., data_dir=...) -> list[TaskScore]
     harness.load_results(paths) -> pandas.DataFrame
     harness.mteb_model(model, instructions=..., mode=...) -> an mteb model for mteb.evaluate(...)
+    harness.mteb_task(name, data_dir=..., limit=...) -> an mteb task with its data loaded (offline from data_dir)
 """
 
 from __future__ import annotations
@@ -37,3 +38,10 @@ def mteb_model(model: str = "minilm", **settings: Any) -> Any:
     from harness.core.api import mteb_model as build
 
     return build(model, **settings)
+
+
+def mteb_task(name: str, data_dir: Any = None, limit: int | None = None) -> Any:
+    """`harness.core.api.mteb_task`: a registry task as an mteb task with its data loaded, for mteb.evaluate."""
+    from harness.core.api import mteb_task as build
+
+    return build(name, data_dir, limit)

@@ -24,16 +24,20 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_instructor(tmp_path_factory.mktemp("models"))
 
 
-def test_mtebs_results_cache_reads_a_harness_run(tmp_path: Path) -> None:
-    """`--output-dir P/results` is `mteb.ResultCache(cache_path=P)`: each condition an experiment of the model."""
+def test_mtebs_results_cache_reads_a_harness_run_from_the_default_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default output folder (`results/`, no --output-dir) is `mteb.ResultCache(cache_path=".")`, read with the
+    README's one argument: each condition an experiment of the model."""
     import mteb
 
-    out = tmp_path / "results"
+    monkeypatch.chdir(tmp_path)
     runs = {
-        protocol: harness.evaluate("minilm", SMOKE, protocol=protocol, output_dir=out, cache=False)
+        protocol: harness.evaluate("minilm", SMOKE, protocol=protocol, cache=False)
         for protocol in ("instructor", "mteb")
     }
-    loaded = mteb.ResultCache(cache_path=tmp_path).load_results(include_remote=False, load_experiments="match_name")
+    assert (tmp_path / "results" / "sentence-transformers__all-MiniLM-L6-v2").is_dir()
+    loaded = mteb.ResultCache(cache_path=".").load_results(load_experiments="match_name")
     seen = {}
     for model in loaded.model_results:
         assert model.model_name == "sentence-transformers/all-MiniLM-L6-v2"  # the hub id, not the alias
@@ -154,3 +158,21 @@ def test_the_wheels_readme_stands_on_its_own() -> None:
     for checkout_only in ("../shared", "scripts/test.sh", ".ci/", "tests/"):
         assert checkout_only not in text
     assert "pip install" in text and "harness run" in text and project["license-files"] == ["LICENSE"]
+
+
+def test_mteb_evaluate_runs_offline_on_a_harness_task_from_the_data_dir(tmp_path: Path) -> None:
+    """`mteb.evaluate(harness.mteb_model(...), harness.mteb_task(name, data_dir=..., limit=...))`, offline, gives the
+    number `harness run --protocol mteb` gives on the same rows."""
+    import mteb
+
+    from tests.conftest import DATA, need
+
+    root = need(DATA)
+    task = harness.mteb_task("STSBenchmark", data_dir=root, limit=40)
+    result = mteb.evaluate(harness.mteb_model("minilm", cache=False), task, cache=None)
+    (ours,) = harness.evaluate(
+        "minilm", ["STSBenchmark"], protocol="mteb", data_dir=root, limit=40, output_dir=tmp_path, cache=False
+    )
+    assert 100 * result.task_results[0].get_score() == pytest.approx(ours.score, abs=1e-4)
+    with pytest.raises(harness.core.errors.UsageError, match="BillboardMSCOCO is a billboard task"):
+        harness.mteb_task("BillboardMSCOCO")

@@ -7,11 +7,11 @@ import os
 import signal
 import sys
 import traceback
-import warnings
 
 from harness import __version__
 from harness.cli import data, launch, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
+from harness.core import progress
 from harness.core.errors import HarnessError, Interrupted, Terminated
 
 
@@ -43,26 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-QUIET_ENVIRONMENT = {  # read by the libraries when they are imported, which the verbs do lazily, after this
-    "TQDM_DISABLE": "1",
-    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
-}
-
-
-def _quiet_libraries() -> None:
-    """One display: the harness's own progress lines. The libraries' bars and notices are for their developers
-    (-v shows them); the harness's own warnings still show."""
-    for key, value in QUIET_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
-    for module in ("mteb", "sentence_transformers", "transformers", "datasets", "sklearn", "torch"):
-        warnings.filterwarnings("ignore", category=FutureWarning, module=module)
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
-        warnings.filterwarnings("ignore", category=UserWarning, module=module)
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
@@ -73,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verbose:
-        _quiet_libraries()
+        progress.quiet_libraries()
+    progress.configure(not args.quiet)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

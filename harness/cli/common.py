@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,9 +118,7 @@ def request(args: argparse.Namespace) -> RunRequest:
     fields = RunRequest.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     quiet = getattr(args, "quiet", False)
-    return RunRequest(
-        **given, cache=not args.no_cache, progress=sys.stderr.isatty() and not quiet, log=silent if quiet else print
-    )
+    return RunRequest(**given, cache=not args.no_cache, progress=not quiet, log=silent if quiet else print)
 
 
 def make_encoder(args: argparse.Namespace) -> TextEncoder:

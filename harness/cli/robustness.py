@@ -47,7 +47,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
     )
     protocol_arg(p)
     p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
-    p.add_argument("--output-dir", default="results/runs")
+    p.add_argument("--output-dir", default="results")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
     p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")

@@ -36,7 +36,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         type=existing_folder,
         help="root of the portable layout: DIR/mteb/<Task>/, DIR/billboard/<set>/, ...",
     )
-    p.add_argument("--output-dir", default="results/runs", help="where result files go (default results/runs)")
+    p.add_argument("--output-dir", default="results", help="where result files go (default results)")
     p.add_argument("--overwrite", action="store_true", help="re-run tasks that already have results")
     p.add_argument(
         "--limit",

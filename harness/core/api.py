@@ -3,17 +3,21 @@ tasks, an instruction library and run options: the CLI's `run` and `plan` build 
 
     import harness
     scores = harness.evaluate("minilm", ["STSBenchmark", "SciFact"], data_dir="../shared/data")
-    frame = harness.load_results("results/runs")   # one row per (run, task), as a pandas DataFrame
+    frame = harness.load_results("results")   # one row per (run, task), as a pandas DataFrame
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.core.errors import HarnessError, UsageError
+
+LOG = logging.getLogger("harness")  # the API's lines; quiet unless `verbose=True` or the caller configures logging
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +41,7 @@ class RunRequest:
     protocol: str = "instructor"  # harness.benchmarks.mteb.protocols: instructor (alias paper), mteb-2022, mteb
     revision: str | None = None
     data_dir: Path | None = None
-    output_dir: Path = Path("results/runs")
+    output_dir: Path = Path("results")
     batch_size: int = 32
     device: str | None = None
     devices: list[str] | None = None  # several devices of one node (harness.models.devices)
@@ -56,7 +60,7 @@ class RunRequest:
     demos: str = "similar"
     test_size: int | None = None
     progress: bool = False
-    log: Any = field(default=print, compare=False)
+    log: Any = field(default=LOG.info, compare=False)  # the CLI passes print
 
     @property
     def model_settings(self) -> dict[str, Any]:
@@ -169,7 +173,7 @@ def encoder_for(request: RunRequest) -> TextEncoder:
     else:
         encoder = Encoder(request.model, device=request.device, **settings)
     # without the cache, the same wrapper over memory: the same batches, the same vectors
-    return CachedEncoder(encoder, open_store() if request.cache else MemoryStore(), progress=request.progress)
+    return CachedEncoder(encoder, open_store() if request.cache else MemoryStore())
 
 
 def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
@@ -204,7 +208,7 @@ def silent(*_: Any) -> None:
     """A log function that drops every line (`-q`, launched workers, thrown-away evaluations)."""
 
 
-def mteb_model(model: str = "minilm", **settings: Any) -> Any:
+def mteb_model(model: str = "minilm", verbose: bool = False, **settings: Any) -> Any:
     """The model as an mteb model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model
     settings (instructions, mode, revision, device, precision, max_length, batch_size, cache). Its results are
     the unit `harness run --protocol mteb` would write: the same condition in its ModelMeta."""
@@ -217,6 +221,7 @@ def mteb_model(model: str = "minilm", **settings: Any) -> Any:
     from harness.models.resolve import default_mode
 
     request = RunRequest(model=model, protocol="mteb", **settings)
+    api_output(verbose, request.progress)
     family = next((f for f in FAMILIES if f in model.lower()), None)
     variant, mode = request.instructions or family or "none", request.mode or default_mode(model)
     check_mode(variant != "none", mode)
@@ -237,13 +242,34 @@ def mteb_model(model: str = "minilm", **settings: Any) -> Any:
     return HarnessModel(encoder, lib, variant, meta, log=request.log)
 
 
-def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
+def api_output(verbose: bool, progress: bool = False) -> None:
+    """What the API shows: nothing by default (its lines go to the `harness` logger, at INFO; the libraries are
+    quieted as the CLI quiets them); with `verbose`, its lines and the progress display on stderr, and the
+    libraries' own output."""
+    from harness.core import progress as display
+
+    if verbose:
+        if not any(getattr(h, "harness", False) for h in LOG.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.harness = True  # type: ignore[attr-defined]
+            LOG.addHandler(handler)
+        LOG.setLevel(logging.INFO)
+    else:
+        display.quiet_libraries()
+    display.configure(verbose or progress)
+
+
+def evaluate(
+    model: str = "minilm", tasks: list[str] | None = None, verbose: bool = False, **settings: Any
+) -> list[TaskScore]:
     """Run `model` on `tasks` (the packaged smoke suite when none are named) and return one `TaskScore` per task,
     resuming finished units and refusing stale ones exactly as `harness run` does. `settings` are `RunRequest`'s
-    fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ..."""
+    fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ... Quiet unless `verbose`: the
+    lines go to the `harness` logger (`api_output`)."""
     from harness.core.runner import run_tasks
 
     request = RunRequest(model=model, tasks=tasks, **settings)
+    api_output(verbose, request.progress)
     prepared = prepare(request)
     outcomes = run_tasks(prepared.specs, lambda: encoder_for(request), prepared.library, prepared.options)
     category = {s.name: s.category for s in prepared.specs}
@@ -271,3 +297,24 @@ def load_results(paths: str | Path | list[str | Path], labels: list[str] | None 
         if task in reg.tasks
     ]
     return pd.DataFrame(rows, columns=["run", "task", "category", "score", "source"])
+
+
+def mteb_task(name: str, data_dir: str | Path | None = None, limit: int | None = None) -> Any:
+    """An MTEB task of the registry as an mteb task object with its data loaded: from `data_dir` (the portable
+    layout; offline), else the hub at today's pin (the hub cache offline). `limit`: at most that many evaluation
+    items, as `--limit`. For `mteb.evaluate(harness.mteb_model(...), harness.mteb_task(...))`."""
+    from harness.benchmarks.mteb import load_part, mteb_parts
+    from harness.benchmarks.mteb.spec import MtebTaskSpec
+    from harness.core.spec import every_task
+
+    spec = every_task().get(name)
+    if not isinstance(spec, MtebTaskSpec):
+        raise UsageError(f"{name} is a {spec.benchmark} task; mteb_task gives MTEB tasks (see `harness tasks`)")
+    parts = mteb_parts(spec)
+    if len(parts) != 1:
+        raise UsageError(
+            f"{name} is {len(parts)} mteb tasks ({', '.join(p.name for _, p in parts[:3])}, ...): "
+            "evaluate it with harness.evaluate, or name its parts to mteb"
+        )
+    task, _ = load_part(spec, parts[0][1], Path(data_dir) if data_dir else None, "mteb", limit)
+    return task

@@ -9,7 +9,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]  # harness/
 
 
 def data_dir(kind: str) -> Path:
-    """`tasks`, `instructions` or `results/reference`: the packaged copy in a wheel, else the checkout's folder."""
+    """`tasks`, `instructions` or `reference`: the packaged copy in a wheel, else the checkout's folder."""
     packaged = _PACKAGE / "_data" / kind
     return packaged if packaged.is_dir() else _PACKAGE.parent / kind
 

@@ -20,6 +20,7 @@ from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
 from harness.core.io import ensure_writable
 from harness.core.leases import Lease
+from harness.core.progress import display
 from harness.core.results import (
     Unit,
     package_versions,
@@ -77,16 +78,21 @@ class Context:
     checks: dict[str, DataCheck] = field(default_factory=dict)  # task -> what its preflight found in the data
     _encoder: TextEncoder | None = None
     _shared: dict[str, Any] = field(default_factory=dict)
+    load_seconds: float = 0.0  # building the encoder and anything shared (model loads): not a task's throughput
 
     @property
     def encoder(self) -> TextEncoder:
         if self._encoder is None:
+            start = time.perf_counter()
             self._encoder = self.encoder_factory()
+            self.load_seconds += time.perf_counter() - start
         return self._encoder
 
     def shared(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._shared:
+            start = time.perf_counter()
             self._shared[key] = make()
+            self.load_seconds += time.perf_counter() - start
         return self._shared[key]
 
 
@@ -230,9 +236,10 @@ def _evaluate_one(
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
     opts.event("task_start", task=spec.name, category=spec.category)
-    t0 = time.perf_counter()
+    display().task = spec.name
+    t0, loading = time.perf_counter(), ctx.load_seconds
     evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0 - (ctx.load_seconds - loading)  # the task's own time, model loads apart
     metric = evaluation.metric or spec.main_metric
     if not math.isfinite(evaluation.main_score):
         raise ResultError(
@@ -242,7 +249,7 @@ def _evaluate_one(
     record = _write_record(opts.folder(spec), spec, metric, evaluation, ctx, seconds)
     write_model_meta(opts.unit.folder(opts.output), opts.unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
-    enc, elapsed = ctx.encoder, time.perf_counter() - started
+    enc = ctx.encoder
     opts.event(
         "task_done",
         task=spec.name,
@@ -253,9 +260,19 @@ def _evaluate_one(
     )
     opts.log(
         f"[{n}/{len(todo)}] {spec.name}: {metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
-        f" {enc.texts_encoded} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
-        f" ETA {elapsed / n * (len(todo) - n):.0f}s"
+        f" {enc.texts_encoded:,} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
+        f" {run_line(n, todo, ctx, time.perf_counter() - started)}"
     )
+
+
+def run_line(n: int, todo: list[TaskSpec], ctx: Context, elapsed: float) -> str:
+    """Tasks done / total and the run's ETA: the seconds per unit of cost (`cost`) measured on the finished tasks,
+    model loads excluded, times the cost of those left."""
+    costs = [cost(ctx.fingerprints[s.name]) for s in todo]
+    working = max(elapsed - ctx.load_seconds, 1e-9)
+    left = sum(costs[n:]) * working / max(sum(costs[:n]), 1)
+    loads = f", model load {ctx.load_seconds:.1f}s apart" if ctx.load_seconds >= 0.05 else ""
+    return f"run: {n}/{len(todo)} tasks done, ETA {left:.0f}s{loads}"
 
 
 def _resumed(folder: Path, task: str) -> Outcome:

@@ -43,6 +43,7 @@ import numpy as np
 
 from harness.core.errors import CacheError
 from harness.core.paths import cache_root
+from harness.core.progress import display
 from harness.models.encoder import ENCODING_RULES, check_texts
 from harness.models.protocol import BatchEncoder, ModelIdentity, Side
 
@@ -344,13 +345,10 @@ class CachedEncoder:
     """A `TextEncoder` that answers from `store` and encodes only the planned batches it lacks, committing every
     `COMMIT_BATCHES` of them (see the module docstring)."""
 
-    def __init__(
-        self, inner: BatchEncoder, store: Store, *, progress: bool = False, share: tuple[int, int] | None = None
-    ) -> None:
+    def __init__(self, inner: BatchEncoder, store: Store, *, share: tuple[int, int] | None = None) -> None:
         self.inner = inner
         self.cache = store
         self.key = f"{inner.identity.key}|{environment_key()}"
-        self.progress = progress
         self.share = share  # (I, N): encode only every N-th planned batch from the I-th (see the module docstring)
 
     def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
@@ -366,29 +364,24 @@ class CachedEncoder:
         if self.share is not None:  # by index in the whole plan, so that every worker takes the same batches
             plan = [b for k, b in enumerate(plan) if k % self.share[1] == self.share[0] - 1]
         plan = [b for b in plan if any(keys[i] not in found for i in b)]
-        for start in self._progress(range(0, len(plan), COMMIT_BATCHES), len(plan)):
-            group = plan[start : start + COMMIT_BATCHES]
-            vectors = self.inner.encode_batches([[unique[i] for i in b] for b in group], instruction)
-            new = {
-                keys[i]: v
-                for batch, out in zip(group, vectors, strict=True)
-                for i, v in zip(batch, out, strict=True)
-                if keys[i] not in found  # a cached text of a partly cached batch keeps its stored vector
-            }
-            self.cache.put_many(new.items())
-            found.update(new)
+        with display().encoding(sum(len(b) for b in plan)) as advance:  # the texts the model will see
+            for start in range(0, len(plan), COMMIT_BATCHES):
+                group = plan[start : start + COMMIT_BATCHES]
+                vectors = self.inner.encode_batches([[unique[i] for i in b] for b in group], instruction)
+                new = {
+                    keys[i]: v
+                    for batch, out in zip(group, vectors, strict=True)
+                    for i, v in zip(batch, out, strict=True)
+                    if keys[i] not in found  # a cached text of a partly cached batch keeps its stored vector
+                }
+                self.cache.put_many(new.items())
+                found.update(new)
+                advance(sum(len(b) for b in group))
         if self.share is not None:  # another worker's batches: a placeholder, never stored
             placeholder = np.eye(1, self.inner.identity.dimension, dtype=np.float32)[0]
             found = {k: found.get(k, placeholder) for k in keys}
         row = {t: found[k] for t, k in zip(unique, keys, strict=True)}
         return np.stack([row[t] for t in texts]).astype(np.float32, copy=False)
-
-    def _progress(self, steps: range, batches: int) -> Iterable[int]:
-        if not self.progress or batches < 2 * COMMIT_BATCHES:
-            return steps
-        from tqdm import tqdm
-
-        return tqdm(steps, desc=f"encoding {batches} batches", unit="commit", leave=False)
 
     # the rest of the protocol is the inner encoder's
     @property

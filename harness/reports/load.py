@@ -1,5 +1,5 @@
 """Reading runs for reports: harness result folders, mteb result files of any era (current `TaskResult`s and the
-legacy 0.0.x/1.x layouts), and the published rows shipped in `results/reference/`."""
+legacy 0.0.x/1.x layouts), and the published rows shipped in `reference/`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from harness.core.paths import data_dir
 from harness.core.spec import Registry, TaskSpec
 from harness.reports.aggregate import Run
 
-REFERENCE = data_dir("results/reference")
-REFERENCE_SOURCE = "results/reference"  # the source of a published run (`load_reference`)
+REFERENCE = data_dir("reference")
+REFERENCE_SOURCE = "reference"  # the source of a published run (`load_reference`)
 # how mteb 0.0.x / 1.x result files name the metrics the registry uses
 LEGACY: dict[str, list[tuple[str, ...]]] = {
     "cosine_spearman": [("cos_sim", "spearman")],

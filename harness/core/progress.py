@@ -1,0 +1,127 @@
+"""The one progress display of a process: `harness run`, `robustness`, `launch`, `embed` and the Python API all
+report through `display()`. Inside a task, each encode call's texts (those the embedding cache lacks) count up:
+on a terminal as the harness's own bar (texts / total, rate, ETA; tqdm, cleared when done), elsewhere (a Slurm
+log, a pipe) as one line every `every` seconds. The run's own lines (`runner`) add tasks done / total and the run's
+ETA from measured throughput, the model load excluded.
+
+The libraries underneath stay quiet through their own switches (`quiet_libraries`), never a global
+`TQDM_DISABLE`, which would silence this display too."""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+
+@dataclass
+class Display:
+    enabled: bool = False
+    stream: TextIO | None = None  # None: sys.stderr at the time of writing
+    tty: bool | None = None  # None: whether the stream is a terminal
+    every: float = 30.0  # seconds between two lines when not a terminal
+    task: str = ""  # the task being evaluated, named on the bar
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    def _stream(self) -> TextIO:
+        return self.stream or sys.stderr
+
+    def _is_tty(self) -> bool:
+        return self.tty if self.tty is not None else bool(getattr(self._stream(), "isatty", lambda: False)())
+
+    @contextmanager
+    def encoding(self, total: int) -> Iterator[Callable[[int], None]]:
+        """Count `total` texts being encoded: yields `advance(n)`."""
+        if not self.enabled or total <= 0:
+            yield lambda n: None
+            return
+        label = f"{self.task}: encoding" if self.task else "encoding"
+        if self._is_tty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=label, unit="text", file=self._stream(), leave=False, disable=False)
+            try:
+                yield bar.update
+            finally:
+                bar.close()
+            return
+        start = last = self.clock()
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done, last
+            done += n
+            now = self.clock()
+            if now - last >= self.every or (done >= total and now - start >= self.every):
+                rate = done / max(now - start, 1e-9)
+                eta = (total - done) / rate if rate else float("inf")
+                print(
+                    f"{label} {done:,}/{total:,} texts ({rate:,.0f}/s, ETA {eta:.0f}s)", file=self._stream(), flush=True
+                )
+                last = now
+
+        yield advance
+
+
+_DISPLAY = Display()
+
+
+def display() -> Display:
+    return _DISPLAY
+
+
+def configure(
+    enabled: bool, *, stream: TextIO | None = None, tty: bool | None = None, every: float | None = None
+) -> Display:
+    """Set the process's display (the CLI from its flags, the API from `progress=`/`verbose=`). `every`: seconds
+    between two lines off a terminal, default `$HARNESS_PROGRESS_SECONDS` or 30."""
+    import os
+
+    global _DISPLAY
+    seconds = every if every is not None else float(os.environ.get("HARNESS_PROGRESS_SECONDS", "30"))
+    _DISPLAY = Display(enabled, stream, tty, seconds)
+    return _DISPLAY
+
+
+def quiet_libraries() -> None:
+    """Each library's own switches: no progress bars or advisory notices from transformers, datasets,
+    huggingface_hub, sentence-transformers or mteb (the harness passes `show_progress_bar=False` where it calls
+    them), and their FutureWarning/DeprecationWarning/UserWarning hidden. The harness's own warnings still show."""
+    import logging
+    import os
+
+    for key, value in {
+        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # read at import by the libraries that are not yet imported
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    }.items():
+        os.environ.setdefault(key, value)
+    for name in ("transformers", "datasets", "huggingface_hub", "sentence_transformers", "mteb", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for module in ("mteb", "sentence_transformers", "transformers", "datasets", "sklearn", "torch"):
+        for category in (FutureWarning, DeprecationWarning, UserWarning):
+            warnings.filterwarnings("ignore", category=category, module=module)
+    _imported_switches()
+
+
+def _imported_switches() -> None:
+    """The switches of libraries already imported (their environment variables were read at import)."""
+    if "transformers" in sys.modules:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    if "datasets" in sys.modules:
+        import datasets
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+    if "huggingface_hub" in sys.modules:
+        import huggingface_hub
+
+        huggingface_hub.utils.disable_progress_bars()

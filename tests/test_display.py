@@ -1,0 +1,65 @@
+"""The one progress display (`harness.core.progress`), captured in both its forms: the harness's own bar on a
+terminal, a line every N seconds in a pipe or a Slurm log. And the API's output: quiet by default, its lines on
+the `harness` logger, with `verbose=True` on stderr.
+
+Fails here: a global TQDM_DISABLE (the bar never shows), a display that counts nothing inside a task, a pipe that
+gets bar redraws, an ETA that counts the model load, the API printing or letting library bars through."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.core import progress
+from harness.core.api import RunRequest, encoder_for
+
+
+@pytest.fixture(autouse=True)
+def _restore_display():  # noqa: ANN202
+    yield
+    progress.configure(False)
+
+
+def test_on_a_terminal_the_task_bar_counts_texts_with_rate_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # a user's global switch must not silence the harness's own bar
+    buf = io.StringIO()
+    progress.configure(True, stream=buf, tty=True)
+    encoder = encoder_for(RunRequest(cache=False, batch_size=8))
+    progress.display().task = "SciFact"
+    encoder.encode([f"passage number {i}" for i in range(300)])
+    shown = buf.getvalue()
+    assert "SciFact: encoding" in shown and "300/300" in shown and "text/s" in shown
+    assert "\r" in shown  # redrawn in place, a bar
+
+
+def test_in_a_pipe_the_display_is_a_line_every_n_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness run` with stderr not a terminal (as under capsys, a pipe or Slurm): lines, no redraws; the run's
+    lines give tasks done / total and an ETA with the model load set apart."""
+    monkeypatch.setenv("HARNESS_PROGRESS_SECONDS", "0")  # a line at every step, so that a tiny task shows one
+    assert main(["run", "--tasks", "SmokeSTS,SmokeClassification", "--output-dir", str(tmp_path), "--no-cache"]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^SmokeSTS: encoding \d+/\d+ texts \([\d,]+/s, ETA \d+s\)$", err, re.M), err
+    assert "\r" not in err
+    assert re.search(r"\[1/2\] SmokeSTS: .* run: 1/2 tasks done, ETA \d+s, model load [\d.]+s apart", out), out
+    assert "[2/2] SmokeClassification" in out and "run: 2/2 tasks done, ETA 0s" in out
+
+
+def test_the_api_is_quiet_by_default_and_logs_when_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import harness
+
+    with caplog.at_level(logging.INFO, logger="harness"):
+        harness.evaluate("minilm", ["SmokeSTS"], output_dir=tmp_path / "a", cache=False)
+    out, err = capsys.readouterr()
+    assert out == "" and "Loading weights" not in err and err == ""
+    assert any("SmokeSTS: cosine_spearman" in r.getMessage() for r in caplog.records)  # on the logger, at INFO
+    harness.evaluate("minilm", ["SmokeSTS"], output_dir=tmp_path / "b", cache=False, verbose=True)
+    assert "SmokeSTS: cosine_spearman" in capsys.readouterr().err
