@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -9,15 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.cli import main
 from harness.core import items as per_item
+from harness.core.api import RunRequest, prepare, robustness_study
 from harness.core.instructions import library
 from harness.core.items import single
-from harness.core.results import Unit, record_path
-from harness.core.runner import RunOptions
+from harness.core.results import record_path
 from harness.core.spec import registry
-from harness.models.cache import CachedEncoder, EmbeddingCache
-from harness.models.encoder import Encoder
-from harness.reports.robustness import Study, category_test, render, study, table, variant_names, write_figure
+from harness.reports.robustness import Study, category_test, render, table, variant_names, write_figure
 from tests.conftest import DATA, need
 
 
@@ -30,14 +30,13 @@ def test_variant_names() -> None:
 def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     need(DATA / "mteb" / "BIOSSES")
     spec = registry().get("BIOSSES")
-    encoder = CachedEncoder(Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite"))
-    base = RunOptions(Unit("", "", "", "", "instructor"), tmp_path / "out", DATA, log=lambda *_: None)
+    request = RunRequest(model="minilm", mode="prefix", tasks=["BIOSSES"], data_dir=DATA, output_dir=tmp_path / "out")
     variants = variant_names("paraphrases", "query")
-    s = study("minilm", [spec], variants, lambda: encoder, library(), base, "test", "prefix")
+    s = robustness_study(request, variants, "paraphrases")
     scores = s.scores["BIOSSES"]
     assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
     for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
-        folder = Unit("minilm", "test", variant, "prefix", "instructor").folder(tmp_path / "out")
+        folder = prepare(dataclasses.replace(request, instructions=variant)).options.folder(spec)
         record = json.loads(record_path(folder, "BIOSSES").read_text())
         assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
         assert 100 * record["main_score"] == pytest.approx(scores[variant])
@@ -48,7 +47,7 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     assert stats["std"] == pytest.approx(statistics.stdev(values))
     table = render([s], [spec], "md")
     assert (
-        f"| BIOSSES | STS | minilm | {stats['mean']:.2f} | {stats['std']:.2f} | {stats['best_minus_worst']:.2f} |"
+        f"| BIOSSES | STS | minilm paraphrases | {stats['mean']:.2f} | {stats['std']:.2f} | {stats['best_minus_worst']:.2f} |"
         in table
     )
     # the spread's paired test: best against worst on BIOSSES's 100 pairs, by the module's own replicates
@@ -105,24 +104,38 @@ def test_category_spread_averages_the_tasks_replicates(tmp_path: Path) -> None:
 
 def test_tasks_without_an_evaluated_instruction_are_flagged_in_the_study() -> None:
     spec = registry().get("PromptRetrievalMultiWOZ")
-    s = study(
-        "m",
-        [spec],
-        variant_names("paraphrases", "query"),
-        lambda: None,
-        library(),
-        _NO_RUN,
-        "r",
-        "prefix",
-        "paraphrases",
-    )
+    request = RunRequest(model="minilm", mode="prefix", tasks=[spec.name], output_dir=Path("/nonexistent"))
+    s = robustness_study(request, variant_names("paraphrases", "query"), "paraphrases", lambda: None)
     assert s.flagged == {"PromptRetrievalMultiWOZ": "no evaluated instruction"} and s.scores == {}
     header, rows = table([s], [spec])
-    assert rows[0][:3] == ["PromptRetrievalMultiWOZ", "PromptRetrieval", "m paraphrases"]
+    assert rows[0][:3] == ["PromptRetrievalMultiWOZ", "PromptRetrieval", "minilm paraphrases"]
     assert rows[0][8] == "no evaluated instruction"
 
 
-_NO_RUN = RunOptions(Unit("", "", "", "", "instructor"), Path("/nonexistent"), None, log=lambda *_: None)
+def test_robustness_refuses_variants_that_mode_none_would_ignore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MiniLM is no INSTRUCTOR checkpoint: its default mode, none, embeds every paraphrase as the same text, a
+    spread of 0 by construction. Refused, as `run` refuses it, before any model loads."""
+    code = main(["robustness", "--model", "minilm", "--tasks", "STS12", "--output-dir", str(tmp_path)])
+    assert code == 2 and "pass --mode masked (INSTRUCTOR) or --mode prefix" in capsys.readouterr().err
+
+
+def test_robustness_runs_a_prompt_retrieval_task_with_the_tiny_lm(
+    tmp_path: Path, lm_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through run's preparation: --lm reaches prompt retrieval's settings, --limit cuts the test set."""
+    from tests.test_reliability import _prdata
+
+    args = ["robustness", "--model", "minilm", "--mode", "prefix", "--tasks", "PromptRetrievalRTE"]
+    args += ["--data-dir", str(_prdata(tmp_path)), "--lm", str(lm_path), "--lm-device", "cpu", "--limit", "2"]
+    args += ["--output-dir", str(tmp_path / "out"), "--format", "json", "--output", str(tmp_path / "s.json")]
+    assert main([*args, "--no-cache"]) == 0
+    (study,) = json.loads((tmp_path / "s.json").read_text())
+    scores = study["scores"]["PromptRetrievalRTE"]
+    assert list(scores) == variant_names("paraphrases", "query") and all(0 <= v <= 100 for v in scores.values())
+    records = list((tmp_path / "out").rglob("PromptRetrievalRTE.run.json"))
+    assert len(records) == 5 and all(json.loads(r.read_text())["partial"] == {"limit": 2} for r in records)
 
 
 def test_two_models_side_by_side_by_hand() -> None:

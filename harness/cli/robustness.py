@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 from harness.cli.common import (
     command,
     emit,
     existing_folder,
-    make_encoder,
     model_args,
+    positive_int,
     protocol_arg,
     request,
     task_names,
 )
+from harness.cli.run import prompt_args
 
 
 def variant_kinds(text: str) -> list[str]:
@@ -49,6 +51,8 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--limit", type=positive_int, help="at most N evaluation items per task, as in `run`")
+    prompt_args(p)
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
     p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")
     p.add_argument("--figure", help="write the robustness-range figure (PNG) here")
@@ -61,37 +65,21 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
     _robustness_args,
 )
 def _robustness(args: argparse.Namespace) -> int:
-    import copy
-    import functools
+    import dataclasses
 
-    from harness.benchmarks.mteb.protocols import resolve
-    from harness.core.instructions import library
-    from harness.core.results import Unit
-    from harness.core.runner import RunOptions
+    from harness.core.api import encoder_for, robustness_study
     from harness.core.spec import registry
-    from harness.models.resolve import default_mode, resolve_model
-    from harness.reports.robustness import render, study, variant_names, write_figure
+    from harness.reports.robustness import render, variant_names, write_figure
 
-    specs = registry().select(names=args.tasks)
+    base = request(args)  # the same request `run` takes: its preparation and checks for every variant
     models = [args.model, *([m.strip() for m in args.models.split(",")] if args.models else [])]
-    base = RunOptions(
-        Unit("", "", "", "", resolve(args.protocol)),
-        Path(args.output_dir),
-        args.data_dir,
-        args.batch_size,
-        args.overwrite,
-        model_settings=request(args).model_settings,
-    )
     studies = []
     for model in models:
-        margs = copy.copy(args)
-        margs.model, margs.revision = model, args.revision if model == args.model else None
-        mode = args.mode or default_mode(model)
-        encoder = functools.cache(functools.partial(make_encoder, margs))  # one load for every kind of variant
-        revision = resolve_model(model, margs.revision)[1]
+        one = dataclasses.replace(base, model=model, revision=args.revision if model == args.model else None)
+        load = functools.cache(lambda one=one: encoder_for(one))  # one load for every kind of variant
         for kind in args.variants:
-            variants = variant_names(kind, args.sides)
-            studies.append(study(model, specs, variants, encoder, library(), base, revision, mode, kind))
+            studies.append(robustness_study(one, variant_names(kind, args.sides), kind, load))
+    specs = registry().select(names=args.tasks)
     text = render(studies, specs, args.format)
     if args.figure:
         write_figure(studies, Path(args.figure))

@@ -45,6 +45,16 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "named and filed as one",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
+    prompt_args(p)
+    p.add_argument(
+        "--shard",
+        type=shard_spec,
+        help="I/N: run the I-th of N cost-balanced parts of the selection (Slurm arrays: I=$SLURM_ARRAY_TASK_ID+1)",
+    )
+
+
+def prompt_args(p: argparse.ArgumentParser) -> None:
+    """Prompt retrieval's settings (its `PromptSettings`), for `run` and `robustness`."""
     from harness.benchmarks.prompt_retrieval import CONDITIONS
 
     pr = p.add_argument_group("prompt retrieval")
@@ -59,11 +69,6 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="retrieved demonstrations (the paper), random ones within the same budget, or none",
     )
     pr.add_argument("--test-size", type=positive_int, help="test examples (default: the task's, 256)")
-    p.add_argument(
-        "--shard",
-        type=shard_spec,
-        help="I/N: run the I-th of N cost-balanced parts of the selection (Slurm arrays: I=$SLURM_ARRAY_TASK_ID+1)",
-    )
 
 
 def _encode_share_args(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from harness.core.runner import RunOptions
     from harness.core.spec import TaskSpec
     from harness.models.protocol import TextEncoder
+    from harness.reports.robustness import Study
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,40 @@ def evaluate(
         TaskScore(o.task, category[o.task], o.metric, None if o.score is None else 100 * o.score, o.status, o.record)
         for o in outcomes
     ]
+
+
+def robustness_study(request: RunRequest, variants: list[str], kind: str = "", encoder_factory: Any = None) -> Study:
+    """One model under every variant of one kind, each variant prepared as `harness run` prepares it, so with its
+    checks (an instruction under mode none refused, naming --mode prefix; a data refusal before any model loads),
+    its `limit` and prompt retrieval's LM settings; the model loaded once for all. A task no variant of which
+    can differ (no evaluated instruction) is flagged, not run; one another run holds is flagged, never a 0."""
+    import functools
+
+    from harness.core.runner import run_tasks
+    from harness.reports.robustness import Study
+
+    encoder = encoder_factory or functools.cache(lambda: encoder_for(request))
+    prepared = [prepare(dataclasses.replace(request, instructions=v)) for v in variants]  # every check first
+    specs, library = prepared[0].specs, prepared[0].library
+    rewords = kind in ("paraphrases", "frames")
+    flagged = {s.name: "no evaluated instruction" for s in specs if rewords and library.unevaluated(s.name)}
+    runnable = [s for s in specs if s.name not in flagged]
+    scores: dict[str, dict[str, float]] = {s.name: {} for s in runnable}
+    items: dict[str, dict[str, Path | None]] = {s.name: {} for s in runnable}
+    seconds = {}
+    for variant, ready in zip(variants, prepared, strict=True):
+        start = time.perf_counter()
+        for outcome in run_tasks(runnable, encoder, ready.library, ready.options) if runnable else []:
+            if outcome.score is None:
+                flagged[outcome.task] = f"{variant}: {outcome.status} (another run holds it); run the study again"
+                continue
+            scores[outcome.task][variant] = 100 * outcome.score
+            saved = outcome.record.get("uncertainty", {}).get("items")
+            folder = ready.options.folder(next(s for s in runnable if s.name == outcome.task))
+            items[outcome.task][variant] = folder / saved if saved else None
+        seconds[variant] = time.perf_counter() - start
+    done = {t: v for t, v in scores.items() if t not in flagged}
+    return Study(request.model, done, seconds, {t: items[t] for t in done}, kind, flagged)
 
 
 def load_results(paths: str | Path | list[str | Path], labels: list[str] | None = None) -> pd.DataFrame:

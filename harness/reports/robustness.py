@@ -1,13 +1,12 @@
 """`harness robustness`: every paraphrase, frame or detail level of each task's instruction, per model; per task
 the mean, the standard deviation and best-minus-worst (the paper's section 4.2 statistic) with a paired bootstrap
 test of whether that spread is beyond the test set's noise (`spread_test`), and per category the mean of those.
-Every variant is an ordinary run unit, so results are written, cached and resumed."""
+Every variant is an ordinary run unit, so results are written, cached and resumed; the study is run by
+`harness.core.api.robustness_study`, through `run`'s own preparation."""
 
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,7 @@ import numpy as np
 from harness.core import bootstrap
 from harness.core import items as per_item
 from harness.core.errors import HarnessError
-from harness.core.instructions import LEVELS, N_PARAPHRASES, Library
-from harness.core.results import Unit
-from harness.core.runner import RunOptions, run_tasks
+from harness.core.instructions import LEVELS, N_PARAPHRASES
 from harness.core.spec import TaskSpec
 
 KINDS = ("paraphrases", "frames", "levels")
@@ -111,52 +108,6 @@ def category_test(s: Study, names: list[str]) -> dict[str, Any]:
     n_variants = len(next(iter(s.scores.values())))
     observed = statistics.mean(o for o, _ in tested)
     return _tested(observed, bootstrap.mean_of([r for _, r in tested]), n_variants)
-
-
-def study(
-    model: str,
-    specs: list[TaskSpec],
-    variants: list[str],
-    encoder_factory: Callable[[], Any],
-    library: Library,
-    base: RunOptions,
-    revision: str,
-    mode: str,
-    kind: str = "",
-) -> Study:
-    encoder: list[Any] = []  # one model load for all variants
-
-    def shared() -> Any:
-        if not encoder:
-            encoder.append(encoder_factory())
-        return encoder[0]
-
-    # a task the paper evaluates without an instruction has nothing to paraphrase: flagged, not run
-    rewords = kind in ("paraphrases", "frames")
-    flagged = {s.name: "no evaluated instruction" for s in specs if rewords and library.unevaluated(s.name)}
-    runnable = [s for s in specs if s.name not in flagged]
-    scores: dict[str, dict[str, float]] = {s.name: {} for s in runnable}
-    items: dict[str, dict[str, Path | None]] = {s.name: {} for s in runnable}
-    seconds = {}
-    for variant in variants:
-        opts = RunOptions(
-            Unit(model, revision, variant, mode, base.unit.protocol),
-            base.output,
-            base.data_dir,
-            base.batch_size,
-            base.overwrite,
-            False,
-            base.log,
-            model_settings=base.model_settings,
-        )
-        start = time.perf_counter()
-        for outcome in run_tasks(runnable, shared, library, opts):
-            scores[outcome.task][variant] = 100 * (outcome.score or 0.0)
-            saved = outcome.record.get("uncertainty", {}).get("items")
-            folder = opts.folder(next(s for s in runnable if s.name == outcome.task))
-            items[outcome.task][variant] = folder / saved if saved else None
-        seconds[variant] = time.perf_counter() - start
-    return Study(model, scores, seconds, items, kind, flagged)
 
 
 def _fmt(x: float | None, spec: str = ".2f") -> str:
