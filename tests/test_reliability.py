@@ -92,6 +92,7 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     ("commas only", [*SMOKE_RUN, "--tasks", " , "], None, 2, r"no task names given"),
     ("unknown task", [*SMOKE_RUN, "--tasks", "STS99"], None, 2, r"unknown task 'STS99'"),
     ("misspelt task", [*SMOKE_RUN, "--tasks", "SciFakt"], None, 2, r"Did you mean: SciFact"),
+    ("misspelt model alias", [*SMOKE_RUN, "--model", "minlm"], None, 5, r"'minlm' .* Did you mean: minilm\?"),
     ("unknown category", [*SMOKE_RUN, "--category", "Semantic"], None, 2, r"unknown category 'Semantic'"),
     ("unknown benchmark", [*SMOKE_RUN, "--benchmark", "mtb"], None, 2, r"unknown benchmark 'mtb'. Did you mean: mteb"),
     (
@@ -213,7 +214,9 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     _data_case("not json", _append("SmokeSTS", "test.jsonl", "{oops"), r"test.jsonl:\d+: not valid JSON"),
     _data_case("not an object", _append("SmokeSTS", "test.jsonl", "[1, 2]"), r"expected a JSON object, got list"),
     _data_case(
-        "NaN gold", _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'), r"test.jsonl:1: column 'score' must be a number, got nan"
+        "NaN gold",
+        _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": NaN'),
+        r"test.jsonl:1: column 'score' must be a number, got nan",
     ),
     _data_case(
         "Infinity gold",
@@ -613,3 +616,119 @@ def test_a_disk_that_fills_mid_run_names_the_file_and_keeps_what_finished(
     err = capsys.readouterr().err
     assert "No space left on device" in err and ".run.json" in err and "everything finished before it is kept" in err
     assert len(list((tmp_path / "out").rglob("*.run.json"))) == 3 and not list((tmp_path / "out").rglob("*.tmp"))
+
+
+# ---------------------------------------------------------------- the last unclear failures (issue #25)
+# Each: the thing, one line with the fix, nothing lost. A traceback, a silent resume of a broken file, a full disk
+# called "unreadable", or a pool re-drawn for another test size fails here.
+MULTIRC = "PromptRetrievalMultiRCAnswerability"
+
+
+def _shared() -> Path:
+    from tests.conftest import DATA, need
+
+    return need(DATA / "prompt_retrieval" / "multirc_answerability").parents[1]
+
+
+def test_a_test_size_beyond_the_data_is_refused_before_the_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.models.encoder.Encoder.__init__", _no_model)
+    args = ["run", "--tasks", MULTIRC, "--data-dir", str(_shared()), "--test-size", "99999"]
+    assert main([*args, "--output-dir", str(tmp_path)]) == 4
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--test-size 99999 needs" in err and "pass --test-size 2912 or less" in err
+
+
+def test_another_test_size_keeps_the_pool_so_its_cached_vectors_serve() -> None:
+    """The pool is the reference's draw whatever --test-size is; a smaller test set is a prefix of the
+    reference's 256, a larger one extends it (main_answerbility.py drew the 256 test examples first)."""
+    from harness.benchmarks.prompt_retrieval.data import super_ni_split
+
+    path = _shared() / "prompt_retrieval" / "multirc_answerability" / "multirc_answerability.json"
+    _, pool, test = super_ni_split(path, 0, 3000, 256, 256)
+    for size in (16, 300):
+        _, other_pool, other_test = super_ni_split(path, 0, 3000, size, 256)
+        assert other_pool == pool
+        assert other_test[: min(size, 256)] == test[: min(size, 256)] and len(other_test) == size
+        assert not set(other_test) & set(pool)
+
+
+def test_an_examples_line_without_its_id_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    from harness.benchmarks.prompt_retrieval.evaluate import read_done
+    from harness.core.errors import ResultError
+
+    path = tmp_path / "T.examples.jsonl"
+    path.write_text('{"id": "1", "prediction": "a"}\n{"prediction": "b"}\n')
+    with pytest.raises(ResultError, match=r"T.examples.jsonl:2: an example line without its 'id'.*--overwrite"):
+        read_done(path)
+
+
+def test_an_empty_or_torn_segment_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    import numpy as np
+
+    from harness.models.cache import ShardStore
+
+    store = ShardStore(tmp_path)
+    key = "ab" * 32
+    store.put_many([(key, np.ones(4, np.float32))])
+    (tmp_path / "0-empty.seg").write_bytes(b"")
+    (tmp_path / "1-torn.seg").write_bytes(b"IHSEG001" + b"\0" * 9)
+    with pytest.warns(UserWarning, match=r"0-empty.seg: skipped, an empty or torn segment"):
+        found = ShardStore(tmp_path).get_many([key])
+    assert np.array_equal(found[key], np.ones(4, np.float32))
+
+
+def test_a_truncated_result_file_beside_its_record_is_recomputed_not_resumed(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "--model", str(tiny), "--mode", "masked", "--instructions", "instructor-large"]
+    args += ["--tasks", "SmokeSTS", "--output-dir", str(tmp_path), "--no-cache"]
+    assert main(args) == 0
+    (result,) = tmp_path.rglob("SmokeSTS.json")
+    whole = result.read_text()
+    result.write_text(whole[: len(whole) // 2])
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"resume: SmokeSTS: its result file {result} is truncated or unreadable" in out
+    assert json.loads(result.read_text())["task_name"] == "SmokeSTS"  # whole again
+
+
+def test_a_full_disk_under_the_sqlite_cache_is_named_as_a_full_disk(tmp_path: Path) -> None:
+    import numpy as np
+
+    from harness.core.errors import CacheError
+    from harness.models.cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
+    cache._db.execute("PRAGMA max_page_count = 8")  # SQLite's own full-disk error, SQLITE_FULL
+    rows = [(f"{i:064x}", np.ones(256, np.float32)) for i in range(200)]
+    with pytest.raises(CacheError, match=r"the disk is full .*everything stored so far is kept: free space"):
+        cache.put_many(rows)
+
+
+def test_tasks_lists_the_smoke_suite_run_runs_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "70 tasks" in out and "smoke suite (what `harness run` runs when no task is named" in out
+    assert all(name in out for name in ("SmokeSTS", "SmokeRetrieval", "SmokeClassification"))
+
+
+def test_plan_shows_a_unit_a_live_run_holds_as_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from harness.core.api import RunRequest, prepare
+    from harness.core.leases import Lease
+
+    prepared = prepare(RunRequest(tasks=["SmokeSTS"], output_dir=tmp_path))
+    lease = Lease(prepared.options.folder(prepared.specs[0]), "SmokeSTS")
+    assert lease.acquire()
+    try:
+        assert main(["plan", "--tasks", "SmokeSTS", "--output-dir", str(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        assert f"running ({socket.gethostname()}, pid {os.getpid()}, since " in out
+    finally:
+        lease.release()
+    assert main(["plan", "--tasks", "SmokeSTS", "--output-dir", str(tmp_path)]) == 0
+    assert "missing" in capsys.readouterr().out

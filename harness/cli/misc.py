@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from harness.cli.common import command, make_encoder, model_args, table
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, SpecError
 
 
 def _tasks_args(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,8 @@ def _tasks_args(p: argparse.ArgumentParser) -> None:
 @command("tasks", "list the registry's tasks (70: 56 MTEB, 3 Billboard, 11 prompt retrieval)", _tasks_args)
 def _tasks(args: argparse.Namespace) -> int:
     from harness.core.instructions import library
-    from harness.core.spec import registry
+    from harness.core.paths import smoke_dir
+    from harness.core.spec import Registry, registry
 
     specs = registry().select(benchmark=args.benchmark, category=args.category)
     if args.format == "json":
@@ -29,6 +30,16 @@ def _tasks(args: argparse.Namespace) -> int:
         rows = [(s.name, s.benchmark, s.category, s.main_metric, s.split) for s in specs]
         table(("task", "benchmark", "category", "main metric", "split"), rows)
         print(f"{len(specs)} tasks")
+        if not (args.benchmark or args.category):
+            smoke = Registry(smoke_dir() / "tasks").tasks.values()
+            print(
+                "\nsmoke suite (what `harness run` runs when no task is named: tiny hand-made tasks in "
+                "harness/smoke/, not a benchmark):"
+            )
+            table(
+                ("task", "benchmark", "category", "main metric", "split"),
+                [(s.name, s.benchmark, s.category, s.main_metric, s.split) for s in smoke],
+            )
     return 0
 
 
@@ -57,7 +68,7 @@ def _instructions(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("validate", "check every task and instruction file; exit 1 listing the problems", lambda p: None)
+@command("validate", "check every task and instruction file; exit 3 listing the problems", lambda p: None)
 def _validate(args: argparse.Namespace) -> int:
     from harness.core.instructions import library
     from harness.core.spec import EXPECTED_COUNTS, registry
@@ -75,7 +86,7 @@ def _validate(args: argparse.Namespace) -> int:
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     print(f"{len(problems)} problem(s)" if problems else "ok: 70 tasks, every instruction variant present")
-    return 1 if problems else 0
+    return SpecError.exit_code if problems else 0  # 3, as every malformed task or instruction file (README)
 
 
 def _embed_args(p: argparse.ArgumentParser) -> None:

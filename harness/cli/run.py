@@ -152,12 +152,19 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
 @command("plan", "every unit of a run with its status (done, missing, stale: what differs), cost and shard", _plan_args)
 def _plan(args: argparse.Namespace) -> int:
     import json
+    import time
 
+    from harness.core.leases import Lease
     from harness.core.results import record_path
     from harness.core.runner import cost, plan, shard
 
     specs, lib, opts, _ = _options(args)
     status = plan(specs, lib, opts)
+    for s in specs:  # a unit a live run holds is running, not missing
+        held = Lease(opts.folder(s), s.name).holder() if status[s.name][0] != "done" else None
+        if held:
+            since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(held.get("since", held.get("time", 0))))
+            status[s.name] = (f"running ({held.get('host')}, pid {held.get('pid')}, since {since})", status[s.name][1])
     count = opts.shard[1] if opts.shard else 1
     part = {s.name: i for i in range(1, count + 1) for s in shard(specs, status, i, count)}
     rows = [

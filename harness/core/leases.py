@@ -29,6 +29,7 @@ class Lease:
         self.path = folder / ".leases" / task
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
+        self._since = time.time()
 
     def acquire(self) -> bool:
         """True when this process now holds the task; False when a live worker does."""
@@ -69,8 +70,17 @@ class Lease:
         """Atomically (temp file, then replace): a kill mid-heartbeat never leaves a torn owner file."""
         owner = (folder or self.path) / "owner"
         draft = owner.with_name(f"owner.{os.getpid()}.tmp")
-        draft.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}))
+        owner_info = {"host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "since": self._since}
+        draft.write_text(json.dumps(owner_info))
         os.replace(draft, owner)
+
+    def holder(self) -> dict | None:
+        """Who computes the task now (host, pid, since: a live lease's owner), or None."""
+        try:
+            info = json.loads((self.path / "owner").read_text())
+        except (OSError, ValueError):
+            return None
+        return None if self._stale() else info
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT):

@@ -130,8 +130,28 @@ def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str,
             continue
         old = read_record(path).get("fingerprint")
         same = isinstance(old, dict) and old.get("sha256") == fp["sha256"]
+        if same and (broken := _broken_result(opts.folder(spec), spec.subtasks or [spec.name])):
+            opts.log(f"resume: {spec.name}: {broken}; the task is recomputed")
+            out[spec.name] = ("missing", fp)
+            continue
         out[spec.name] = ("done", fp) if same else (f"stale: {', '.join(differences(old, fp))}", fp)
     return out
+
+
+def _broken_result(folder: Path, names: list[str]) -> str | None:
+    """Why a finished task's result files (one per part: CQADupstack's forums) beside its intact run record cannot
+    be read (a copy cut short, a disk that filled during another tool's write), or None: such a task is
+    recomputed, not resumed."""
+    import json
+
+    for path in (folder / f"{name}.json" for name in names):
+        if not path.is_file():
+            return f"its result file {path} is missing"
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return f"its result file {path} is truncated or unreadable ({exc})"
+    return None
 
 
 def cost(fp: dict[str, Any]) -> int:
@@ -231,7 +251,8 @@ def _evaluate_one(
     opts = ctx.opts
     path = record_path(opts.folder(spec), spec.name)
     fresh = ctx.fingerprints[spec.name]["sha256"]
-    if not opts.overwrite and path.is_file() and read_record(path).get("fingerprint", {}).get("sha256") == fresh:
+    finished = path.is_file() and read_record(path).get("fingerprint", {}).get("sha256") == fresh
+    if not opts.overwrite and finished and not _broken_result(opts.folder(spec), spec.subtasks or [spec.name]):
         outcomes[spec.name] = _resumed(opts.folder(spec), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")

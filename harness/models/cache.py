@@ -35,6 +35,7 @@ import socket
 import sqlite3
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,6 +160,11 @@ class EmbeddingCache:
         try:
             yield
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # not a damaged file: keep it
+                raise CacheError(
+                    f"embedding cache {self.path}: the disk is full ({exc}); everything stored so far is kept: free "
+                    f"space on {self.path.parent}, or point HARNESS_CACHE at another disk, and run again"
+                ) from None
             raise CacheError(
                 f"embedding cache {self.path} is unreadable ({exc}); clear it with `harness cache --clear` "
                 "(embeddings are recomputed), or point HARNESS_CACHE elsewhere"
@@ -272,6 +278,7 @@ class ShardStore:
         self.folder = folder
         self.location = str(folder)
         self.segments: dict[str, Segment] = {}
+        self.skipped: set[str] = set()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -283,10 +290,20 @@ class ShardStore:
         self._published = 0
 
     def _refresh(self) -> list[Segment]:
-        """Every published segment, those another process published since the last look included."""
+        """Every published segment, those another process published since the last look included. An empty or
+        torn one (a copy cut short, a full disk on another host: the writers publish whole files by rename) is
+        skipped with one warning: its vectors are recomputed, never read wrong."""
         for path in sorted(self.folder.glob("*.seg")):
-            if path.name not in self.segments:
-                self.segments[path.name] = Segment(path)
+            if path.name not in self.segments and path.name not in self.skipped:
+                try:
+                    self.segments[path.name] = Segment(path)
+                except (ValueError, OSError, CacheError) as exc:  # mmap of an empty file: ValueError
+                    self.skipped.add(path.name)
+                    warnings.warn(
+                        f"embedding cache {path}: skipped, an empty or torn segment ({exc}); its vectors are "
+                        "recomputed. Delete the file, or `harness cache --compact` once no run writes",
+                        stacklevel=2,
+                    )
         return list(self.segments.values())
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@ files) and hub ids (snapshot commit); which instruction mode a checkpoint is mea
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 from pathlib import Path
@@ -33,8 +34,10 @@ def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:
     try:
         folder = Path(snapshot_download(name, revision=revision))
     except Exception as exc:  # offline miss, unknown repo, bad revision all land here
+        close = difflib.get_close_matches(name, list(ALIASES), n=1, cutoff=0.7)
+        hint = f" Did you mean: {close[0]}?" if close else ""
         raise ModelError(
-            f"model {name!r} (revision {revision or 'main'}) is not available: {type(exc).__name__}. "
+            f"model {name!r} (revision {revision or 'main'}) is not available: {type(exc).__name__}.{hint} "
             "Offline, download it once elsewhere and pass its local folder, or use the packaged 'minilm'."
         ) from None
     return folder, folder.name  # snapshots/<commit>

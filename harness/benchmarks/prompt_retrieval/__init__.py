@@ -38,6 +38,12 @@ class PromptSettings:
     demos: str = "similar"
     test_size: int | None = None
 
+    def applied(self, spec: PromptRetrievalTaskSpec) -> PromptRetrievalTaskSpec:
+        """The spec with `--test-size` in its protocol (the draw itself keeps the task file's: `super_ni_split`)."""
+        if not self.test_size:
+            return spec
+        return spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": self.test_size})})
+
     def folder_name(self, spec: PromptRetrievalTaskSpec) -> str:
         return slug(
             f"lm={model_label(self.lm) if self.lm else self.lm},"
@@ -61,7 +67,7 @@ class PromptRetrievalBenchmark:
         spec = cast(PromptRetrievalTaskSpec, spec)
         task = adapter(spec)
         check_data(spec, opts.data_dir)
-        data = task.load(spec, opts.data_dir)
+        data = task.load(settings(opts).applied(spec), opts.data_dir)  # the draw the run makes, so its refusals
         return DataCheck({"pool": len(data.pool), "test": len(data.tests)})
 
     def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:

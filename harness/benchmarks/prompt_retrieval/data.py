@@ -71,17 +71,41 @@ def json_file(path: Path) -> Any:
 
 
 def super_ni_split(
-    path: Path, seed: int, pool_size: int, test_size: int
+    path: Path, seed: int, pool_size: int, test_size: int, reference_size: int
 ) -> tuple[list[dict[str, Any]], list[int], list[int]]:
-    """main_answerbility.py and main_coda_title_gen.py: test indices first, then the pool from the rest."""
+    """main_answerbility.py and main_coda_title_gen.py: `reference_size` test indices first (the task file's
+    test size, as the script drew them), then the pool from the rest. The pool therefore never depends on
+    `--test-size` (its cached vectors serve every test size): a smaller test set is the first `test_size` of the
+    reference's, a larger one extends it with rows outside both, drawn with `seed + 1`."""
     try:
         rows = json_file(path)["Instances"]
     except (KeyError, TypeError):
         raise DataError(f"{path}: expected a Super-NaturalInstructions task file with 'Instances'") from None
+    if reference_size > len(rows):
+        raise DataError(f"{path}: {len(rows)} instances, fewer than the {reference_size} test examples drawn from it")
     rng = random.Random(seed)
-    test_idx = rng.sample(range(len(rows)), test_size)
+    test_idx = rng.sample(range(len(rows)), reference_size)
     rest = sorted(set(range(len(rows))) - set(test_idx))  # = the reference's list(set(...)) for ints
-    return rows, rng.sample(rest, min(pool_size, len(rest))), test_idx
+    pool_idx = rng.sample(rest, min(pool_size, len(rest)))
+    if test_size <= reference_size:
+        return rows, pool_idx, test_idx[:test_size]
+    spare = sorted(set(rest) - set(pool_idx))
+    if test_size - reference_size > len(spare):
+        raise DataError(
+            f"{path}: --test-size {test_size} needs {test_size - reference_size} instances beyond the reference's "
+            f"{reference_size} test and {len(pool_idx)} pool examples, and {len(spare)} are left; "
+            f"pass --test-size {reference_size + len(spare)} or less"
+        )
+    return rows, pool_idx, test_idx + random.Random(seed + 1).sample(spare, test_size - reference_size)
+
+
+def reference_test_size(spec: PromptRetrievalTaskSpec) -> int:
+    """The task file's test size (the reference script's draw), which `--test-size` does not change."""
+    from harness.core.spec import registry
+
+    found = registry().tasks.get(spec.name)
+    protocol = getattr(found, "protocol", None) or spec.protocol
+    return int(protocol.test_size)
 
 
 def check_data(spec: PromptRetrievalTaskSpec, data_dir: Path | None) -> None:

@@ -58,6 +58,11 @@ def read_done(path: Path, log: Callable[..., None] = print) -> dict[str, dict[st
             raise ResultError(
                 f"{path}:{number}: not valid JSON; run with --overwrite to rescore every example"
             ) from None
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            raise ResultError(
+                f"{path}:{number}: an example line without its 'id' (not written by the harness, or edited); "
+                "run with --overwrite to rescore every example"
+            )
         done[row["id"]] = row
     return done
 
@@ -89,8 +94,7 @@ def evaluate(
     """The task's scores, and each test example's ROUGE-L (Amazon: grouped by reviewer, the score being the
     reviewer at `group_rank`)."""
     task = adapter(spec)
-    if settings.test_size:
-        spec = spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": settings.test_size})})
+    spec = settings.applied(spec)
     p = spec.protocol
     sample = task.load(spec, data_dir)
     pool, tests = sample.pool, sample.tests

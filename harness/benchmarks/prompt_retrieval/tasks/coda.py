@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.benchmarks.prompt_retrieval.data import files_source, pool_size, super_ni_split
+from harness.benchmarks.prompt_retrieval.data import files_source, pool_size, reference_test_size, super_ni_split
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.benchmarks.prompt_retrieval.types import Example, Sample
 from harness.core.sources import task_files
@@ -13,7 +13,7 @@ from harness.core.sources import task_files
 def load(spec: PromptRetrievalTaskSpec, data_dir: Path | None) -> Sample:
     path = task_files(spec, files_source(spec), data_dir)["instances"]
     p = spec.protocol
-    rows, pool_idx, test_idx = super_ni_split(path, p.seed, pool_size(p), p.test_size)
+    rows, pool_idx, test_idx = super_ni_split(path, p.seed, pool_size(p), p.test_size, reference_test_size(spec))
 
     def example(i: int) -> Example:
         text, title = rows[i]["input"], rows[i]["output"][0]

@@ -15,6 +15,7 @@ from harness.benchmarks.prompt_retrieval.data import (
     hf_source,
     json_file,
     pool_size,
+    reference_test_size,
     super_ni_split,
 )
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
@@ -48,7 +49,7 @@ def multirc(spec: PromptRetrievalTaskSpec, data_dir: Path | None) -> Sample:
     """main_answerbility.py: 256 test then 3,000 pool instances drawn with random.seed(0) from one file."""
     path = task_files(spec, files_source(spec), data_dir)["instances"]
     p = spec.protocol
-    raw, pool_idx, test_idx = super_ni_split(path, p.seed, pool_size(p), p.test_size)
+    raw, pool_idx, test_idx = super_ni_split(path, p.seed, pool_size(p), p.test_size, reference_test_size(spec))
     rows = [_multirc_row(r, f"{path} instance {i}") for i, r in enumerate(raw)]
     return Sample(examples(spec, rows, pool_idx, MULTIRC), examples(spec, rows, test_idx, MULTIRC), {"file": str(path)})
 
