@@ -9,6 +9,7 @@ other tools, mteb-protocol evaluators that give none) has no interval: shown bla
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from harness.core import items as per_item
 from harness.core.errors import HarnessError
 from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, Registry
 from harness.reports.aggregate import AVG70, MTEB_AVG, Run
+
+LOG = logging.getLogger("harness")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ def paired(run: Run, baseline: Run, registry: Registry) -> dict[str, bootstrap.P
             continue
         try:
             difference, replicates = bootstrap.paired_replicates(task, a, b, bootstrap.task_seed(task))
-        except HarnessError:
-            continue  # different items (a partial run against a full one): no paired test for this task
+        except HarnessError as exc:  # different items (a partial run against a full one): no paired test
+            LOG.warning("%s: no paired test against %s: %s", task, baseline.label, exc)
+            continue
         observed[task], diffs[task] = 100 * difference, 100 * replicates
     shared = _columns(run.tasks.keys() & baseline.tasks.keys(), registry)
     reps = {**diffs, **_aggregate(diffs, shared)}

@@ -1,7 +1,8 @@
 """Per-item outputs from what installed mteb saves in its prediction folder (`task.evaluate(...,
 prediction_folder=...)`), joined with the task's gold data: the `mteb` protocol's, and retrieval's under every
-protocol. Each subset's statistic is checked against the main score mteb computed; a task type or metric read here
-in a way that does not give it back yields no per-item outputs (with the reason), never wrong ones.
+protocol. Each subset's statistic is checked against the main score mteb computed: outputs that do not give it
+back are refused as a harness bug (as the runner refuses them), never saved; a task type or metric not read here
+yields no per-item outputs, with the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.errors import ResultError
 from harness.core.items import Items, Stratum, single
 
 RETRIEVAL_METRICS = {"ndcg_at_": "ndcg_cut_", "map_at_": "map_cut_"}  # mteb's name -> pytrec_eval's
@@ -86,7 +88,8 @@ READERS: dict[str, Callable[[Any, Any, Any, str], Items | None]] = {
 def items_from_predictions(
     task: Any, category: str, path: Path, split: str, metric: str, scores: dict[str, Any]
 ) -> tuple[Items | None, str | None]:
-    """The per-item outputs of every subset (equal weights, as the task's score), or None and why."""
+    """The per-item outputs of every subset (equal weights, as the task's score), or None and why (a task type or
+    metric not read here); outputs that do not give back mteb's score are refused (ResultError)."""
     saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     parts = []
     for subset in task.hf_subsets:
@@ -97,6 +100,10 @@ def items_from_predictions(
             return None, f"mteb's {category} predictions give no per-item {metric} the harness can read"
         main, again = scores[subset][metric], got.score()
         if not math.isclose(again, main, abs_tol=1e-9 + 0.5e-5):  # mteb rounds some scores to 5 decimals
-            return None, f"{subset}: mteb's predictions give {again!r}, its score is {main!r}; none saved"
+            # the runner's policy for a per-item score that does not reproduce the main one: a harness bug, refused
+            raise ResultError(
+                f"task {task.metadata.name} ({subset}): its per-item outputs from mteb's predictions give {again!r}, "
+                f"mteb's score is {main!r}; no result was written. This is a harness bug: please report it"
+            )
         parts.append((subset, got))
     return Items.combine(parts), None
