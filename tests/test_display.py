@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.app.api import RunRequest, encoder_for
 from harness.cli import main
 from harness.core import progress
-from harness.core.api import RunRequest, encoder_for
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,38 @@ def test_on_a_terminal_the_task_bar_counts_texts_with_rate_and_eta(monkeypatch: 
     shown = buf.getvalue()
     assert "SciFact: encoding" in shown and "300/300" in shown and "text/s" in shown
     assert "\r" in shown  # redrawn in place, a bar
+
+
+def test_on_a_real_pty_without_a_size_the_bar_still_draws() -> None:
+    """A pty that reports 0 x 0 (made by `script`, `docker run -t`, a CI runner) left tqdm drawing nothing: the
+    transcript of a 2,552-text task on such a terminal showed no bar at all. Here the child's stderr is a fresh
+    pty (os.openpty sets no size), as on those terminals."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    code = (
+        "from harness.core import progress\n"
+        "d = progress.configure(True)\n"
+        "d.task = 'T'\n"
+        "with d.encoding(40) as advance:\n"
+        "    [advance(1) for _ in range(40)]\n"
+    )
+    main_fd, child_fd = pty.openpty()
+    subprocess.run([sys.executable, "-c", code], stderr=child_fd, check=True, timeout=60)
+    os.close(child_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the child side is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert b"T: encoding" in shown and b"40/40" in shown
 
 
 def test_in_a_pipe_the_display_is_a_line_every_n_seconds(

@@ -41,12 +41,27 @@ class Display:
             return
         label = f"{self.task}: encoding" if self.task else "encoding"
         if self._is_tty():
+            import shutil
+
             from tqdm import tqdm
 
-            bar = tqdm(total=total, desc=label, unit="text", file=self._stream(), leave=False, disable=False)
+            # a terminal that reports no size (a pty made by `script`, `docker run -t`) gives tqdm 0 columns and
+            # rows, and it then draws nothing: the size shutil reports has a fallback for that
+            size = shutil.get_terminal_size()
+            bar = tqdm(
+                total=total,
+                desc=label,
+                unit="text",
+                file=self._stream(),
+                leave=False,
+                disable=False,
+                ncols=size.columns,
+                nrows=size.lines,
+            )
             try:
                 yield bar.update
             finally:
+                bar.refresh()  # tqdm skips updates within its mininterval: draw the final count before clearing
                 bar.close()
             return
         start = last = self.clock()
