@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.app.runner import plan, shard, task_folder
 from harness.core import leases
+from harness.core.context import RunOptions
 from harness.core.instructions import Library
 from harness.core.leases import Lease
 from harness.core.paths import data_dir, smoke_dir
 from harness.core.results import Unit, record_path
-from harness.core.runner import RunOptions, plan, shard
 from harness.core.spec import Registry
 
 SMOKE = Registry(smoke_dir() / "tasks")
@@ -54,6 +55,8 @@ def test_plan_says_done_missing_and_stale_with_what_differs(tmp_path: Path) -> N
     folder.mkdir(parents=True)
     record_path(folder, "SmokeSTS").parent.mkdir(parents=True, exist_ok=True)
     record_path(folder, "SmokeSTS").write_text(json.dumps({"fingerprint": status["SmokeSTS"][1]}))
+    # a record counts as done only beside its readable result file (a record alone is recomputed)
+    (task_folder(specs[0], opts) / "SmokeSTS.json").write_text("{}")
     old = json.loads(json.dumps(status["SmokeClustering"][1]))
     old["inputs"]["model"]["max_length"] = 8
     old["sha256"] = "a record made with --max-length 8"

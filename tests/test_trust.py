@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
+from harness.app.runner import run_tasks
 from harness.benchmarks.prompt_retrieval.evaluate import read_done
 from harness.cli import main
 from harness.core import results
+from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import Library
 from harness.core.paths import data_dir, smoke_dir
 from harness.core.results import Unit
-from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import Registry, registry
 from harness.models.encoder import Encoder
 from harness.models.resolve import default_mode
@@ -105,7 +106,7 @@ def test_changing_any_fingerprint_input_refuses_reuse_then_recomputes(
     change = CHANGES[what](tmp_path)
     if what == "versions":
         real = results.package_versions
-        monkeypatch.setattr("harness.core.runner.package_versions", lambda: {**real(), "torch": "9.9"})
+        monkeypatch.setattr("harness.app.runner.package_versions", lambda: {**real(), "torch": "9.9"})
     if what == "settings":
         monkeypatch.setattr(
             "harness.benchmarks.mteb.MtebBenchmark.settings_identity", lambda self, spec, opts: {"x": 1}
@@ -114,6 +115,30 @@ def test_changing_any_fingerprint_input_refuses_reuse_then_recomputes(
         _run(tmp_path, tiny, **change)
     again = _run(tmp_path, tiny, overwrite=True, **change)
     assert again.status == "done" and again.record["fingerprint"]["sha256"] != first.record["fingerprint"]["sha256"]
+
+
+def test_an_edit_of_the_document_side_alone_refuses_reuse(tiny: Path, tmp_path: Path) -> None:
+    """27 of the 81 instruction keys have a document side of their own (SciFact's, which the smoke retrieval task
+    uses): a fingerprint that kept the query side alone would resume a result embedded with the old document
+    instruction. The query side is left as it is."""
+    root = tmp_path / "instructions"
+    shutil.copytree(data_dir("instructions"), root)
+    path = root / "instructor-large.yaml"
+    old = "document: 'represent the Scientific passage for retrieval; '"
+    assert path.read_text().count(old) == 1
+    path.write_text(path.read_text().replace(old, "document: 'represent the Scientific passage for retrieval: '"))
+    specs = [SMOKE.get("SmokeRetrieval")]
+
+    def run(lib: Library, **change: Any) -> Any:
+        return run_tasks(specs, lambda: Encoder(str(tiny), mode="masked"), lib, _opts(tmp_path, **change))  # type: ignore[arg-type]
+
+    [first] = run(Library(data_dir("instructions"), SMOKE))
+    edited = Library(root, SMOKE)
+    assert edited.get("SmokeRetrieval", "instructor-large").query.startswith("Represent a Scientific query")
+    with pytest.raises(HarnessError, match=r"computed from other inputs: SmokeRetrieval \(instructions"):
+        run(edited)
+    [again] = run(edited, overwrite=True)
+    assert again.record["fingerprint"]["sha256"] != first.record["fingerprint"]["sha256"]
 
 
 @pytest.mark.parametrize("change", [{"revision": "r2"}, {"mode": "prefix"}, {"variant": "none"}, {"protocol": "mteb"}])
