@@ -1,6 +1,6 @@
 """instructor-harness: reproduce, compare and stress instruction-conditioned text embeddings.
 
-Python API (imports the heavy libraries only when called; see `harness.core.api`):
+Python API (imports the heavy libraries only when called; see `harness.app.api`):
     harness.evaluate(model, tasks, instructions=..., mode=..., protocol=..., data_dir=...) -> list[TaskScore]
     harness.load_results(paths) -> pandas.DataFrame
     harness.mteb_model(model, instructions=..., mode=...) -> an mteb model for mteb.evaluate(...)
@@ -14,34 +14,34 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.core.api import TaskScore
+    from harness.app.api import TaskScore
 
 __version__ = "0.1.0"
 
 
 def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
-    """`harness.core.api.evaluate`: run a model on tasks, as `harness run` does."""
-    from harness.core.api import evaluate as run
+    """`harness.app.api.evaluate`: run a model on tasks, as `harness run` does."""
+    from harness.app.api import evaluate as run
 
     return run(model, tasks, **settings)
 
 
 def load_results(paths: Any, labels: list[str] | None = None) -> pd.DataFrame:
-    """`harness.core.api.load_results`: result folders or published rows as a DataFrame, one row per (run, task)."""
-    from harness.core.api import load_results as load
+    """`harness.app.api.load_results`: result folders or published rows as a DataFrame, one row per (run, task)."""
+    from harness.app.api import load_results as load
 
     return load(paths, labels)
 
 
 def mteb_model(model: str = "minilm", **settings: Any) -> Any:
-    """`harness.core.api.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
-    from harness.core.api import mteb_model as build
+    """`harness.app.api.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
+    from harness.app.api import mteb_model as build
 
     return build(model, **settings)
 
 
 def mteb_task(name: str, data_dir: Any = None, limit: int | None = None) -> Any:
-    """`harness.core.api.mteb_task`: a registry task as an mteb task with its data loaded, for mteb.evaluate."""
-    from harness.core.api import mteb_task as build
+    """`harness.app.api.mteb_task`: a registry task as an mteb task with its data loaded, for mteb.evaluate."""
+    from harness.app.api import mteb_task as build
 
     return build(name, data_dir, limit)

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from harness.benchmarks.prompt_retrieval import PromptSettings
+from harness.core.context import RunOptions
 from harness.core.results import Unit
-from harness.core.runner import RunOptions
+from harness.models.lm import LocalModels
 from tests.tiny_models import tiny_gpt2
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ def prompt_options(
         root,
         log=lambda *_: None,
         settings={"prompt-retrieval": PromptSettings(lm=str(lm_path), lm_device="cpu", **prompt)},
+        models=LocalModels(),
     )
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr
 
+from harness.app.runner import run_tasks
 from harness.benchmarks.billboard.scoring import correlations, load, max_reference_cosine
+from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
 from harness.core.results import Unit
-from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
 from harness.models.encoder import Encoder
@@ -69,7 +70,11 @@ def test_join_is_on_item_keys_and_scores_by_hand(tmp_path: Path) -> None:
             r"h.jsonl:5: item set_id=9 seg_id=9 has no references",
         ),
         (HYPS, [REFS[0], {**REFS[1], "refs": []}], r"r.jsonl:2: 'refs' must be a non-empty list of strings"),
-        ([{**HYPS[0], "human_score": "high"}, *HYPS[1:]], REFS, r"h.jsonl:1: human_score must be a finite number .*, got 'high'"),
+        (
+            [{**HYPS[0], "human_score": "high"}, *HYPS[1:]],
+            REFS,
+            r"h.jsonl:1: human_score must be a finite number .*, got 'high'",
+        ),
         (HYPS + [HYPS[1]], REFS, r"h.jsonl:5: duplicate \(item set_id=0 seg_id=1, system 'B'\); first at line 2"),
         ([{k: v for k, v in HYPS[0].items() if k != "hyp"}], REFS, r"h.jsonl:1: missing column 'hyp'"),
     ],

@@ -102,5 +102,3 @@ def test_the_fork_skips_constant_documents_and_mteb_0_0_2_does_not() -> None:
     """The same rows: NaN under 0.0.2 (a constant document's Spearman is undefined), a number under the fork."""
     assert math.isnan(_scores("mteb-2022", "summarization_constant")["main_score"])
     assert math.isfinite(_scores("instructor", "summarization_constant")["main_score"])
-
-

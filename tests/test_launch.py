@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.core.api import RunRequest, TaskScore, evaluate
-from harness.core.launch import launch_ray, launch_slurm, run_shard, run_unit
+from harness.app.api import RunRequest, TaskScore, evaluate
+from harness.app.launch import launch_ray, launch_slurm, run_shard, run_unit
 from tests.tiny_models import tiny_instructor
 
 ROOT = Path(__file__).resolve().parents[1]

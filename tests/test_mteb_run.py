@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from harness.app.runner import run_tasks
 from harness.benchmarks.mteb.eras import experiment_samples
 from harness.benchmarks.mteb.spec import ClassificationProtocol
 from harness.core import items as per_item
+from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import Library, library
 from harness.core.paths import data_dir, smoke_dir
 from harness.core.results import Unit, record_path
-from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import Registry, registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
 from harness.models.encoder import Encoder

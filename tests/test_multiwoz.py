@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 
+from harness.app.runner import run_tasks, task_folder
 from harness.benchmarks.prompt_retrieval import PromptSettings
 from harness.benchmarks.prompt_retrieval.evaluate import plain_prompt
 from harness.benchmarks.prompt_retrieval.scoring import rouge_l
 from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
 from harness.benchmarks.prompt_retrieval.tasks.multiwoz import tracker as mw
+from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
 from harness.core.results import Unit, record_path
-from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
 from harness.models.encoder import Encoder
@@ -226,7 +227,7 @@ def _run(root: Path, lm_path: Path, tmp_path: Path, seen: list[tuple[str, list[i
     spec = _spec(max_new_tokens=20)  # the tiny LM's window is 1,024 tokens
     encoder = CachedEncoder(Encoder("minilm", mode="none"), EmbeddingCache(tmp_path / "cache.sqlite"))
     opts = prompt_options(root, tmp_path, lm_path, variant="instructor-large")
-    records = opts.folder(spec) / f"{spec.name}.examples.jsonl"
+    records = task_folder(spec, opts) / f"{spec.name}.examples.jsonl"
     done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.exists() else set()
     todo = [e.id for e in ADAPTERS[spec.name].load(spec, root).tests if e.id not in done]
 

@@ -11,17 +11,19 @@ import numpy as np
 import pytest
 import torch
 
+from harness.app.runner import run_tasks, task_folder
 from harness.benchmarks.prompt_retrieval import PromptSettings
 from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
 from harness.benchmarks.prompt_retrieval.scoring import rouge_l
+from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
+from harness.core.interfaces import Demo
 from harness.core.results import Unit, record_path
-from harness.core.runner import RunOptions, run_tasks
 from harness.core.spec import registry
 from harness.models.cache import CachedEncoder, EmbeddingCache
 from harness.models.encoder import Encoder
-from harness.models.lm import CausalLM, Demo
+from harness.models.lm import CausalLM
 from tests.conftest import DATA, need, prompt_options
 
 # pool of 2-d vectors at known angles from the test vector (1, 0)
@@ -127,7 +129,7 @@ def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
     # an interrupted run resumes: drop the last two examples (and tear a line), the LM scores only those
     lines = Path(record["examples"]).read_text().splitlines()
     Path(record["examples"]).write_text("\n".join(lines[:4]) + '\n{"id": "torn')
-    record_path(opts.folder(spec), spec.name).unlink()
+    record_path(task_folder(spec, opts), spec.name).unlink()
     scored: list[int] = []
     original = CausalLM.option_losses
 
@@ -388,7 +390,7 @@ def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_pa
     path = Path(whole.record["examples"])
     first = [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()]
     path.write_text("\n".join(path.read_text().splitlines()[:2]) + "\n")  # interrupted after one batch
-    record_path(opts.folder(spec), spec.name).unlink()
+    record_path(task_folder(spec, opts), spec.name).unlink()
     run_tasks([spec], lambda: encoder, library(), opts)
     assert [json.loads(line)["demonstrations"] for line in path.read_text().splitlines()] == first
     assert first[0] != first[1]  # random, not the same draw for every example
@@ -454,3 +456,40 @@ def test_two_writers_never_interleave_one_examples_file(lm_path: Path, tmp_path:
             _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
     resumed, rows = _run_with("PromptRetrievalSST5", {"test_size": 3}, tmp_path, lm_path, tmp_path)
     assert resumed.status == "done" and len(rows) == 3  # once free, the finished examples are reused, not repeated
+
+
+def test_amazon_group_at_every_rank_is_one_definition_for_scorer_and_statistic() -> None:
+    """Seven reviewers with seven different accuracies, so every rank is another group: the scorer's pick and the
+    per-item statistic (k = rank + 1) agree with the hand-sorted accuracies at every rank. A rank one off in either
+    (the 3-group end-to-end test cannot see it: rank 2 of 3 is also the last) fails here."""
+    from harness.benchmarks.prompt_retrieval.scoring import group_at_rank
+    from harness.benchmarks.prompt_retrieval.types import Example
+    from harness.core.items import Items, Stratum
+
+    accuracy = {"r0": 4, "r1": 0, "r2": 8, "r3": 2, "r4": 6, "r5": 1, "r6": 7}  # correct answers out of 8
+    tests, rows = [], []
+    for name, right in accuracy.items():
+        for k in range(8):
+            tests.append(Example(f"{name}-{k}", "t", "t", "pos", group=name))
+            rows.append({"prediction": "pos" if k < right else "neg", "gold": "pos"})
+    groups = np.asarray([e.group for e in tests])
+    correct = np.asarray([float(r["prediction"] == r["gold"]) for r in rows])
+    by_accuracy = sorted(accuracy, key=accuracy.__getitem__)
+    for rank, expected in enumerate(by_accuracy):
+        chosen, extra = group_at_rank(tests, rows, rank)
+        assert extra["scored_group"] == expected and len(chosen) == 8
+        stratum = Stratum("", "kth_lowest_group_mean", {"value": correct}, group=groups, k=rank + 1)
+        assert Items([stratum]).score() == accuracy[expected] / 8
+
+
+def test_its_settings_come_through_its_own_hook_and_a_misspelt_one_is_refused() -> None:
+    """`--lm`, `--test-size`, ... are prompt retrieval's (`settings.py`), reach it as `RunOptions.settings`, and
+    `--limit` caps the test size; a keyword no benchmark reads used to be dropped without a word."""
+    from harness.app.api import RunRequest, prepare, split_settings
+    from harness.core.errors import UsageError
+
+    request = RunRequest(tasks=["SmokeSTS"], limit=3, **split_settings({"lm": "x", "test_size": 5, "demos": "random"}))
+    chosen = prepare(request).options.settings["prompt-retrieval"]
+    assert (chosen.lm, chosen.test_size, chosen.demos) == ("x", 3, "random")
+    with pytest.raises(UsageError, match=r"unknown run setting 'lm_batchsize'\. Did you mean: lm_batch_size"):
+        prepare(RunRequest(tasks=["SmokeSTS"], settings={"lm_batchsize": 4}))

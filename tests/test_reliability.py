@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from harness.app.runner import task_folder
 from harness.cli import main
 from harness.core.paths import smoke_dir
 from tests.tiny_models import tiny_gpt2, tiny_instructor
@@ -718,11 +719,11 @@ def test_tasks_lists_the_smoke_suite_run_runs_by_default(capsys: pytest.CaptureF
 def test_plan_shows_a_unit_a_live_run_holds_as_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
-    from harness.core.api import RunRequest, prepare
+    from harness.app.api import RunRequest, prepare
     from harness.core.leases import Lease
 
     prepared = prepare(RunRequest(tasks=["SmokeSTS"], output_dir=tmp_path))
-    lease = Lease(prepared.options.folder(prepared.specs[0]), "SmokeSTS")
+    lease = Lease(task_folder(prepared.specs[0], prepared.options), "SmokeSTS")
     assert lease.acquire()
     try:
         assert main(["plan", "--tasks", "SmokeSTS", "--output-dir", str(tmp_path)]) == 0

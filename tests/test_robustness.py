@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.app.api import RunRequest, prepare, robustness_study
+from harness.app.runner import task_folder
 from harness.cli import main
 from harness.core import items as per_item
-from harness.core.api import RunRequest, prepare, robustness_study
 from harness.core.instructions import library
 from harness.core.items import single
 from harness.core.results import record_path
@@ -36,7 +37,7 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     scores = s.scores["BIOSSES"]
     assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
     for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
-        folder = prepare(dataclasses.replace(request, instructions=variant)).options.folder(spec)
+        folder = task_folder(spec, prepare(dataclasses.replace(request, instructions=variant)).options)
         record = json.loads(record_path(folder, "BIOSSES").read_text())
         assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
         assert 100 * record["main_score"] == pytest.approx(scores[variant])

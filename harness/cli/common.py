@@ -7,9 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.core.argtypes import device, positive_int
+
 if TYPE_CHECKING:
-    from harness.core.api import RunRequest
-    from harness.models.protocol import TextEncoder
+    from harness.app.api import RunRequest
+    from harness.core.interfaces import TextEncoder
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
@@ -25,36 +27,12 @@ def command(
     return register
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (0 used to become a default silently)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def task_names(text: str) -> list[str]:
     """An argparse type: comma-separated task names, at least one (an empty list used to mean the smoke suite)."""
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise argparse.ArgumentTypeError("no task names given (e.g. --tasks STS12,SciFact; see `harness tasks`)")
     return names
-
-
-def device(text: str) -> str:
-    """An argparse type: a torch device this machine has (cuda on a CPU build used to end in a traceback)."""
-    import torch
-
-    kind = text.split(":")[0]
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if kind not in available:
-        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use cpu, cuda, cuda:N or mps")
-    if not available[kind]:
-        raise argparse.ArgumentTypeError(f"{kind} is not available here (torch {torch.__version__}); use --device cpu")
-    return text
 
 
 def devices(text: str) -> list[str]:
@@ -113,17 +91,30 @@ def protocol_arg(p: argparse.ArgumentParser) -> None:
 
 def request(args: argparse.Namespace) -> RunRequest:
     """The run request the arguments describe (the verbs without a run's selection leave those fields unset)."""
-    from harness.core.api import RunRequest, silent
+    from harness.app.api import RunRequest, silent
+    from harness.core.plugins import settings_hooks
 
     fields = RunRequest.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    names = {n for hook in settings_hooks().values() for n in hook.NAMES}  # the benchmarks' own flags
+    own = {k: v for k, v in vars(args).items() if k in names and v is not None}
     quiet = getattr(args, "quiet", False)
-    return RunRequest(**given, cache=not args.no_cache, progress=not quiet, log=silent if quiet else print)
+    return RunRequest(
+        **given, settings=own, cache=not args.no_cache, progress=not quiet, log=silent if quiet else print
+    )
+
+
+def benchmark_args(p: argparse.ArgumentParser) -> None:
+    """Every benchmark's own flags (`core.plugins.settings_hooks`), for `run` and `robustness`."""
+    from harness.core.plugins import settings_hooks
+
+    for hook in settings_hooks().values():
+        hook.add_arguments(p)
 
 
 def make_encoder(args: argparse.Namespace) -> TextEncoder:
     """The encoder the arguments describe, behind the embedding cache unless --no-cache."""
-    from harness.core.api import encoder_for
+    from harness.app.api import encoder_for
 
     return encoder_for(request(args))
 

@@ -31,14 +31,14 @@ def _data(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """One line per task (rows per split, notes, or the refusal); exit 4 (data) if any task cannot run."""
-    from harness import benchmarks
-    from harness.core.api import prepare
+    from harness.app.api import prepare
+    from harness.core.benchmark import get_benchmark
 
     prepared = prepare(request(args))
     refused = 0
     for spec in prepared.specs:
         try:
-            check = benchmarks.get(spec.benchmark).check_data(spec, prepared.options)
+            check = get_benchmark(spec.benchmark).check_data(spec, prepared.options)
         except HarnessError as exc:
             refused += 1
             print(f"refused  {spec.name}: {str(exc).removeprefix(f'task {spec.name}: ')}")
@@ -52,8 +52,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _mirror(args: argparse.Namespace) -> int:
-    from harness import benchmarks
     from harness.benchmarks.mteb.protocols import resolve
+    from harness.core.benchmark import get_benchmark
     from harness.core.spec import registry
 
     if not (args.tasks and args.out):
@@ -61,6 +61,6 @@ def _mirror(args: argparse.Namespace) -> int:
     out, protocol = Path(args.out), resolve(args.protocol)
     for name in args.tasks:
         spec = registry().get(name)
-        files = benchmarks.get(spec.benchmark).mirror(spec, out, protocol)
+        files = get_benchmark(spec.benchmark).mirror(spec, out, protocol)
         print(f"{name}: {len(files)} file(s) under {os.path.commonpath([str(f.parent) for f in files])}")
     return 0

@@ -1,4 +1,4 @@
-"""`harness launch ray|slurm`: a run's units over a cluster (harness.core.launch), ending with the run's table."""
+"""`harness launch ray|slurm`: a run's units over a cluster (harness.app.launch), ending with the run's table."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
 
 @command("launch", "run a selection over a cluster: Ray tasks or a Slurm job array (submitit)", _launch_args)
 def _launch(args: argparse.Namespace) -> int:
+    from harness.app.launch import launch_ray, launch_slurm
     from harness.core.errors import UsageError
-    from harness.core.launch import launch_ray, launch_slurm
 
     if args.shard:
         raise UsageError("--shard is for one array job of `harness run`; `harness launch` makes the shards itself")

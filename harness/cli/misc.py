@@ -92,7 +92,6 @@ def _validate(args: argparse.Namespace) -> int:
 def _embed_args(p: argparse.ArgumentParser) -> None:
     model_args(p)
     p.add_argument("--instruction", default="", help="instruction string, used verbatim")
-    p.add_argument("--side", choices=["query", "document"], default="query", help="which instruction side (retrieval)")
     p.add_argument("--input", required=True, help='JSON Lines, one {"text": ...} per line')
     p.add_argument("--output", required=True, help=".npy file: one float32 row per input line, in order")
 
@@ -102,14 +101,14 @@ def _embed(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from harness.core.api import check_mode
+    from harness.app.api import check_mode
     from harness.core.io import read_texts, write_atomic
     from harness.models.resolve import default_mode
 
     check_mode(bool(args.instruction), args.mode or default_mode(args.model))
     texts = read_texts(Path(args.input))
     encoder = make_encoder(args)
-    vectors = encoder.encode(texts, instruction=args.instruction, side=args.side)
+    vectors = encoder.encode(texts, instruction=args.instruction)
     write_atomic(Path(args.output), lambda fh: np.save(fh, vectors), mode="wb")
     print(
         f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "

@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from harness.cli.common import (
+    benchmark_args,
     command,
     emit,
     existing_folder,
@@ -16,7 +17,6 @@ from harness.cli.common import (
     request,
     task_names,
 )
-from harness.cli.run import prompt_args
 
 
 def variant_kinds(text: str) -> list[str]:
@@ -52,7 +52,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", default="results")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--limit", type=positive_int, help="at most N evaluation items per task, as in `run`")
-    prompt_args(p)
+    benchmark_args(p)
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
     p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")
     p.add_argument("--figure", help="write the robustness-range figure (PNG) here")
@@ -67,7 +67,7 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
 def _robustness(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from harness.core.api import encoder_for, robustness_study
+    from harness.app.api import encoder_for, robustness_study
     from harness.core.spec import registry
     from harness.reports.robustness import render, variant_names, write_figure
 

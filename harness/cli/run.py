@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from harness.cli.common import (
+    benchmark_args,
     command,
-    device,
     existing_folder,
     model_args,
     positive_int,
@@ -45,30 +45,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "named and filed as one",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan (tasks, instructions, paths) only")
-    prompt_args(p)
+    benchmark_args(p)
     p.add_argument(
         "--shard",
         type=shard_spec,
         help="I/N: run the I-th of N cost-balanced parts of the selection (Slurm arrays: I=$SLURM_ARRAY_TASK_ID+1)",
     )
-
-
-def prompt_args(p: argparse.ArgumentParser) -> None:
-    """Prompt retrieval's settings (its `PromptSettings`), for `run` and `robustness`."""
-    from harness.benchmarks.prompt_retrieval import CONDITIONS
-
-    pr = p.add_argument_group("prompt retrieval")
-    pr.add_argument("--lm", help="causal LM that uses the demonstrations (hub id or local folder)")
-    pr.add_argument("--lm-device", type=device, help="device of the LM (default: cuda if available)")
-    pr.add_argument("--lm-precision", choices=["fp32", "fp16", "bf16"], default="fp32")
-    pr.add_argument("--lm-batch-size", type=positive_int, default=8)
-    pr.add_argument(
-        "--demos",
-        choices=list(CONDITIONS),
-        default="similar",
-        help="retrieved demonstrations (the paper), random ones within the same budget, or none",
-    )
-    pr.add_argument("--test-size", type=positive_int, help="test examples (default: the task's, 256)")
 
 
 def _encode_share_args(p: argparse.ArgumentParser) -> None:
@@ -92,7 +74,7 @@ def shard_spec(text: str) -> tuple[int, int]:
 
 def _options(args: argparse.Namespace) -> tuple[list[Any], Any, Any, bool]:
     """The selected tasks, their instruction library and the run options the arguments describe."""
-    from harness.core.api import prepare
+    from harness.app.api import prepare
 
     prepared = prepare(request(args))
     return prepared.specs, prepared.library, prepared.options, prepared.smoke
@@ -105,9 +87,9 @@ def _run_and_share_args(p: argparse.ArgumentParser) -> None:
 
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_and_share_args)
 def _run(args: argparse.Namespace) -> int:
-    from harness.core.api import encoder_for
+    from harness.app.api import encoder_for
+    from harness.app.runner import run_tasks, task_folder
     from harness.core.checks import Note
-    from harness.core.runner import run_tasks
 
     if args.encode_share:
         return _encode_share(args)
@@ -129,13 +111,13 @@ def _run(args: argparse.Namespace) -> int:
         if notes := o.record.get("data_notes"):
             print(f"data notes: {o.task}: " + "; ".join(Note(**n).text() for n in notes))
     if not args.dry_run:
-        for folder in sorted({str(opts.folder(by_name[o.task])) for o in outcomes}):
+        for folder in sorted({str(task_folder(by_name[o.task], opts)) for o in outcomes}):
             print(f"results: {folder}")
     return 0
 
 
 def _encode_share(args: argparse.Namespace) -> int:
-    from harness.core.api import encode_share
+    from harness.app.api import encode_share
 
     index, count = args.encode_share
     for task, texts in encode_share(request(args), index, count).items():
@@ -154,14 +136,14 @@ def _plan(args: argparse.Namespace) -> int:
     import json
     import time
 
+    from harness.app.runner import cost, plan, shard, task_folder
     from harness.core.leases import Lease
     from harness.core.results import record_path
-    from harness.core.runner import cost, plan, shard
 
     specs, lib, opts, _ = _options(args)
     status = plan(specs, lib, opts)
     for s in specs:  # a unit a live run holds is running, not missing
-        held = Lease(opts.folder(s), s.name).holder() if status[s.name][0] != "done" else None
+        held = Lease(task_folder(s, opts), s.name).holder() if status[s.name][0] != "done" else None
         if held:
             since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(held.get("since", held.get("time", 0))))
             status[s.name] = (f"running ({held.get('host')}, pid {held.get('pid')}, since {since})", status[s.name][1])
@@ -175,7 +157,7 @@ def _plan(args: argparse.Namespace) -> int:
             "cost_bytes": cost(status[s.name][1]),
             "shard": f"{part[s.name]}/{count}",
             "fingerprint": status[s.name][1]["sha256"][:16],
-            "record": str(record_path(opts.folder(s), s.name)),
+            "record": str(record_path(task_folder(s, opts), s.name)),
         }
         for s in specs
     ]

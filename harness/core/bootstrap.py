@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from harness.core.errors import HarnessError
-from harness.core.items import Items, Stratum
+from harness.core.items import Items, Stratum, statistic, statistic_rows
 
 RESAMPLES = 1000
 SEED = 20230101
@@ -35,87 +34,6 @@ LEVEL = 0.95
 
 def task_seed(task: str, seed: int = SEED) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{task}".encode()).digest()[:8], "little")
-
-
-def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    x = x - x.mean(axis=-1, keepdims=True)
-    y = y - y.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (x * y).sum(axis=-1) / np.sqrt((x * x).sum(axis=-1) * (y * y).sum(axis=-1))
-
-
-def _ap(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> float:
-    from sklearn.metrics import average_precision_score
-
-    return float(average_precision_score(label, score, sample_weight=weight))
-
-
-def _cells(label: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """Each item's cell of the contingency table (gold cluster x predicted cluster) and the table's shape."""
-    _, li = np.unique(label, return_inverse=True)
-    _, pi = np.unique(pred, return_inverse=True)
-    shape = (int(li.max()) + 1, int(pi.max()) + 1)
-    return li * shape[1] + pi, shape
-
-
-def _v_measure(table: np.ndarray) -> float:
-    """V-measure of a (weighted) contingency table, natural logs as sklearn's `v_measure_score`."""
-    n = table.sum()
-
-    def entropy(counts: np.ndarray) -> float:
-        p = counts[counts > 0] / n
-        return float(-(p * np.log(p)).sum())
-
-    rows, cols = table.sum(axis=1), table.sum(axis=0)
-    ci, ki = np.nonzero(table)
-    joint = table[ci, ki]
-    h_c, h_k = entropy(rows), entropy(cols)
-    h_c_given_k = float(-(joint / n * np.log(joint / cols[ki])).sum())
-    h_k_given_c = float(-(joint / n * np.log(joint / rows[ci])).sum())
-    homogeneity = 1.0 if h_c == 0 else 1 - h_c_given_k / h_c
-    completeness = 1.0 if h_k == 0 else 1 - h_k_given_c / h_k
-    if homogeneity + completeness == 0:
-        return 0.0
-    return 2 * homogeneity * completeness / (homogeneity + completeness)
-
-
-def _kth_lowest(value: np.ndarray, group: np.ndarray, k: int, weight: np.ndarray | None = None) -> float:
-    names, gi = np.unique(group, return_inverse=True)
-    w = np.ones(len(value)) if weight is None else weight
-    totals, counts = np.bincount(gi, w * value, len(names)), np.bincount(gi, w, len(names))
-    means = np.sort(totals[counts > 0] / counts[counts > 0])
-    return float(means[min(k, len(means)) - 1])
-
-
-def statistic(s: Stratum, idx: np.ndarray | None) -> float:
-    """The stratum's statistic on the items `idx` (all items, in order, when None)."""
-    return float(_statistic_rows(s, None if idx is None else idx[None, :])[0])
-
-
-def _statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
-    """The statistic on each row of item indices `idx` (B x n); one value when None (all items)."""
-    c = s.columns
-    if idx is None:
-        idx = np.arange(len(s))[None, :]
-    if s.kind == "mean":
-        return c["value"].astype(float)[idx].mean(axis=1)
-    if s.kind == "pearson":
-        return _pearson_rows(c["x"].astype(float)[idx], c["y"].astype(float)[idx])
-    if s.kind == "spearman":
-        return _pearson_rows(rankdata(c["x"][idx], axis=1), rankdata(c["y"][idx], axis=1))
-    if s.kind == "v_measure":  # the contingency table of each resample, counted from its items' cells
-        cells, shape = _cells(c["label"], c["pred"])
-        size = shape[0] * shape[1]
-        return np.asarray([_v_measure(np.bincount(cells[row], minlength=size).reshape(shape)) for row in idx])
-    # the rest by resample counts as weights: a resample with repeats is the data weighted by multiplicity
-    out = np.empty(len(idx))
-    for b, row in enumerate(idx):
-        w = np.bincount(row, minlength=len(s)).astype(float)
-        if s.kind == "ap":
-            out[b] = _ap(c["score"], c["label"], w)
-        else:
-            out[b] = _kth_lowest(c["value"].astype(float), s.group, s.k or 1, w)  # type: ignore[arg-type]
-    return out
 
 
 def _draws(items: Items, seed: int, resamples: int) -> list[list[np.ndarray]]:
@@ -148,7 +66,7 @@ def _scores(items: Items, draws: list[list[np.ndarray]]) -> np.ndarray:
     for j, s in enumerate(items.strata):
         rows = [d[j] for d in draws]
         if len({len(r) for r in rows}) == 1:
-            total += s.weight * _statistic_rows(s, np.stack(rows))
+            total += s.weight * statistic_rows(s, np.stack(rows))
         else:  # grouped strata draw different numbers of items per replicate
             total += s.weight * np.asarray([statistic(s, r) for r in rows])
     return total

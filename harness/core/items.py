@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from harness.core.errors import HarnessError
 
@@ -97,8 +98,6 @@ class Items:
     strata: list[Stratum] = field(default_factory=list)
 
     def score(self) -> float:
-        from harness.core.bootstrap import statistic
-
         return float(sum(s.weight * statistic(s, None) for s in self.strata))
 
     def to_json(self) -> dict[str, Any]:
@@ -142,3 +141,95 @@ def load(path: Path) -> Items:
         return Items.from_json(json.loads(gzip.decompress(path.read_bytes())))
     except (OSError, ValueError, KeyError) as exc:
         raise HarnessError(f"{path}: unreadable per-item outputs ({exc}); re-run the task with --overwrite") from None
+
+
+# ---------------------------------------------------------------- each kind's statistic (bootstrap resamples it)
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=-1, keepdims=True)
+    y = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (x * y).sum(axis=-1) / np.sqrt((x * x).sum(axis=-1) * (y * y).sum(axis=-1))
+
+
+def _ap(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(label, score, sample_weight=weight))
+
+
+def _cells(label: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Each item's cell of the contingency table (gold cluster x predicted cluster) and the table's shape."""
+    _, li = np.unique(label, return_inverse=True)
+    _, pi = np.unique(pred, return_inverse=True)
+    shape = (int(li.max()) + 1, int(pi.max()) + 1)
+    return li * shape[1] + pi, shape
+
+
+def _v_measure(table: np.ndarray) -> float:
+    """V-measure of a (weighted) contingency table, natural logs as sklearn's `v_measure_score`."""
+    n = table.sum()
+
+    def entropy(counts: np.ndarray) -> float:
+        p = counts[counts > 0] / n
+        return float(-(p * np.log(p)).sum())
+
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    ci, ki = np.nonzero(table)
+    joint = table[ci, ki]
+    h_c, h_k = entropy(rows), entropy(cols)
+    h_c_given_k = float(-(joint / n * np.log(joint / cols[ki])).sum())
+    h_k_given_c = float(-(joint / n * np.log(joint / rows[ci])).sum())
+    homogeneity = 1.0 if h_c == 0 else 1 - h_c_given_k / h_c
+    completeness = 1.0 if h_k == 0 else 1 - h_k_given_c / h_k
+    if homogeneity + completeness == 0:
+        return 0.0
+    return 2 * homogeneity * completeness / (homogeneity + completeness)
+
+
+def group_at_rank(
+    value: np.ndarray, group: np.ndarray, rank: int, weight: np.ndarray | None = None
+) -> tuple[str, float]:
+    """The group at 0-based `rank` of ascending mean `value` (past the last: the last; ties in order of first
+    appearance), and that mean. The one definition of Amazon's "reviewer at rank": its scorer picks the group
+    with it, its per-item statistic (`kth_lowest_group_mean`, k = rank + 1) resamples it."""
+    first = {g: i for i, g in reversed(list(enumerate(group.tolist())))}
+    names = sorted(first, key=first.__getitem__)
+    index = {g: i for i, g in enumerate(names)}
+    gi = np.fromiter((index[g] for g in group.tolist()), int, len(group))
+    w = np.ones(len(value)) if weight is None else weight
+    totals, counts = np.bincount(gi, w * value, len(names)), np.bincount(gi, w, len(names))
+    present = np.flatnonzero(counts > 0)
+    means = totals[present] / counts[present]
+    pick = present[np.argsort(means, kind="stable")[min(rank, len(present) - 1)]]
+    return str(names[pick]), float(totals[pick] / counts[pick])
+
+
+def statistic(s: Stratum, idx: np.ndarray | None) -> float:
+    """The stratum's statistic on the items `idx` (all items, in order, when None)."""
+    return float(statistic_rows(s, None if idx is None else idx[None, :])[0])
+
+
+def statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
+    """The statistic on each row of item indices `idx` (B x n); one value when None (all items)."""
+    c = s.columns
+    if idx is None:
+        idx = np.arange(len(s))[None, :]
+    if s.kind == "mean":
+        return c["value"].astype(float)[idx].mean(axis=1)
+    if s.kind == "pearson":
+        return _pearson_rows(c["x"].astype(float)[idx], c["y"].astype(float)[idx])
+    if s.kind == "spearman":
+        return _pearson_rows(rankdata(c["x"][idx], axis=1), rankdata(c["y"][idx], axis=1))
+    if s.kind == "v_measure":  # the contingency table of each resample, counted from its items' cells
+        cells, shape = _cells(c["label"], c["pred"])
+        size = shape[0] * shape[1]
+        return np.asarray([_v_measure(np.bincount(cells[row], minlength=size).reshape(shape)) for row in idx])
+    # the rest by resample counts as weights: a resample with repeats is the data weighted by multiplicity
+    out = np.empty(len(idx))
+    for b, row in enumerate(idx):
+        w = np.bincount(row, minlength=len(s)).astype(float)
+        if s.kind == "ap":
+            out[b] = _ap(c["score"], c["label"], w)
+        else:
+            out[b] = group_at_rank(c["value"].astype(float), s.group, (s.k or 1) - 1, w)[1]  # type: ignore[arg-type]
+    return out

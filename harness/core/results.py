@@ -1,12 +1,18 @@
-"""Result files. A unit of work = (model, revision, instruction variant, mode, protocol, task) with a fixed path:
+"""Result files. A unit of work = (model, revision, instruction variant, mode, protocol, task), filed as mteb's
+results cache files an experiment of a model (`Unit.folder`):
 
-    <output>/<model>/<revision>/instructions=<variant>,mode=<mode>,protocol=<protocol>/
-        <MtebTask>.json      mteb TaskResult (readable by mteb.TaskResult.from_disk); several for CQADupstack
-        <Task>.run.json      the run record: resolved task spec, exact instructions and their sha256,
-                             data checksum or revision, protocol, package versions, seed, device, timing,
-                             and the main score the reports read
+    <output>/<org__model>/<revision>/experiments/instructions_<variant>__mode_<mode>__protocol_<protocol>/
+                                   (a --limit run: limit_<N> too, keys in sorted order, as mteb names them)
+        model_meta.json            mteb's ModelMeta, the condition as its experiment_kwargs
+        <MtebTask>.json            mteb TaskResult (mteb.ResultCache reads it); one per forum for CQADupstack
+        records/<Task>.run.json    the run record: resolved task spec, exact instructions and their sha256, data
+                                   revision or checksum and data notes, protocol, package versions, device,
+                                   timing, the main score the reports read, the fingerprint
+        items/<Task>.json.gz       per-item outputs (intervals, paired tests)
+        [<settings>/...]           a benchmark's own settings below the unit (prompt retrieval: lm=...,demos=...)
 
-Both are written atomically; the run record is written last, so its presence marks a finished task.
+All are written atomically; the run record is written last, so its presence marks a finished task (with its
+result files readable: `harness.app.runner` recomputes a task whose result file is torn).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ def model_label(name: str) -> str:
 
 def mteb_model_name(name: str) -> str:
     """The model's name as mteb's results know it: an alias's hub id, a hub id, or local/<folder> for a folder."""
-    from harness.models.resolve import HUB_IDS
+    from harness.core.interfaces import HUB_IDS
 
     if name in HUB_IDS:
         return HUB_IDS[name]

@@ -113,13 +113,13 @@ def read_yaml(path: Path) -> Any:
 
 def load_spec(path: Path) -> TaskSpec:
     """One task file, validated as the spec type of the benchmark it names."""
-    from harness import benchmarks
+    from harness.core.plugins import plugin
 
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of task fields, got {type(raw).__name__}")
     try:
-        spec_type = benchmarks.get(str(raw.get("benchmark"))).spec_type
+        spec_type = plugin(str(raw.get("benchmark"))).BENCHMARK.spec_type
     except HarnessError as exc:
         raise SpecError(f"{path}: field benchmark: {exc}") from None
     try:
@@ -161,12 +161,12 @@ class Registry:
     ) -> list[TaskSpec]:
         """Tasks by name, or all of a benchmark / category. Names and a filter together must agree: a named task
         outside the filter is an error, never silently dropped."""
-        from harness import benchmarks
+        from harness.core.plugins import plugin
 
         if category is not None and category not in CATEGORIES:
             raise unknown("category", category, CATEGORIES)
         if benchmark is not None:
-            benchmarks.get(benchmark)
+            plugin(benchmark)
         specs = [self.get(n) for n in names] if names else list(self.tasks.values())
         if names and (outside := [s.name for s in specs if benchmark not in (None, s.benchmark)]):
             raise UsageError(f"tasks {', '.join(outside)} are not of benchmark {benchmark}: drop one selector")

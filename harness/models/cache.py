@@ -43,10 +43,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.core.errors import CacheError
+from harness.core.interfaces import BatchEncoder, ModelIdentity
 from harness.core.paths import cache_root
 from harness.core.progress import display
 from harness.models.encoder import ENCODING_RULES, check_texts
-from harness.models.protocol import BatchEncoder, ModelIdentity, Side
 
 COMMIT_BATCHES = 16  # batches encoded between two commits: the most a killed run loses
 STORES = ("sqlite", "shards")
@@ -368,7 +368,7 @@ class CachedEncoder:
         self.key = f"{inner.identity.key}|{environment_key()}"
         self.share = share  # (I, N): encode only every N-th planned batch from the I-th (see the module docstring)
 
-    def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
+    def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
         check_texts(texts)
         if self.inner.identity.mode == "none":
             instruction = ""

@@ -1,6 +1,6 @@
 """The text encoder: a sentence-transformers model with an instruction mode and input checks.
 
-`encode(texts, *, instruction, side) -> float32 array`. A call's distinct texts are encoded in the batches of
+`encode(texts, *, instruction) -> float32 array`. A call's distinct texts are encoded in the batches of
 `batches` (longest input first, stable, `batch_size` each), one forward pass per batch: a vector depends on its
 batch's other texts by a few ulps, so this plan alone decides every vector, and a cached, resumed or multi-device
 run encodes exactly the batches a plain run does (`encode_batches`). Instruction modes:
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import ModelError
-from harness.models.protocol import MODES, Mode, ModelIdentity, Precision, Side
+from harness.core.interfaces import MODES, Mode, ModelIdentity, Precision
 from harness.models.resolve import resolve_model
 
 # The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
@@ -36,7 +36,7 @@ INSTRUCTOR_MAX_LENGTH = 512  # 1.0.1's INSTRUCTOR_Transformer sets max_seq_lengt
 
 
 class Encoder:
-    """A sentence-transformers model with an instruction mode and input checks (`models.protocol.TextEncoder`)."""
+    """A sentence-transformers model with an instruction mode and input checks (`core.interfaces.TextEncoder`)."""
 
     def __init__(
         self,
@@ -79,7 +79,7 @@ class Encoder:
         self.seconds_encoding = 0.0
 
     # ------------------------------------------------------------------ public API
-    def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
+    def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
         """One float32 row per text, in input order. Identical texts are encoded once."""
         check_texts(texts)
         if self.identity.mode == "none":

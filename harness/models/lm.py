@@ -11,20 +11,14 @@ Generation tasks: greedy decoding within the model's window, cut at the first st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from harness.core.errors import ModelError
+from harness.core.interfaces import Demo
 
 MAX_LENGTH, MAX_PER_EXAMPLE = 1024, 256
-
-
-@dataclass(frozen=True)
-class Demo:
-    input: str
-    output: str
 
 
 def check_causal_lm(name: str, revision: str | None = None) -> None:
@@ -160,3 +154,18 @@ class CausalLM:
     def pieces(self, ids: list[int]) -> list[str]:
         """Each token decoded on its own (what batch_decode of the ids as a column gives)."""
         return [str(self.tokenizer.decode([i], skip_special_tokens=True)) for i in ids]
+
+
+class LocalModels:
+    """`LanguageModels` from the hub or local folders (the packaged implementation)."""
+
+    def check(self, name: str) -> None:
+        check_causal_lm(name)
+
+    def load(self, name: str, *, device: str | None, precision: str, batch_size: int) -> CausalLM:
+        return CausalLM(name, device=device, precision=precision, batch_size=batch_size)
+
+    def revision(self, name: str) -> str:
+        from harness.models.resolve import resolve_model
+
+        return resolve_model(name)[1]

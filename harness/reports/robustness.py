@@ -2,7 +2,7 @@
 the mean, the standard deviation and best-minus-worst (the paper's section 4.2 statistic) with a paired bootstrap
 test of whether that spread is beyond the test set's noise (`spread_test`), and per category the mean of those.
 Every variant is an ordinary run unit, so results are written, cached and resumed; the study is run by
-`harness.core.api.robustness_study`, through `run`'s own preparation."""
+`harness.app.api.robustness_study`, through `run`'s own preparation."""
 
 from __future__ import annotations
 

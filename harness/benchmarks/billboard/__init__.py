@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_validator
 
-from harness.benchmarks.base import Evaluation
+from harness.core.benchmark import Evaluation
 from harness.core.checks import DataCheck, Notes
 from harness.core.fingerprint import files_identity
 from harness.core.instructions import sha256
@@ -19,7 +19,7 @@ from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
     from harness.benchmarks.billboard.scoring import BillboardData
-    from harness.core.runner import Context, RunOptions
+    from harness.core.context import Context, RunOptions
 
 
 class BillboardTaskSpec(TaskSpec):
@@ -52,18 +52,18 @@ def billboard_data(
 class BillboardBenchmark:
     name = "billboard"
     spec_type: type[TaskSpec] = BillboardTaskSpec
+    encode_share = True
 
-    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+    def check_data(self, spec: BillboardTaskSpec, opts: RunOptions) -> DataCheck:
         notes = Notes()
-        data, _ = billboard_data(cast(BillboardTaskSpec, spec), opts.data_dir, notes)
+        data, _ = billboard_data(spec, opts.data_dir, notes)
         return DataCheck({"hypotheses": len(data.hypotheses), "items": len(data.references)}, notes.all())
 
     preflight = check_data
 
-    def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
+    def evaluate(self, spec: BillboardTaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.billboard import scoring
 
-        spec = cast(BillboardTaskSpec, spec)
         data, source = billboard_data(spec, ctx.opts.data_dir)
         if ctx.opts.unit.limit:  # a partial run: N items spread through the file, every system's output for each
             every = list(data.references)
@@ -74,9 +74,7 @@ class BillboardBenchmark:
             )
         instruction = ctx.library.get(spec.name, ctx.opts.unit.variant).query  # same on both sides
         start = time.perf_counter()
-        predicted = scoring.max_reference_cosine(
-            data, lambda texts: ctx.encoder.encode(texts, instruction=instruction, side="document")
-        )
+        predicted = scoring.max_reference_cosine(data, lambda texts: ctx.encoder.encode(texts, instruction=instruction))
         scores = scoring.correlations(data, predicted)
         write_scores(self.result_folder(spec, ctx.opts), spec, scores, source["commit"], time.perf_counter() - start)
         return Evaluation(
@@ -90,19 +88,19 @@ class BillboardBenchmark:
             items=scoring.items(data, predicted),
         )
 
-    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
-        source = cast(BillboardTaskSpec, spec).source
+    def data_identity(self, spec: BillboardTaskSpec, opts: RunOptions) -> dict[str, Any]:
+        source = spec.source
         if opts.data_dir is None:
             return {"repository": source.repository, "commit": source.commit}
         return files_identity(task_files(spec, source, opts.data_dir).values())
 
-    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+    def settings_identity(self, spec: BillboardTaskSpec, opts: RunOptions) -> dict[str, Any]:
         return {}
 
-    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
-        return mirror_files(spec, cast(BillboardTaskSpec, spec).source, out)
+    def mirror(self, spec: BillboardTaskSpec, out: Path, protocol: str) -> list[Path]:
+        return mirror_files(spec, spec.source, out)
 
-    def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
+    def result_folder(self, spec: BillboardTaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from harness.benchmarks.base import Evaluation
 from harness.benchmarks.mteb.protocols import era
 from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec, ScriptLoader
+from harness.core.benchmark import Evaluation
 from harness.core.checks import DataCheck
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from harness.benchmarks.mteb.adapter import InstructedEncoder
     from harness.benchmarks.mteb.eras import Era
     from harness.benchmarks.mteb.portable import TaskData
-    from harness.core.runner import Context, RunOptions
+    from harness.core.context import Context, RunOptions
 
 
 def mteb_parts(spec: MtebTaskSpec) -> list[tuple[str, MtebTaskSpec]]:
@@ -128,14 +128,15 @@ def era_rows(
 class MtebBenchmark:
     name = "mteb"
     spec_type: type[TaskSpec] = MtebTaskSpec
+    encode_share = True
 
-    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
-        return self._check(cast(MtebTaskSpec, spec), opts, load_hub=True)
+    def check_data(self, spec: MtebTaskSpec, opts: RunOptions) -> DataCheck:
+        return self._check(spec, opts, load_hub=True)
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+    def preflight(self, spec: MtebTaskSpec, opts: RunOptions) -> DataCheck:
         """As `check_data`, except that data mteb loads from the hub (`--protocol mteb`, retrieval) is only
         fetched here: loading a corpus of millions twice would double the run's longest wait."""
-        return self._check(cast(MtebTaskSpec, spec), opts, load_hub=False)
+        return self._check(spec, opts, load_hub=False)
 
     @staticmethod
     def _check(spec: MtebTaskSpec, opts: RunOptions, load_hub: bool) -> DataCheck:
@@ -157,11 +158,10 @@ class MtebBenchmark:
             checks.append(DataCheck({f"{prefix}{k}": n for k, n in check.rows.items()}, check.notes))
         return DataCheck({k: n for c in checks for k, n in c.rows.items()}, [n for c in checks for n in c.notes])
 
-    def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
+    def evaluate(self, spec: MtebTaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.mteb.adapter import InstructedEncoder
         from harness.benchmarks.mteb.eras import MAIN
 
-        spec = cast(MtebTaskSpec, spec)
         opts, parts, protocol = ctx.opts, mteb_parts(spec), ctx.opts.unit.protocol
         the_era = era(protocol)
         keys = {part.name: (spec.name, part.name if spec.subtasks else None) for _, part in parts}
@@ -250,8 +250,7 @@ class MtebBenchmark:
         task.unload_data()
         return dict(per_subset), source, items, why
 
-    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
-        spec = cast(MtebTaskSpec, spec)
+    def data_identity(self, spec: MtebTaskSpec, opts: RunOptions) -> dict[str, Any]:
         if opts.data_dir is None:
             return {p.name: dataset_pin(spec, p, opts.unit.protocol).model_dump() for _, p in mteb_parts(spec)}
         folder = opts.data_dir / "mteb" / spec.name
@@ -262,16 +261,15 @@ class MtebBenchmark:
             )
         return files_identity((p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCE.md"), folder)
 
-    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+    def settings_identity(self, spec: MtebTaskSpec, opts: RunOptions) -> dict[str, Any]:
         """Under an era protocol, the version of its evaluators (installed mteb's is in the package versions)."""
         from harness.benchmarks.mteb.eras import RULES
 
         return {"era_evaluators": RULES} if era(opts.unit.protocol) else {}
 
-    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
+    def mirror(self, spec: MtebTaskSpec, out: Path, protocol: str) -> list[Path]:
         from harness.benchmarks.mteb.mirror import mirror, write_rows
 
-        spec = cast(MtebTaskSpec, spec)
         if era(protocol) is not None and spec.category != "Retrieval":
             written = []
             for _, part in mteb_parts(spec):
@@ -280,7 +278,7 @@ class MtebBenchmark:
             return written
         return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
-    def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
+    def result_folder(self, spec: MtebTaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)
 
 

@@ -19,7 +19,7 @@ from mteb.types import PromptType
 
 from harness.core.errors import UsageError
 from harness.core.instructions import Library, Side
-from harness.models.protocol import TextEncoder
+from harness.core.interfaces import TextEncoder
 
 
 class InstructedEncoder(AbsEncoder):
@@ -77,20 +77,20 @@ class InstructedEncoder(AbsEncoder):
         self.used.setdefault(mteb_task, {})[side] = instruction
         limit = self.token_limits.get(mteb_task)
         if limit is not None and instruction:
-            return self._encode_within(limit, list(texts), instruction, side)
-        return self.encoder.encode(list(texts), instruction=instruction, side=side)
+            return self._encode_within(limit, list(texts), instruction)
+        return self.encoder.encode(list(texts), instruction=instruction)
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
         """The model's own similarity, in float32 (as mteb's sentence-transformers wrapper scores)."""
         return self.encoder.similarity(_upcast_low_precision(embeddings1), _upcast_low_precision(embeddings2))
 
-    def _encode_within(self, limit: int, texts: list[str], instruction: str, side: Side) -> np.ndarray:
+    def _encode_within(self, limit: int, texts: list[str], instruction: str) -> np.ndarray:
         too_long = np.array([n > limit for n in self.encoder.token_counts([instruction + t for t in texts])])
         out = np.empty((len(texts), self.encoder.identity.dimension), dtype=np.float32)
         for drop, ins in ((False, instruction), (True, "")):
             idx = np.flatnonzero(too_long == drop)
             if idx.size:
-                out[idx] = self.encoder.encode([texts[i] for i in idx], instruction=ins, side=side)
+                out[idx] = self.encoder.encode([texts[i] for i in idx], instruction=ins)
         return out
 
 

@@ -210,7 +210,7 @@ CORPUS_BLOCK = 4 << 20  # bytes pyarrow parses at a time: the lowest peak memory
 
 def read_corpus(task: str, path: Path, notes: Notes | None = None) -> Any:
     """The corpus as an Arrow table (`_id`, `title`, `text`; missing titles empty), streamed by pyarrow in 4 MB
-    blocks with the portable schema and checked block by block: memory is about the table's (benchmarks/scale.py),
+    blocks with the portable schema and checked block by block: memory is about the table's (perf/scale.py),
     not a Python object per passage. A file pyarrow refuses (a non-string id, bad JSON or UTF-8) or a failed check
     is read again row by row, which names the line and the fix."""
     import pyarrow as pa

@@ -9,46 +9,21 @@ and the answer kind are the task file's. Demonstrations: `demonstrations.py`; th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from harness.benchmarks.base import Evaluation
+from harness.benchmarks.prompt_retrieval.settings import PromptSettings
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
+from harness.core.benchmark import Evaluation
 from harness.core.checks import DataCheck
 from harness.core.errors import UsageError
 from harness.core.fingerprint import files_identity
-from harness.core.results import instruction_record, model_label, slug, write_scores
+from harness.core.results import instruction_record, write_scores
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
-    from harness.core.runner import Context, RunOptions
-
-CONDITIONS = ("similar", "random", "zero-shot")
-
-
-@dataclass
-class PromptSettings:
-    """The LM and demonstration settings of a run (`--lm`, `--demos`, ...)."""
-
-    lm: str | None = None
-    lm_device: str | None = None
-    lm_precision: str = "fp32"
-    lm_batch_size: int = 8
-    demos: str = "similar"
-    test_size: int | None = None
-
-    def applied(self, spec: PromptRetrievalTaskSpec) -> PromptRetrievalTaskSpec:
-        """The spec with `--test-size` in its protocol (the draw itself keeps the task file's: `super_ni_split`)."""
-        if not self.test_size:
-            return spec
-        return spec.model_copy(update={"protocol": spec.protocol.model_copy(update={"test_size": self.test_size})})
-
-    def folder_name(self, spec: PromptRetrievalTaskSpec) -> str:
-        return slug(
-            f"lm={model_label(self.lm) if self.lm else self.lm},"
-            f"demos={self.demos},test={self.test_size or spec.protocol.test_size}"
-        )
+    from harness.core.context import Context, RunOptions
+    from harness.core.interfaces import LanguageModels
 
 
 def settings(opts: RunOptions) -> PromptSettings:
@@ -56,21 +31,28 @@ def settings(opts: RunOptions) -> PromptSettings:
     return found if isinstance(found, PromptSettings) else PromptSettings()
 
 
+def models(opts: RunOptions) -> LanguageModels:
+    """The LMs the run's top layer provides (`RunOptions.models`)."""
+    if opts.models is None:
+        raise UsageError("prompt retrieval needs RunOptions.models (the run's LMs); harness.app.api.prepare sets it")
+    return opts.models
+
+
 class PromptRetrievalBenchmark:
     name = "prompt-retrieval"
     spec_type: type[TaskSpec] = PromptRetrievalTaskSpec
+    encode_share = False  # small pools, and its LM would answer prompts built from placeholder demos
 
-    def check_data(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+    def check_data(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> DataCheck:
         from harness.benchmarks.prompt_retrieval.data import check_data
         from harness.benchmarks.prompt_retrieval.tasks import adapter
 
-        spec = cast(PromptRetrievalTaskSpec, spec)
         task = adapter(spec)
         check_data(spec, opts.data_dir)
         data = task.load(settings(opts).applied(spec), opts.data_dir)  # the draw the run makes, so its refusals
         return DataCheck({"pool": len(data.pool), "test": len(data.tests)})
 
-    def preflight(self, spec: TaskSpec, opts: RunOptions) -> DataCheck:
+    def preflight(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> DataCheck:
         check = self.check_data(spec, opts)
         lm = settings(opts).lm
         if not lm:
@@ -78,20 +60,16 @@ class PromptRetrievalBenchmark:
                 f"task {spec.name}: prompt retrieval needs a language model: pass --lm "
                 "(a hub id or local folder of a causal LM; the paper used EleutherAI/gpt-j-6B)"
             )
-        from harness.models.lm import check_causal_lm
-
-        check_causal_lm(lm)
+        models(opts).check(lm)
         return check
 
-    def evaluate(self, spec: TaskSpec, ctx: Context) -> Evaluation:
+    def evaluate(self, spec: PromptRetrievalTaskSpec, ctx: Context) -> Evaluation:
         from harness.benchmarks.prompt_retrieval.evaluate import claim_records, evaluate
-        from harness.models.lm import CausalLM
 
-        spec = cast(PromptRetrievalTaskSpec, spec)
         opts, prompt = ctx.opts, settings(ctx.opts)
         lm = ctx.shared(
             "lm",
-            lambda: CausalLM(
+            lambda: models(opts).load(
                 str(prompt.lm), device=prompt.lm_device, precision=prompt.lm_precision, batch_size=prompt.lm_batch_size
             ),
         )
@@ -136,13 +114,13 @@ class PromptRetrievalBenchmark:
             items=items,
         )
 
-    def data_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+    def data_identity(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> dict[str, Any]:
         from harness.benchmarks.prompt_retrieval.data import check_data
         from harness.benchmarks.prompt_retrieval.spec import HfSource
         from harness.benchmarks.prompt_retrieval.tasks import adapter
         from harness.core.sources import task_files
 
-        task = cast(PromptRetrievalTaskSpec, spec)
+        task = spec
         adapter(task)
         check_data(task, opts.data_dir)  # an unknown adapter or a missing file: their own clear messages first
         source = task.source
@@ -155,32 +133,29 @@ class PromptRetrievalBenchmark:
             return {"repository": source.repository, "commit": source.commit}
         return files_identity(task_files(spec, source, opts.data_dir).values())
 
-    def settings_identity(self, spec: TaskSpec, opts: RunOptions) -> dict[str, Any]:
+    def settings_identity(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> dict[str, Any]:
         """The LM by its weights (folder digest or hub commit), not by its folder's name."""
-        from harness.models.resolve import resolve_model
-
         prompt = settings(opts)
         return {
             "lm": prompt.lm,
-            "lm_revision": resolve_model(prompt.lm)[1] if prompt.lm else None,
+            "lm_revision": models(opts).revision(prompt.lm) if prompt.lm else None,
             "lm_precision": prompt.lm_precision,
             "demos": prompt.demos,
-            "test_size": prompt.test_size or cast(PromptRetrievalTaskSpec, spec).protocol.test_size,
+            "test_size": prompt.test_size or spec.protocol.test_size,
         }
 
-    def mirror(self, spec: TaskSpec, out: Path, protocol: str) -> list[Path]:
+    def mirror(self, spec: PromptRetrievalTaskSpec, out: Path, protocol: str) -> list[Path]:
         from harness.benchmarks.prompt_retrieval.data import mirror_hf
         from harness.benchmarks.prompt_retrieval.spec import HfSource
         from harness.core.sources import mirror_files
 
-        spec = cast(PromptRetrievalTaskSpec, spec)
         if isinstance(spec.source, HfSource):
             return mirror_hf(spec, spec.source, out)
         return mirror_files(spec, spec.source, out)
 
-    def result_folder(self, spec: TaskSpec, opts: RunOptions) -> Path:
+    def result_folder(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> Path:
         """Results depend on the LM and demonstrations too: a sub-folder per LM setting."""
-        return opts.unit.folder(opts.output) / settings(opts).folder_name(cast(PromptRetrievalTaskSpec, spec))
+        return opts.unit.folder(opts.output) / settings(opts).folder_name(spec)
 
 
 BENCHMARK = PromptRetrievalBenchmark()

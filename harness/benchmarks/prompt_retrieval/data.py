@@ -100,12 +100,8 @@ def super_ni_split(
 
 
 def reference_test_size(spec: PromptRetrievalTaskSpec) -> int:
-    """The task file's test size (the reference script's draw), which `--test-size` does not change."""
-    from harness.core.spec import registry
-
-    found = registry().tasks.get(spec.name)
-    protocol = getattr(found, "protocol", None) or spec.protocol
-    return int(protocol.test_size)
+    """The task's own test size (the reference script's draw), which `--test-size` does not change."""
+    return spec.protocol.reference_test_size or spec.protocol.test_size
 
 
 def check_data(spec: PromptRetrievalTaskSpec, data_dir: Path | None) -> None:

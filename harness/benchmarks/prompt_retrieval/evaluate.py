@@ -29,13 +29,12 @@ from harness.benchmarks.prompt_retrieval.tasks import adapter
 from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
 from harness.core.errors import ResultError
 from harness.core.instructions import sha256
+from harness.core.interfaces import Demo, ScoringLM
 from harness.core.io import write_atomic
 from harness.core.items import Items, Stratum
-from harness.models.lm import Demo
-from harness.models.protocol import ScoringLM
 
 if TYPE_CHECKING:
-    from harness.benchmarks.prompt_retrieval import PromptSettings
+    from harness.benchmarks.prompt_retrieval.settings import PromptSettings
     from harness.benchmarks.prompt_retrieval.tasks.multiwoz.tracker import Tracker
 
 

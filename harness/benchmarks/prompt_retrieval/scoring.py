@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.benchmarks.prompt_retrieval.types import Example
+from harness.core import items
 
 
 def rouge_l_each(predictions: list[str], golds: list[str]) -> np.ndarray:
@@ -39,13 +40,16 @@ def scored_pairs(options: list[str] | None, rows: list[dict[str, Any]]) -> tuple
 def group_at_rank(
     tests: list[Example], rows: list[dict[str, Any]], rank: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Amazon: the rows of the group (reviewer) at `rank` of ascending accuracy, and every group's accuracy."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for example, row in zip(tests, rows, strict=True):
-        groups.setdefault(str(example.group), []).append(row)
-    accuracy_of = {g: float(np.mean([r["prediction"] == r["gold"] for r in rows])) for g, rows in groups.items()}
-    chosen = sorted(accuracy_of, key=accuracy_of.__getitem__)[min(rank, len(groups) - 1)]
-    return groups[chosen], {"group_accuracy": accuracy_of, "scored_group": chosen}
+    """Amazon: the rows of the group (reviewer) at `rank` of ascending accuracy (`items.group_at_rank`, which the
+    per-item statistic uses too), and every group's accuracy."""
+    groups = np.asarray([str(e.group) for e in tests])
+    correct = np.asarray([float(r["prediction"] == r["gold"]) for r in rows])
+    chosen, _ = items.group_at_rank(correct, groups, rank)
+    accuracy_of = {g: float(correct[groups == g].mean()) for g in dict.fromkeys(groups.tolist())}
+    return [r for r, g in zip(rows, groups, strict=True) if g == chosen], {
+        "group_accuracy": accuracy_of,
+        "scored_group": chosen,
+    }
 
 
 def joined_tokens(pieces: list[str], stop: list[str]) -> str:

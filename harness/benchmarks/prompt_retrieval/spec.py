@@ -36,6 +36,9 @@ class PromptProtocol(Strict):
     pool_size: PositiveInt | None = None  # pool rows drawn (GeoQuery: the whole train file)
     pool_dialogues: PositiveInt | None = None  # MultiWOZ: every turn of this many train dialogues
     test_size: PositiveInt
+    # set by --test-size (`PromptSettings.applied`), never in a task file: the size the reference drew, which a
+    # draw that fixes the pool first keeps (`data.super_ni_split`)
+    reference_test_size: PositiveInt | None = Field(default=None, exclude=True)
     test_groups: PositiveInt | None = None  # Amazon: reviewers drawn ...
     per_group: PositiveInt | None = None  # ... and reviews per reviewer
     group_rank: NonNegativeInt | None = None  # Amazon: score the group at this rank of ascending accuracy

@@ -23,10 +23,10 @@ LOG = logging.getLogger("harness")  # the API's lines; quiet unless `verbose=Tru
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.core.context import RunOptions
     from harness.core.instructions import Library
-    from harness.core.runner import RunOptions
+    from harness.core.interfaces import TextEncoder
     from harness.core.spec import TaskSpec
-    from harness.models.protocol import TextEncoder
     from harness.reports.robustness import Study
 
 
@@ -55,12 +55,8 @@ class RunRequest:
     dry_run: bool = False
     shard: tuple[int, int] | None = None
     limit: int | None = None  # at most this many evaluation items per task: a partial run, named as one
-    lm: str | None = None  # lm ... test_size: prompt retrieval's PromptSettings, by the same names
-    lm_device: str | None = None
-    lm_precision: str = "fp32"
-    lm_batch_size: int = 8
-    demos: str = "similar"
-    test_size: int | None = None
+    # the benchmarks' own settings by name (prompt retrieval's lm, demos, test_size, ...: `core.plugins.settings_hooks`)
+    settings: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
     log: Any = field(default=LOG.info, compare=False)  # the CLI passes print
 
@@ -103,13 +99,12 @@ def check_mode(instruction_given: bool, mode: str) -> None:
 def prepare(request: RunRequest) -> Prepared:
     """The selected tasks, their instruction library and the run options a request describes."""
     from harness.benchmarks.mteb.protocols import resolve
-    from harness.benchmarks.prompt_retrieval import BENCHMARK as PROMPT_RETRIEVAL
-    from harness.benchmarks.prompt_retrieval import PromptSettings
+    from harness.core.context import RunOptions
     from harness.core.instructions import FAMILIES, Library, library
     from harness.core.paths import data_dir, smoke_dir
     from harness.core.results import Unit
-    from harness.core.runner import RunOptions
     from harness.core.spec import Registry, registry
+    from harness.models.lm import LocalModels
     from harness.models.resolve import default_mode, resolve_model
 
     r = request
@@ -132,9 +127,6 @@ def prepare(request: RunRequest) -> Prepared:
         if not r.dry_run:
             raise
         revision = "unresolved"  # a plan can still be shown; its paths name no revision
-    prompt = PromptSettings(**{name: getattr(r, name) for name in PromptSettings.__dataclass_fields__})
-    if r.limit and (prompt.test_size is None or prompt.test_size > r.limit):
-        prompt = dataclasses.replace(prompt, test_size=r.limit)
     options = RunOptions(
         Unit(r.model, revision, variant, mode, resolve(r.protocol), r.limit),
         Path(r.output_dir),
@@ -143,11 +135,34 @@ def prepare(request: RunRequest) -> Prepared:
         r.overwrite,
         r.dry_run,
         r.log,
-        settings={PROMPT_RETRIEVAL.name: prompt},
+        settings=benchmark_settings(r.settings, r.limit),
         model_settings=r.model_settings,
         shard=r.shard,
+        models=LocalModels(),
     )
     return Prepared(specs, lib, options, smoke)
+
+
+def benchmark_settings(values: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """Each benchmark's settings object from a request's values (`core.plugins.settings_hooks`); a value that no
+    benchmark reads is refused, with a "did you mean", rather than ignored."""
+    from harness.core.errors import unknown
+    from harness.core.plugins import settings_hooks
+
+    hooks = settings_hooks()
+    known = [n for hook in hooks.values() for n in hook.NAMES]
+    for name in values:
+        if name not in known:
+            raise unknown("run setting", name, [*RunRequest.__dataclass_fields__, *known])
+    return {benchmark: hook.from_values(values, limit) for benchmark, hook in hooks.items()}
+
+
+def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Keyword settings of the Python API as `RunRequest` fields, the rest as its benchmark `settings`
+    (`harness.evaluate(..., lm="gpt2", test_size=64)`)."""
+    fields = RunRequest.__dataclass_fields__
+    own = {k: v for k, v in settings.items() if k in fields}
+    return {**own, "settings": {**own.get("settings", {}), **{k: v for k, v in settings.items() if k not in fields}}}
 
 
 def encoder_for(request: RunRequest) -> TextEncoder:
@@ -185,8 +200,9 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     import contextlib
     import tempfile
 
+    from harness.app.runner import run_tasks
+    from harness.core.benchmark import get_benchmark
     from harness.core.errors import ResultError
-    from harness.core.runner import run_tasks
     from harness.models.cache import CachedEncoder
 
     if not request.cache or request.dry_run:
@@ -198,8 +214,7 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
     done = {}
     with tempfile.TemporaryDirectory(prefix="harness-share-") as tmp:
         scratch = dataclasses.replace(prepared.options, output=Path(tmp), overwrite=True, shard=None, log=silent)
-        # prompt retrieval's pools are small, and its LM would answer prompts built from placeholders: not shared
-        for spec in [s for s in prepared.specs if s.benchmark != "prompt-retrieval"]:
+        for spec in [s for s in prepared.specs if get_benchmark(s.benchmark).encode_share]:
             with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
                 run_tasks([spec], lambda: encoder, prepared.library, scratch)
             done[spec.name] = encoder.texts_encoded
@@ -268,9 +283,9 @@ def evaluate(
     resuming finished units and refusing stale ones exactly as `harness run` does. `settings` are `RunRequest`'s
     fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ... Quiet unless `verbose`: the
     lines go to the `harness` logger (`api_output`)."""
-    from harness.core.runner import run_tasks
+    from harness.app.runner import run_tasks
 
-    request = RunRequest(model=model, tasks=tasks, **settings)
+    request = RunRequest(model=model, tasks=tasks, **split_settings(settings))
     api_output(verbose, request.progress)
     prepared = prepare(request)
     outcomes = run_tasks(prepared.specs, lambda: encoder_for(request), prepared.library, prepared.options)
@@ -288,7 +303,7 @@ def robustness_study(request: RunRequest, variants: list[str], kind: str = "", e
     can differ (no evaluated instruction) is flagged, not run; one another run holds is flagged, never a 0."""
     import functools
 
-    from harness.core.runner import run_tasks
+    from harness.app.runner import run_tasks, task_folder
     from harness.reports.robustness import Study
 
     encoder = encoder_factory or functools.cache(lambda: encoder_for(request))
@@ -308,7 +323,7 @@ def robustness_study(request: RunRequest, variants: list[str], kind: str = "", e
                 continue
             scores[outcome.task][variant] = 100 * outcome.score
             saved = outcome.record.get("uncertainty", {}).get("items")
-            folder = ready.options.folder(next(s for s in runnable if s.name == outcome.task))
+            folder = task_folder(next(s for s in runnable if s.name == outcome.task), ready.options)
             items[outcome.task][variant] = folder / saved if saved else None
         seconds[variant] = time.perf_counter() - start
     done = {t: v for t, v in scores.items() if t not in flagged}

@@ -9,7 +9,7 @@
    commit interval (COMMIT_BATCHES).
 3. workers: wall time of a multi-task plan under `harness launch ray` with 1 and with 2 local workers.
 
-    python benchmarks/scale.py [--passages 1000000] [--kills 5] [--skip data,kill,workers]
+    python perf/scale.py [--passages 1000000] [--kills 5] [--skip data,kill,workers]
 """
 
 from __future__ import annotations

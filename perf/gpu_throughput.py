@@ -6,7 +6,7 @@ across the task's texts, one forward pass each). Records per task: texts, tokens
 the fraction of the device's measured dense matmul peak at that precision (8192^3 matmuls), counting
 2 x (non-embedding parameters) FLOPs per token. One JSON line per task to --output, and a summary.
 
-    python benchmarks/gpu_throughput.py --model hkunlp/instructor-large --precision bf16 --data-dir DATA \\
+    python perf/gpu_throughput.py --model hkunlp/instructor-large --precision bf16 --data-dir DATA \\
         [--tasks STS12,SciFact] [--batch-size 128] [--output gpu.jsonl]
 
 Without --data-dir, each task is loaded from the hub at its pin (mteb's loaders), then read like a --data-dir task.

@@ -1,5 +1,5 @@
-"""`harness run`: plan, pre-flight the data, load the model once, evaluate each task with its benchmark (the
-table in `harness.benchmarks`), write one result per task, resume what is done."""
+"""`harness run`: plan, pre-flight the data, load the model once, evaluate each task with its benchmark (found by
+`harness.core.benchmark`), write one result per task, resume what is done."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ import math
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, benchmarks
-from harness.benchmarks.base import Evaluation
-from harness.core import events
-from harness.core.checks import DataCheck
+from harness import __version__
+from harness.core.benchmark import Evaluation, get_benchmark
+from harness.core.context import Context, Outcome, RunOptions
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
+from harness.core.interfaces import TextEncoder
 from harness.core.io import ensure_writable
 from harness.core.leases import Lease
 from harness.core.progress import display
 from harness.core.results import (
-    Unit,
     package_versions,
     read_record,
     record_path,
@@ -30,75 +28,16 @@ from harness.core.results import (
     write_record,
 )
 from harness.core.spec import TaskSpec
-from harness.models.protocol import TextEncoder
 
 
-@dataclass
-class RunOptions:
-    unit: Unit
-    output: Path
-    data_dir: Path | None = None
-    batch_size: int = 32
-    overwrite: bool = False
-    dry_run: bool = False
-    log: Callable[..., None] = print
-    settings: dict[str, Any] = field(default_factory=dict)  # benchmark name -> its own settings object
-    model_settings: dict[str, Any] = field(default_factory=dict)  # max_length, precision: they change numbers
-    shard: tuple[int, int] | None = None  # (i, N): this process runs the i-th of N cost-balanced parts
-
-    def folder(self, spec: TaskSpec) -> Path:
-        """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
-        return benchmarks.get(spec.benchmark).result_folder(spec, self)
-
-    def event(self, event: str, **fields: Any) -> None:
-        """A line of the event log (`harness.core.events`), named by this run."""
-        if not self.dry_run:
-            events.emit(self.output, event, run=self.unit.name, **fields)
-
-
-@dataclass
-class Outcome:
-    task: str
-    status: str  # done | resumed | planned | elsewhere (another run holds its lease)
-    score: float | None = None
-    metric: str = ""
-    seconds: float = 0.0
-    record: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    """What every task's evaluation needs; the encoder and anything shared across tasks (prompt retrieval's LM)
-    are built on first use and kept for the run."""
-
-    library: Library
-    opts: RunOptions
-    encoder_factory: Callable[[], TextEncoder]
-    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> its unit's fingerprint
-    checks: dict[str, DataCheck] = field(default_factory=dict)  # task -> what its preflight found in the data
-    _encoder: TextEncoder | None = None
-    _shared: dict[str, Any] = field(default_factory=dict)
-    load_seconds: float = 0.0  # building the encoder and anything shared (model loads): not a task's throughput
-
-    @property
-    def encoder(self) -> TextEncoder:
-        if self._encoder is None:
-            start = time.perf_counter()
-            self._encoder = self.encoder_factory()
-            self.load_seconds += time.perf_counter() - start
-        return self._encoder
-
-    def shared(self, key: str, make: Callable[[], Any]) -> Any:
-        if key not in self._shared:
-            start = time.perf_counter()
-            self._shared[key] = make()
-            self.load_seconds += time.perf_counter() - start
-        return self._shared[key]
+def task_folder(spec: TaskSpec, opts: RunOptions) -> Path:
+    """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
+    return get_benchmark(spec.benchmark).result_folder(spec, opts)
 
 
 def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict[str, Any]:
     """Everything that determines the task's number under these options (`harness.core.fingerprint`)."""
-    benchmark, unit = benchmarks.get(spec.benchmark), opts.unit
+    benchmark, unit = get_benchmark(spec.benchmark), opts.unit
     data, settings = benchmark.data_identity(spec, opts), benchmark.settings_identity(spec, opts)  # their checks first
     instructions = {}
     for key in library.keys(spec.name):
@@ -124,13 +63,13 @@ def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str,
     out = {}
     for spec in specs:
         fp = unit_fingerprint(spec, library, opts)
-        path = record_path(opts.folder(spec), spec.name)
+        path = record_path(task_folder(spec, opts), spec.name)
         if not path.is_file():
             out[spec.name] = ("missing", fp)
             continue
         old = read_record(path).get("fingerprint")
         same = isinstance(old, dict) and old.get("sha256") == fp["sha256"]
-        if same and (broken := _broken_result(opts.folder(spec), spec.subtasks or [spec.name])):
+        if same and (broken := _broken_result(task_folder(spec, opts), spec.subtasks or [spec.name])):
             opts.log(f"resume: {spec.name}: {broken}; the task is recomputed")
             out[spec.name] = ("missing", fp)
             continue
@@ -189,9 +128,9 @@ def run_tasks(
             f"{'; '.join(stale)}. Pass --overwrite to recompute them, or --output-dir DIR to keep both"
         )
     todo = [s for s in specs if opts.overwrite or status[s.name][0] != "done"]
-    outcomes = {s.name: _resumed(opts.folder(s), s.name) for s in specs if s not in todo}
+    outcomes = {s.name: _resumed(task_folder(s, opts), s.name) for s in specs if s not in todo}
     if not opts.dry_run:
-        for folder in dict.fromkeys(opts.folder(s) for s in todo):  # writable, with room, before any model loads
+        for folder in dict.fromkeys(task_folder(s, opts) for s in todo):  # writable, with room, before any model loads
             ensure_writable(folder)  # this also makes the output folder the event log goes in
     opts.event("run", tasks=[s.name for s in specs], todo=[s.name for s in todo], shard=opts.shard)
     for o in outcomes.values():
@@ -202,10 +141,10 @@ def run_tasks(
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
             opts.log(
                 f"plan: {s.name} [{s.category}] ({status[s.name][0]}) query={ins.query!r} document={ins.document!r}"
-                f" -> {record_path(opts.folder(s), s.name)}"
+                f" -> {record_path(task_folder(s, opts), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
-    checks = {s.name: benchmarks.get(s.benchmark).preflight(s, opts) for s in todo}  # all, before any model loads
+    checks = {s.name: get_benchmark(s.benchmark).preflight(s, opts) for s in todo}  # all, before any model loads
     for name, check in checks.items():
         if check.notes:
             opts.log(f"data: {name}: {check.line()}")
@@ -230,7 +169,7 @@ def run_tasks(
 def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome]) -> None:
     opts, started = ctx.opts, time.perf_counter()
     for n, spec in enumerate(todo, 1):
-        lease = Lease(opts.folder(spec), spec.name)
+        lease = Lease(task_folder(spec, opts), spec.name)
         if not lease.acquire():
             opts.log(f"[{n}/{len(todo)}] {spec.name}: another run is computing it ({lease.path}); left to it")
             opts.event("task_elsewhere", task=spec.name)
@@ -249,17 +188,17 @@ def _evaluate_one(
     n: int, spec: TaskSpec, todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome], started: float
 ) -> None:
     opts = ctx.opts
-    path = record_path(opts.folder(spec), spec.name)
+    path = record_path(task_folder(spec, opts), spec.name)
     fresh = ctx.fingerprints[spec.name]["sha256"]
     finished = path.is_file() and read_record(path).get("fingerprint", {}).get("sha256") == fresh
-    if not opts.overwrite and finished and not _broken_result(opts.folder(spec), spec.subtasks or [spec.name]):
-        outcomes[spec.name] = _resumed(opts.folder(spec), spec.name)  # another run finished it meanwhile
+    if not opts.overwrite and finished and not _broken_result(task_folder(spec, opts), spec.subtasks or [spec.name]):
+        outcomes[spec.name] = _resumed(task_folder(spec, opts), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
     opts.event("task_start", task=spec.name, category=spec.category)
     display().task = spec.name
     t0, loading = time.perf_counter(), ctx.load_seconds
-    evaluation = benchmarks.get(spec.benchmark).evaluate(spec, ctx)
+    evaluation = get_benchmark(spec.benchmark).evaluate(spec, ctx)
     seconds = time.perf_counter() - t0 - (ctx.load_seconds - loading)  # the task's own time, model loads apart
     metric = evaluation.metric or spec.main_metric
     if not math.isfinite(evaluation.main_score):
@@ -267,7 +206,7 @@ def _evaluate_one(
             f"task {spec.name}: the {metric} is {evaluation.main_score} (not a number); no result was "
             "written. Check the data for constant or non-finite gold scores"
         )
-    record = _write_record(opts.folder(spec), spec, metric, evaluation, ctx, seconds)
+    record = _write_record(task_folder(spec, opts), spec, metric, evaluation, ctx, seconds)
     write_model_meta(opts.unit.folder(opts.output), opts.unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
     enc = ctx.encoder

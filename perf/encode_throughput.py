@@ -10,7 +10,7 @@ sentences, 1/3 SciFact abstracts; synthetic texts without the shared data):
 
 Runs are interleaved and repeated (median), so drift hits every backend alike.
 
-    python benchmarks/encode_throughput.py [--model minilm] [--n 1200] [--repeats 3] [--mode none]
+    python perf/encode_throughput.py [--model minilm] [--n 1200] [--repeats 3] [--mode none]
 """
 
 from __future__ import annotations
@@ -40,7 +40,22 @@ def texts_mix(n: int) -> tuple[list[str], str]:
         short = list(dict.fromkeys(json.loads(line)["sentence1"] for line in sts.open()))
         long = [json.loads(line)["text"] for line in docs.open()]
         return rng.sample(short, n * 2 // 3) + rng.sample(long, n - n * 2 // 3), "2/3 STSBenchmark + 1/3 SciFact"
-    words = ["the", "of", "a", "model", "text", "embedding", "cat", "dog", "rain", "retrieval", "question", "answer", "data", "science"]
+    words = [
+        "the",
+        "of",
+        "a",
+        "model",
+        "text",
+        "embedding",
+        "cat",
+        "dog",
+        "rain",
+        "retrieval",
+        "question",
+        "answer",
+        "data",
+        "science",
+    ]
     lengths = [rng.choice([8, 12, 20, 40, 120, 250]) for _ in range(n)]
     return [" ".join(rng.choice(words) for _ in range(k)) for k in lengths], "synthetic 8-250 words"
 

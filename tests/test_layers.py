@@ -1,0 +1,111 @@
+"""The layers of `harness/`, checked on every import statement (TYPE_CHECKING and function-level ones included):
+
+    cli  ->  app  ->  models, benchmarks, reports  ->  core
+
+A module imports only its own layer or those below; `models`, `benchmarks` and `reports` do not import each
+other; and the import graph of `harness/` has no circle. An import that runs back up (core reaching into a
+benchmark, a benchmark into the model code) or a new circle fails here, naming the file and the import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "harness"
+RANK = {"core": 0, "models": 1, "benchmarks": 1, "reports": 1, "app": 2, "cli": 3}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imports(path: Path) -> set[str]:
+    """Every harness module `path` imports (`from harness.x import y` is harness.x.y when y is a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("harness.")}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("harness"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if _is_module(sub) else str(node.module))
+    return found - {"harness"}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in RANK else None
+
+
+GRAPH = {_module(p): _imports(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_no_module_imports_a_layer_above_or_beside_it() -> None:
+    wrong = []
+    for module, targets in GRAPH.items():
+        here = _layer(module)
+        for target in targets:
+            there = _layer(target)
+            if here is None or there is None or there == here:
+                continue
+            if RANK[there] >= RANK[here]:  # above, or a sibling of the same rank (models <-> benchmarks, ...)
+                wrong.append(f"{module} imports {target} ({here} may import only layers below it)")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_the_import_graph_has_no_circle() -> None:
+    modules = {m: {t for t in ts if t in GRAPH and t != m} for m, ts in GRAPH.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+
+    def visit(m: str, path: list[str]) -> list[str] | None:
+        state[m] = 1
+        for t in sorted(modules[m]):
+            if state.get(t) == 1:
+                return [*path[path.index(t) :], t] if t in path else [m, t]
+            if t not in state and (circle := visit(t, [*path, t])):
+                return circle
+        state[m] = 2
+        return None
+
+    for m in sorted(modules):
+        if m not in state and (circle := visit(m, [m])):
+            raise AssertionError("import circle: " + " -> ".join(circle))
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """The checker itself: an import of the app from core is found (a checker that finds nothing passes all)."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("from harness.app.runner import run_tasks\nfrom harness import benchmarks\n")
+    assert _imports(probe) == {"harness.app.runner", "harness.benchmarks"}
+    assert RANK[_layer("harness.app.runner")] > RANK[_layer("harness.core.spec")]
+
+
+# What still names a benchmark from outside its package, and why: MTEB's protocol is a field of every unit
+# (`Unit.protocol`, part of every result folder's name), so `run`'s --protocol flag and its resolution sit in the
+# generic layers; `harness.mteb_model` / `harness.mteb_task` are the mteb-facing API by definition.
+NAMED_OUTSIDE = {
+    ("harness.app.api", "harness.benchmarks.mteb.protocols"),
+    ("harness.app.api", "harness.benchmarks.mteb.adapter"),
+    ("harness.app.api", "harness.benchmarks.mteb"),
+    ("harness.app.api", "harness.benchmarks.mteb.spec"),
+    ("harness.cli.common", "harness.benchmarks.mteb.protocols"),
+    ("harness.cli.data", "harness.benchmarks.mteb.protocols"),
+}
+
+
+def test_a_benchmark_is_imported_by_name_only_from_its_own_package() -> None:
+    """Benchmarks are found by folder (`core.plugins`); their settings and flags come through their
+    `settings.py` hooks. A new `from harness.benchmarks.<name> import ...` elsewhere fails here."""
+    found = set()
+    for module, targets in GRAPH.items():
+        for target in targets:
+            parts = target.split(".")
+            if len(parts) > 2 and parts[1] == "benchmarks" and not module.startswith(".".join(parts[:3])):
+                found.add((module, target))
+    assert found == NAMED_OUTSIDE, sorted(found ^ NAMED_OUTSIDE)
