@@ -121,7 +121,8 @@ def data(passages: int) -> None:
 KILLED = """
 import sys
 from pathlib import Path
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
+from harness.models.stores.sqlite import EmbeddingCache
 from harness.models.encoder import Encoder
 inner = Encoder("minilm", mode="none", batch_size=16)
 encode = inner.encode_batches
@@ -138,7 +139,8 @@ CachedEncoder(inner, EmbeddingCache(Path(sys.argv[1]))).encode(texts)
 
 
 def kill(kills: int) -> None:
-    from harness.models.cache import COMMIT_BATCHES, EmbeddingCache
+    from harness.models.cache import COMMIT_BATCHES
+    from harness.models.stores.sqlite import EmbeddingCache
 
     rng, lost = random.Random(1), []
     for _ in range(kills):

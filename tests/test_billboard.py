@@ -17,8 +17,9 @@ from harness.core.errors import HarnessError
 from harness.core.instructions import library
 from harness.core.results import Unit
 from harness.core.spec import registry
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
 from harness.models.encoder import Encoder
+from harness.models.stores.sqlite import EmbeddingCache
 from tests.conftest import DATA, need
 
 HYPS = [

@@ -15,8 +15,9 @@ import torch
 from transformers import AutoTokenizer, T5EncoderModel
 
 from harness.core.errors import HarnessError
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
 from harness.models.encoder import Encoder
+from harness.models.stores.sqlite import EmbeddingCache
 from tests.tiny_models import tiny_instructor
 
 LONG = " ".join(["the cats and dogs are good"] * 120)  # 720 words: past 512 tokens
@@ -185,7 +186,8 @@ def test_failed_write_leaves_no_partial_entry(tmp_path: Path) -> None:
 WRITER = """
 import sys, numpy as np
 from pathlib import Path
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
+from harness.models.stores.sqlite import EmbeddingCache
 c = EmbeddingCache(Path(sys.argv[1]))
 print("ready", flush=True)
 i = 0

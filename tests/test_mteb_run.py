@@ -22,8 +22,9 @@ from harness.core.instructions import Library, library
 from harness.core.paths import data_dir, smoke_dir
 from harness.core.results import Unit, record_path
 from harness.core.spec import Registry, registry
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
 from harness.models.encoder import Encoder
+from harness.models.stores.sqlite import EmbeddingCache
 from tests.conftest import DATA, need
 from tests.tiny_models import tiny_instructor
 

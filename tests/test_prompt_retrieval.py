@@ -21,9 +21,10 @@ from harness.core.instructions import library
 from harness.core.interfaces import Demo
 from harness.core.results import Unit, record_path
 from harness.core.spec import registry
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
 from harness.models.encoder import Encoder
 from harness.models.lm import CausalLM
+from harness.models.stores.sqlite import EmbeddingCache
 from tests.conftest import DATA, need, prompt_options
 
 # pool of 2-d vectors at known angles from the test vector (1, 0)

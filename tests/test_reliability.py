@@ -668,7 +668,7 @@ def test_an_examples_line_without_its_id_names_the_file_and_the_fix(tmp_path: Pa
 def test_an_empty_or_torn_segment_is_skipped_with_a_warning(tmp_path: Path) -> None:
     import numpy as np
 
-    from harness.models.cache import ShardStore
+    from harness.models.stores.shards import ShardStore
 
     store = ShardStore(tmp_path)
     key = "ab" * 32
@@ -700,7 +700,7 @@ def test_a_full_disk_under_the_sqlite_cache_is_named_as_a_full_disk(tmp_path: Pa
     import numpy as np
 
     from harness.core.errors import CacheError
-    from harness.models.cache import EmbeddingCache
+    from harness.models.stores.sqlite import EmbeddingCache
 
     cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
     cache._db.execute("PRAGMA max_page_count = 8")  # SQLite's own full-disk error, SQLITE_FULL

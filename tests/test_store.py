@@ -17,15 +17,13 @@ import pytest
 
 from harness.core.errors import HarnessError
 from harness.models import cache as cache_module
-from harness.models.cache import (
-    COMMIT_BATCHES,
-    CachedEncoder,
-    EmbeddingCache,
-    MemoryStore,
-    ShardStore,
-    open_store,
-)
+from harness.models import stores
+from harness.models.cache import COMMIT_BATCHES, CachedEncoder
 from harness.models.encoder import Encoder
+from harness.models.stores import open_store
+from harness.models.stores.memory import MemoryStore
+from harness.models.stores.shards import ShardStore
+from harness.models.stores.sqlite import EmbeddingCache
 from tests.tiny_models import tiny_instructor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +64,8 @@ def test_cached_uncached_and_partly_cached_calls_give_the_same_vectors(tiny: Pat
 KILLED = """
 import sys
 from pathlib import Path
-from harness.models.cache import CachedEncoder, EmbeddingCache
+from harness.models.cache import CachedEncoder
+from harness.models.stores.sqlite import EmbeddingCache
 from harness.models.encoder import Encoder
 store = EmbeddingCache(Path(sys.argv[2]))
 put = store.put_many
@@ -108,7 +107,7 @@ def test_kill_9_mid_encoding_loses_at_most_one_commit_and_resumes_mid_call(tiny:
 SHARD_WRITER = """
 import sys, numpy as np
 from pathlib import Path
-from harness.models.cache import ShardStore
+from harness.models.stores.shards import ShardStore
 store = ShardStore(Path(sys.argv[1]))
 me = int(sys.argv[2])
 for commit in range(20):
@@ -158,7 +157,7 @@ def test_the_encoder_over_shards_equals_the_plain_encoder(tiny: Path, tmp_path: 
 
 def test_sqlite_is_refused_on_a_network_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
-    monkeypatch.setattr(cache_module, "filesystem_type", lambda path: "nfs4")
+    monkeypatch.setattr(stores, "filesystem_type", lambda path: "nfs4")
     with pytest.raises(HarnessError, match=r"network filesystem \(nfs4\).*HARNESS_CACHE_STORE=shards"):
         open_store()
     monkeypatch.setenv("HARNESS_CACHE_STORE", "shards")
@@ -176,8 +175,8 @@ def test_the_filesystem_type_comes_from_the_longest_mount_point(
     real_open = open
     monkeypatch.setattr("builtins.open", lambda f, *a, **k: real_open(mounts if f == "/proc/mounts" else f, *a, **k))
     (tmp_path / "net" / "cache").mkdir(parents=True)
-    assert cache_module.filesystem_type(tmp_path / "net" / "cache") == "nfs4"
-    assert cache_module.filesystem_type(tmp_path) == "ext4"
+    assert stores.filesystem_type(tmp_path / "net" / "cache") == "nfs4"
+    assert stores.filesystem_type(tmp_path) == "ext4"
 
 
 def test_commits_come_once_per_group_of_batches(tiny: Path, tmp_path: Path) -> None:

@@ -167,10 +167,12 @@ def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 def encoder_for(request: RunRequest) -> TextEncoder:
     """The encoder a request describes, behind the embedding cache unless `cache=False`."""
-    from harness.models.cache import CachedEncoder, MemoryStore, open_store
+    from harness.models.cache import CachedEncoder
     from harness.models.devices import MultiDeviceEncoder
     from harness.models.encoder import Encoder
     from harness.models.resolve import default_mode
+    from harness.models.stores import open_store
+    from harness.models.stores.memory import MemoryStore
 
     settings: dict[str, Any] = {
         "mode": request.mode or default_mode(request.model),

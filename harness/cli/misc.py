@@ -126,7 +126,7 @@ def _cache_args(p: argparse.ArgumentParser) -> None:
 def _cache(args: argparse.Namespace) -> int:
     import shutil
 
-    from harness.models.cache import ShardStore, default_path, open_store, shards_path
+    from harness.models.stores import ShardStore, default_path, open_store, shards_path
 
     if args.clear:
         for f in default_path().parent.glob(default_path().name + "*"):
