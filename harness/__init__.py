@@ -1,6 +1,6 @@
 """instructor-harness: reproduce, compare and stress instruction-conditioned text embeddings.
 
-Python API (imports the heavy libraries only when called; see `harness.app.api`):
+Python API (imports the heavy libraries only when called; see `harness.app.api` and `harness.app.mteb`):
     harness.evaluate(model, tasks, instructions=..., mode=..., protocol=..., data_dir=...) -> list[TaskScore]
     harness.load_results(paths) -> pandas.DataFrame
     harness.mteb_model(model, instructions=..., mode=...) -> an mteb model for mteb.evaluate(...)
@@ -34,14 +34,14 @@ def load_results(paths: Any, labels: list[str] | None = None) -> pd.DataFrame:
 
 
 def mteb_model(model: str = "minilm", **settings: Any) -> Any:
-    """`harness.app.api.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
-    from harness.app.api import mteb_model as build
+    """`harness.app.mteb.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
+    from harness.app.mteb import mteb_model as build
 
     return build(model, **settings)
 
 
 def mteb_task(name: str, data_dir: Any = None, limit: int | None = None) -> Any:
-    """`harness.app.api.mteb_task`: a registry task as an mteb task with its data loaded, for mteb.evaluate."""
-    from harness.app.api import mteb_task as build
+    """`harness.app.mteb.mteb_task`: a registry task as an mteb task with its data loaded, for mteb.evaluate."""
+    from harness.app.mteb import mteb_task as build
 
     return build(name, data_dir, limit)

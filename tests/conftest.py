@@ -43,7 +43,7 @@ def prompt_options(
 ) -> RunOptions:
     """Run options for a prompt-retrieval test: the tiny LM on CPU, results under tmp_path/out."""
     return RunOptions(
-        Unit("minilm", "test", variant, mode, "instructor"),
+        Unit("minilm", "test", variant, mode),
         tmp_path / "out",
         root,
         log=lambda *_: None,

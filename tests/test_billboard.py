@@ -90,7 +90,7 @@ def test_mscoco_run_matches_an_independent_computation(tmp_path: Path) -> None:
     encoder = CachedEncoder(
         Encoder("minilm", mode="prefix"), EmbeddingCache(tmp_path / "cache.sqlite")
     )  # same embeddings
-    unit = Unit("minilm", "test", "instructor-large", "prefix", "instructor")
+    unit = Unit("minilm", "test", "instructor-large", "prefix")
     [outcome] = run_tasks(
         [registry().get("BillboardMSCOCO")],
         lambda: encoder,

@@ -111,4 +111,4 @@ def test_data_check_on_the_shared_data_gives_one_line_per_task(capsys: pytest.Ca
         "ok       SummEval: test 100",
         "ok       BillboardMSCOCO: hypotheses 2,500, items 500",
     ]
-    assert lines[-1] == "5 of 5 task(s) can run under protocol instructor"
+    assert lines[-1] == "5 of 5 task(s) can run as minilm:instructions=none,mode=none,protocol=instructor"

@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 
 from harness.app.runner import run_tasks
 from harness.benchmarks.mteb.eras import experiment_samples
+from harness.benchmarks.mteb.settings import MtebSettings
 from harness.benchmarks.mteb.spec import ClassificationProtocol
 from harness.core import items as per_item
 from harness.core.context import RunOptions
@@ -50,9 +51,15 @@ def _run(
     protocol: str = "instructor",
     model: str = "tiny",
 ) -> list[Any]:
-    unit = Unit(model, "test", variant, mode, protocol)
-    opts = RunOptions(unit, tmp / "out", data or smoke_dir() / "data", log=lambda *_: None)
+    unit = Unit(model, "test", variant, mode)
+    settings = {"mteb": MtebSettings(protocol)}
+    opts = RunOptions(unit, tmp / "out", data or smoke_dir() / "data", log=lambda *_: None, settings=settings)
     return run_tasks([reg.get(n) for n in names], factory, lib, opts)
+
+
+def _folder(protocol: str, output: Path) -> Path:
+    """The tiny model's MTEB unit folder under a protocol, as `_run` files it."""
+    return Unit("tiny", "test", "instructor-large", "masked").within({"protocol": protocol}).folder(output)
 
 
 def test_texts_reach_the_model_with_the_registry_instruction(tiny: Path, tmp_path: Path) -> None:
@@ -84,7 +91,7 @@ def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> Non
 
     outcomes = _run(tmp_path, list(SMOKE.tasks), lambda: Encoder(str(tiny), mode="masked"))
     assert {o.status for o in outcomes} == {"done"}
-    folder = Unit("tiny", "test", "instructor-large", "masked", "instructor").folder(tmp_path / "out")
+    folder = _folder("instructor", tmp_path / "out")
     for o in outcomes:
         record = json.loads(record_path(folder, o.task).read_text())
         assert record["main_score"] == o.score and 0 <= o.score <= 1
@@ -107,7 +114,7 @@ def test_installed_mteb_predictions_give_per_item_outputs(tiny: Path, tmp_path: 
     and must give back mteb's own score (SmokeSummarization runs mteb's deprecated SummEval evaluator, whose
     (rho, p) averaging the items must follow). Fails if a reader misaligns predictions and gold."""
     outcomes = _run(tmp_path, list(SMOKE.tasks), lambda: Encoder(str(tiny), mode="masked"), protocol="mteb")
-    folder = Unit("tiny", "test", "instructor-large", "masked", "mteb").folder(tmp_path / "out")
+    folder = _folder("mteb", tmp_path / "out")
     for o in outcomes:
         saved = json.loads(record_path(folder, o.task).read_text())["uncertainty"]
         assert saved["items"], (o.task, saved)
@@ -212,7 +219,7 @@ def test_summeval_scores_by_hand_under_both_eras(tiny: Path, tmp_path: Path) -> 
     rows = [json.loads(line) for line in (smoke_dir() / "data/mteb/SmokeSummarization/test.jsonl").open()]
     for protocol in ("mteb-2022", "instructor"):
         _run(tmp_path, ["SmokeSummarization"], lambda: enc, protocol=protocol)
-        folder = Unit("tiny", "test", "instructor-large", "masked", protocol).folder(tmp_path / "out")
+        folder = _folder(protocol, tmp_path / "out")
         scores = json.loads((folder / "SmokeSummarization.json").read_text())["scores"]["test"][0]
         legacy, correct = [], []
         for row in rows:

@@ -213,7 +213,7 @@ def test_sampling_and_prompt_follow_main_mwoz(tmp_path: Path) -> None:
 
 
 def test_missing_dialogue_files_and_malformed_turns_are_named(tmp_path: Path) -> None:
-    opts = RunOptions(Unit("minilm", "t", "none", "none", "instructor"), tmp_path, tmp_path, log=lambda *_: None)
+    opts = RunOptions(Unit("minilm", "t", "none", "none"), tmp_path, tmp_path, log=lambda *_: None)
     opts.prompt = PromptSettings(lm="x")
     with pytest.raises(HarnessError, match="mw24_100p_train.json.*icl-selective-annotation"):
         run_tasks([_spec()], lambda: None, library(), opts)

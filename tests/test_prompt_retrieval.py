@@ -148,7 +148,7 @@ def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
 
 def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
     need(DATA / "prompt_retrieval" / "multirc_answerability")
-    opts = RunOptions(Unit("minilm", "t", "none", "none", "instructor"), tmp_path, DATA, log=lambda *_: None)
+    opts = RunOptions(Unit("minilm", "t", "none", "none"), tmp_path, DATA, log=lambda *_: None)
     with pytest.raises(HarnessError, match="needs a language model: pass --lm"):
         run_tasks([registry().get("PromptRetrievalMultiRCAnswerability")], lambda: None, library(), opts)
     unknown = registry().get("PromptRetrievalRTE").model_copy(update={"name": "PromptRetrievalNew"})
@@ -234,7 +234,7 @@ def test_hf_task_formats_and_sampling_follow_the_reference(tmp_path: Path) -> No
 
 def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
     opts = RunOptions(
-        Unit("minilm", "t", "none", "none", "instructor"),
+        Unit("minilm", "t", "none", "none"),
         tmp_path,
         tmp_path,
         log=lambda *_: None,

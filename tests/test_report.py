@@ -323,3 +323,19 @@ def test_a_published_classification_figure_is_shown_beside_its_first_shuffle_noi
     text = capsys.readouterr().out
     assert "| 81.21 vs 81.00 ± 0.15 (5 draws): within noise |" in text
     assert "| 46.32 vs 45.10 ± 0.28 (3 draws): 4.4 sd off | empty 'text' x1 (first train.jsonl:4) |" in text
+
+
+def test_a_rows_conditions_are_named_once_by_the_union_of_their_parts() -> None:
+    """A full run files MTEB tasks under its protocol and Billboard / prompt-retrieval tasks without it: one row,
+    named by the union of the parts (it used to be the names joined, the shared ones twice). Two values of one key,
+    or two models, keep the names apart."""
+    from harness.reports.load import merged_label
+
+    mteb, billboard = "minilm:instructions=none,mode=none,protocol=instructor", "minilm:instructions=none,mode=none"
+    pr = "minilm:instructions=none,mode=none,lm=tiny,demos=similar,test=256"
+    assert merged_label([mteb, billboard, pr]) == f"{mteb},lm=tiny,demos=similar,test=256"
+    assert merged_label([billboard, mteb]) == "minilm:instructions=none,mode=none,protocol=instructor"
+    other = "minilm:instructions=none,mode=none,protocol=mteb"
+    assert merged_label([mteb, other]) == f"{mteb} + {other}"
+    assert merged_label([mteb, "gtr:instructions=none,mode=none"]) == f"{mteb} + gtr:instructions=none,mode=none"
+    assert merged_label(["old-folder", mteb]) == f"old-folder + {mteb}"

@@ -45,13 +45,11 @@ def test_shards_are_longest_first_greedy_and_deterministic() -> None:
 
 
 def test_plan_says_done_missing_and_stale_with_what_differs(tmp_path: Path) -> None:
-    opts = RunOptions(
-        Unit("tiny", "r", "instructor-large", "masked", "instructor"), tmp_path / "out", smoke_dir() / "data"
-    )
+    opts = RunOptions(Unit("tiny", "r", "instructor-large", "masked"), tmp_path / "out", smoke_dir() / "data")
     specs = [SMOKE.get("SmokeSTS"), SMOKE.get("SmokeClustering")]
     status = plan(specs, LIB, opts)
     assert [v[0] for v in status.values()] == ["missing", "missing"]
-    folder = opts.unit.folder(opts.output)
+    folder = task_folder(specs[0], opts)
     folder.mkdir(parents=True)
     record_path(folder, "SmokeSTS").parent.mkdir(parents=True, exist_ok=True)
     record_path(folder, "SmokeSTS").write_text(json.dumps({"fingerprint": status["SmokeSTS"][1]}))

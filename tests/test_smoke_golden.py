@@ -66,9 +66,7 @@ def test_smoke_suite_scores_are_golden(model: str, variant: str, mode: str, tmp_
     registry = Registry(smoke_dir() / "tasks")
     library = Library(data_dir("instructions"), registry)
     name = str(tiny_instructor(tmp_path / "m")) if model == "tiny" else "minilm"
-    opts = RunOptions(
-        Unit(model, "test", variant, mode, "instructor"), tmp_path / "out", smoke_dir() / "data", log=lambda *_: None
-    )
+    opts = RunOptions(Unit(model, "test", variant, mode), tmp_path / "out", smoke_dir() / "data", log=lambda *_: None)
     outcomes = run_tasks(list(registry.tasks.values()), lambda: Encoder(name, mode=mode), library, opts)  # type: ignore[arg-type]
     assert {o.task: o.score for o in outcomes} == pytest.approx(GOLDEN[(model, variant, mode)], abs=1e-6)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.app.runner import run_tasks
+from harness.benchmarks.mteb.settings import MtebSettings
 from harness.benchmarks.prompt_retrieval.evaluate import read_done
 from harness.cli import main
 from harness.core import results
@@ -47,9 +48,9 @@ def _opts(tmp_path: Path, **change: Any) -> RunOptions:
         change.pop("revision", "r1"),
         change.pop("variant", "instructor-large"),
         change.pop("mode", "masked"),
-        change.pop("protocol", "instructor"),
     )
-    return RunOptions(unit, tmp_path / "out", _data(tmp_path), log=lambda *_: None, **change)
+    settings = {"mteb": MtebSettings(change.pop("protocol", "instructor")), **change.pop("settings", {})}
+    return RunOptions(unit, tmp_path / "out", _data(tmp_path), log=lambda *_: None, settings=settings, **change)
 
 
 def _run(tmp_path: Path, tiny: Path, reg: Registry = SMOKE, lib: Library | None = None, **change: Any) -> Any:

@@ -40,7 +40,6 @@ class RunRequest:
     benchmark: str | None = None
     instructions: str | None = None  # default: the checkpoint's own family for INSTRUCTOR models, else none
     mode: str | None = None  # default: masked for INSTRUCTOR checkpoints, else none
-    protocol: str = "instructor"  # harness.benchmarks.mteb.protocols: instructor (alias paper), mteb-2022, mteb
     revision: str | None = None
     data_dir: Path | None = None
     output_dir: Path = Path("results")
@@ -55,7 +54,8 @@ class RunRequest:
     dry_run: bool = False
     shard: tuple[int, int] | None = None
     limit: int | None = None  # at most this many evaluation items per task: a partial run, named as one
-    # the benchmarks' own settings by name (prompt retrieval's lm, demos, test_size, ...: `core.plugins.settings_hooks`)
+    # the benchmarks' own settings by name (MTEB's protocol; prompt retrieval's lm, demos, test_size, ...:
+    # `core.plugins.settings_hooks`)
     settings: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
     log: Any = field(default=LOG.info, compare=False)  # the CLI passes print
@@ -98,7 +98,6 @@ def check_mode(instruction_given: bool, mode: str) -> None:
 
 def prepare(request: RunRequest) -> Prepared:
     """The selected tasks, their instruction library and the run options a request describes."""
-    from harness.benchmarks.mteb.protocols import resolve
     from harness.core.context import RunOptions
     from harness.core.instructions import FAMILIES, Library, library
     from harness.core.paths import data_dir, smoke_dir
@@ -128,7 +127,7 @@ def prepare(request: RunRequest) -> Prepared:
             raise
         revision = "unresolved"  # a plan can still be shown; its paths name no revision
     options = RunOptions(
-        Unit(r.model, revision, variant, mode, resolve(r.protocol), r.limit),
+        Unit(r.model, revision, variant, mode, r.limit),
         Path(r.output_dir),
         Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
         r.batch_size,
@@ -147,14 +146,13 @@ def benchmark_settings(values: dict[str, Any], limit: int | None) -> dict[str, A
     """Each benchmark's settings object from a request's values (`core.plugins.settings_hooks`); a value that no
     benchmark reads is refused, with a "did you mean", rather than ignored."""
     from harness.core.errors import unknown
-    from harness.core.plugins import settings_hooks
+    from harness.core.plugins import setting_names, settings_hooks
 
-    hooks = settings_hooks()
-    known = [n for hook in hooks.values() for n in hook.NAMES]
+    known = setting_names()
     for name in values:
         if name not in known:
             raise unknown("run setting", name, [*RunRequest.__dataclass_fields__, *known])
-    return {benchmark: hook.from_values(values, limit) for benchmark, hook in hooks.items()}
+    return {benchmark: hook.from_values(values, limit) for benchmark, hook in settings_hooks().items()}
 
 
 def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -225,40 +223,6 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
 
 def silent(*_: Any) -> None:
     """A log function that drops every line (`-q`, launched workers, thrown-away evaluations)."""
-
-
-def mteb_model(model: str = "minilm", verbose: bool = False, **settings: Any) -> Any:
-    """The model as an mteb model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model
-    settings (instructions, mode, revision, device, precision, max_length, batch_size, cache). Its results are
-    the unit `harness run --protocol mteb` would write: the same condition in its ModelMeta."""
-    from mteb.models import ModelMeta
-    from mteb.models.model_meta import ScoringFunction
-
-    from harness.benchmarks.mteb.adapter import HarnessModel
-    from harness.core.instructions import FAMILIES, library
-    from harness.core.results import Unit, mteb_model_name
-    from harness.models.resolve import default_mode
-
-    request = RunRequest(model=model, protocol="mteb", **settings)
-    api_output(verbose, request.progress)
-    family = next((f for f in FAMILIES if f in model.lower()), None)
-    variant, mode = request.instructions or family or "none", request.mode or default_mode(model)
-    check_mode(variant != "none", mode)
-    encoder = encoder_for(request)
-    unit = Unit(model, encoder.identity.revision, variant, mode, "mteb")
-    meta = ModelMeta.create_empty(
-        overwrites={
-            "name": mteb_model_name(model),
-            "revision": encoder.identity.revision,
-            "embed_dim": encoder.identity.dimension,
-            "max_tokens": encoder.identity.max_length,
-            "similarity_fn_name": ScoringFunction.from_str(encoder.similarity_fn_name),
-            "experiment_kwargs": unit.condition,
-        }
-    )
-    lib = library()
-    lib.get("STS12", variant)  # an unknown variant fails here, naming the valid ones
-    return HarnessModel(encoder, lib, variant, meta, log=request.log)
 
 
 def api_output(verbose: bool, progress: bool = False) -> None:
@@ -350,24 +314,3 @@ def load_results(paths: str | Path | list[str | Path], labels: list[str] | None 
         if task in reg.tasks
     ]
     return pd.DataFrame(rows, columns=["run", "task", "category", "score", "source"])
-
-
-def mteb_task(name: str, data_dir: str | Path | None = None, limit: int | None = None) -> Any:
-    """An MTEB task of the registry as an mteb task object with its data loaded: from `data_dir` (the portable
-    layout; offline), else the hub at today's pin (the hub cache offline). `limit`: at most that many evaluation
-    items, as `--limit`. For `mteb.evaluate(harness.mteb_model(...), harness.mteb_task(...))`."""
-    from harness.benchmarks.mteb import load_part, mteb_parts
-    from harness.benchmarks.mteb.spec import MtebTaskSpec
-    from harness.core.spec import every_task
-
-    spec = every_task().get(name)
-    if not isinstance(spec, MtebTaskSpec):
-        raise UsageError(f"{name} is a {spec.benchmark} task; mteb_task gives MTEB tasks (see `harness tasks`)")
-    parts = mteb_parts(spec)
-    if len(parts) != 1:
-        raise UsageError(
-            f"{name} is {len(parts)} mteb tasks ({', '.join(p.name for _, p in parts[:3])}, ...): "
-            "evaluate it with harness.evaluate, or name its parts to mteb"
-        )
-    task, _ = load_part(spec, parts[0][1], Path(data_dir) if data_dir else None, "mteb", limit)
-    return task

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.core.benchmark import Evaluation, get_benchmark
+from harness.core.benchmark import Evaluation, get_benchmark, task_unit
 from harness.core.context import Context, Outcome, RunOptions
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
@@ -49,8 +49,8 @@ def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict
             "data": data,
             "instructions": instructions,
             "model": {"name": unit.model, "revision": unit.revision, "mode": unit.mode, **opts.model_settings},
-            "protocol": unit.protocol,
             "limit": unit.limit,
+            **benchmark.condition(opts),  # the benchmark's own condition keys (MTEB: "protocol")
             "settings": settings,
             "versions": package_versions(),
         }
@@ -124,7 +124,7 @@ def run_tasks(
     ]
     if stale and not opts.overwrite and not opts.dry_run:
         raise ResultError(
-            f"finished results under {opts.unit.folder(opts.output)} were computed from other inputs: "
+            f"finished results under {opts.output} were computed from other inputs: "
             f"{'; '.join(stale)}. Pass --overwrite to recompute them, or --output-dir DIR to keep both"
         )
     todo = [s for s in specs if opts.overwrite or status[s.name][0] != "done"]
@@ -133,9 +133,10 @@ def run_tasks(
         for folder in dict.fromkeys(task_folder(s, opts) for s in todo):  # writable, with room, before any model loads
             ensure_writable(folder)  # this also makes the output folder the event log goes in
     opts.event("run", tasks=[s.name for s in specs], todo=[s.name for s in todo], shard=opts.shard)
-    for o in outcomes.values():
+    for s in (s for s in specs if s.name in outcomes):
+        o = outcomes[s.name]
         opts.log(f"resume: {o.task} already done with the same inputs ({o.metric} {100 * (o.score or 0):.2f}), skipped")
-        opts.event("task_resumed", task=o.task)
+        _event(opts, s, "task_resumed")
     if opts.dry_run:
         for s in todo:
             ins = library.get(s.name, opts.unit.variant, s.subtasks[0] if s.subtasks else None)
@@ -156,7 +157,7 @@ def run_tasks(
         finished = sum(o.status == "done" for o in outcomes.values())
         opts.event("run_end", interrupted=type(exc).__name__, done=finished)
         raise Interrupted(
-            f"interrupted: {finished} of {len(todo)} task(s) finished and kept under {opts.unit.folder(opts.output)}"
+            f"interrupted: {finished} of {len(todo)} task(s) finished and kept under {opts.output}"
             "; resume with the same command",
             signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT,
         ) from None
@@ -172,13 +173,13 @@ def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcom
         lease = Lease(task_folder(spec, opts), spec.name)
         if not lease.acquire():
             opts.log(f"[{n}/{len(todo)}] {spec.name}: another run is computing it ({lease.path}); left to it")
-            opts.event("task_elsewhere", task=spec.name)
+            _event(opts, spec, "task_elsewhere")
             outcomes[spec.name] = Outcome(spec.name, "elsewhere")
             continue
         try:
             _evaluate_one(n, spec, todo, ctx, outcomes, started)
         except HarnessError as exc:
-            opts.event("task_failed", task=spec.name, error=type(exc).__name__, message=str(exc))
+            _event(opts, spec, "task_failed", error=type(exc).__name__, message=str(exc))
             raise
         finally:
             lease.release()
@@ -195,7 +196,7 @@ def _evaluate_one(
         outcomes[spec.name] = _resumed(task_folder(spec, opts), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
-    opts.event("task_start", task=spec.name, category=spec.category)
+    _event(opts, spec, "task_start", category=spec.category)
     display().task = spec.name
     t0, loading = time.perf_counter(), ctx.load_seconds
     evaluation = get_benchmark(spec.benchmark).evaluate(spec, ctx)
@@ -207,22 +208,23 @@ def _evaluate_one(
             "written. Check the data for constant or non-finite gold scores"
         )
     record = _write_record(task_folder(spec, opts), spec, metric, evaluation, ctx, seconds)
-    write_model_meta(opts.unit.folder(opts.output), opts.unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
+    unit = task_unit(spec, opts)
+    write_model_meta(unit.folder(opts.output), unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
     enc = ctx.encoder
-    opts.event(
-        "task_done",
-        task=spec.name,
-        metric=metric,
-        score=evaluation.main_score,
-        seconds=seconds,
-        texts=enc.texts_encoded,
+    _event(
+        opts, spec, "task_done", metric=metric, score=evaluation.main_score, seconds=seconds, texts=enc.texts_encoded
     )
     opts.log(
         f"[{n}/{len(todo)}] {spec.name}: {metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
         f" {enc.texts_encoded:,} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
         f" {run_line(n, todo, ctx, time.perf_counter() - started)}"
     )
+
+
+def _event(opts: RunOptions, spec: TaskSpec, event: str, **fields: Any) -> None:
+    """A task's line of the event log, named by the task's unit, as its run record is (`task_unit`)."""
+    opts.event(event, run=task_unit(spec, opts).name, task=spec.name, **fields)
 
 
 def run_line(n: int, todo: list[TaskSpec], ctx: Context, elapsed: float) -> str:
@@ -262,11 +264,12 @@ def _save_items(folder: Path, task: str, evaluation: Evaluation) -> dict[str, An
 def _write_record(
     folder: Path, spec: TaskSpec, metric: str, evaluation: Evaluation, ctx: Context, seconds: float
 ) -> dict[str, Any]:
+    unit = task_unit(spec, ctx.opts)
     record = {
         "harness_version": __version__,
         "uncertainty": _save_items(folder, spec.name, evaluation),
-        "run": ctx.opts.unit.name,
-        "unit": {**vars(ctx.opts.unit), "task": spec.name, "split": spec.split},
+        "run": unit.name,
+        "unit": {**unit.record(), "task": spec.name, "split": spec.split},
         "task": spec.model_dump(),
         "main_metric": metric,
         "main_score": evaluation.main_score,

@@ -9,7 +9,7 @@ import sys
 import traceback
 
 from harness import __version__
-from harness.cli import data, launch, misc, report, robustness, run  # noqa: F401 - each registers its verbs
+from harness.cli import data, launch, migrate, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
 from harness.core import progress
 from harness.core.errors import HarnessError, Interrupted, Terminated

@@ -77,26 +77,14 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 
 
-def protocol_arg(p: argparse.ArgumentParser) -> None:
-    from harness.benchmarks.mteb.protocols import ALIASES, DEFAULT, PROTOCOLS
-
-    p.add_argument(
-        "--protocol",
-        choices=[*PROTOCOLS, *ALIASES],
-        default=DEFAULT,
-        help="MTEB evaluation code to reproduce: instructor (the INSTRUCTOR paper's fork; alias paper), mteb-2022 "
-        "(mteb 0.0.2, the MTEB paper's baseline runs), mteb (installed mteb as is)",
-    )
-
-
 def request(args: argparse.Namespace) -> RunRequest:
     """The run request the arguments describe (the verbs without a run's selection leave those fields unset)."""
     from harness.app.api import RunRequest, silent
-    from harness.core.plugins import settings_hooks
+    from harness.core.plugins import setting_names
 
     fields = RunRequest.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-    names = {n for hook in settings_hooks().values() for n in hook.NAMES}  # the benchmarks' own flags
+    names = setting_names()  # the benchmarks' own flags
     own = {k: v for k, v in vars(args).items() if k in names and v is not None}
     quiet = getattr(args, "quiet", False)
     return RunRequest(

@@ -4,11 +4,16 @@ data at their pins, written where `--data-dir` reads them."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.cli.common import command, request
 from harness.core.errors import DataError, HarnessError, UsageError
+
+if TYPE_CHECKING:
+    from harness.app.api import Prepared
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -45,22 +50,33 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{'noted' if check.notes else 'ok':<8} {spec.name}: {check.line()}")
     ok = len(prepared.specs) - refused
-    print(f"{ok} of {len(prepared.specs)} task(s) can run under protocol {prepared.options.unit.protocol}")
+    print(f"{ok} of {len(prepared.specs)} task(s) can run as {prepared.options.unit.name}{_settings(prepared)}")
     if refused:
         raise DataError(f"{refused} task(s) refused (above); fix their data, or leave them out of the selection")
     return 0
 
 
-def _mirror(args: argparse.Namespace) -> int:
-    from harness.benchmarks.mteb.protocols import resolve
+def _settings(prepared: Prepared) -> str:
+    """The selected benchmarks' own condition keys (MTEB's protocol), as the run name would show them."""
     from harness.core.benchmark import get_benchmark
-    from harness.core.spec import registry
+
+    own = {
+        k: v
+        for b in {s.benchmark for s in prepared.specs}
+        for k, v in get_benchmark(b).condition(prepared.options).items()
+    }
+    return "".join(f",{k}={v}" for k, v in sorted(own.items()))
+
+
+def _mirror(args: argparse.Namespace) -> int:
+    from harness.app.api import prepare
+    from harness.core.benchmark import get_benchmark
 
     if not (args.tasks and args.out):
         raise UsageError("data mirror needs --tasks and --out (e.g. --tasks STS12 --out mirror/)")
-    out, protocol = Path(args.out), resolve(args.protocol)
-    for name in args.tasks:
-        spec = registry().get(name)
-        files = get_benchmark(spec.benchmark).mirror(spec, out, protocol)
-        print(f"{name}: {len(files)} file(s) under {os.path.commonpath([str(f.parent) for f in files])}")
+    prepared = prepare(dataclasses.replace(request(args), dry_run=True))  # the settings; no model is needed
+    out = Path(args.out)
+    for spec in prepared.specs:
+        files = get_benchmark(spec.benchmark).mirror(spec, out, prepared.options)
+        print(f"{spec.name}: {len(files)} file(s) under {os.path.commonpath([str(f.parent) for f in files])}")
     return 0

@@ -13,7 +13,6 @@ from harness.cli.common import (
     existing_folder,
     model_args,
     positive_int,
-    protocol_arg,
     request,
     task_names,
 )
@@ -47,7 +46,6 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
         help="paraphrase the query side only of retrieval/reranking (default; the corpus is embedded "
         "once) or both sides",
     )
-    protocol_arg(p)
     p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--overwrite", action="store_true")

@@ -11,7 +11,6 @@ from harness.cli.common import (
     existing_folder,
     model_args,
     positive_int,
-    protocol_arg,
     request,
     score_table,
     table,
@@ -30,7 +29,6 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="variant: instructor-large|base|xl, none, paraphrase:K, level:L "
         "(default: the checkpoint's family for INSTRUCTOR models, none otherwise)",
     )
-    protocol_arg(p)
     p.add_argument(
         "--data-dir",
         type=existing_folder,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from harness.core.checks import DataCheck
     from harness.core.context import Context, RunOptions
     from harness.core.items import Items
+    from harness.core.results import Unit
     from harness.core.spec import TaskSpec
 
 
@@ -63,14 +64,25 @@ class Benchmark(Protocol[S]):
         """This benchmark's own run settings that change the number (prompt retrieval: the LM and demonstrations)."""
         ...
 
-    def mirror(self, spec: S, out: Path, protocol: str) -> list[Path]:
-        """Write the task's data under `out` where `--data-dir out` reads it (online): the data the protocol
-        evaluates (MTEB's era protocols load paper-era revisions); the files written."""
+    def mirror(self, spec: S, out: Path, opts: RunOptions) -> list[Path]:
+        """Write the task's data under `out` where `--data-dir out` reads it (online): the data these settings
+        evaluate (MTEB's era protocols load paper-era revisions); the files written."""
+        ...
+
+    def condition(self, opts: RunOptions) -> dict[str, str]:
+        """This benchmark's own keys of the unit's condition (MTEB: its protocol), which name the unit's folder
+        and run beside the model, instructions and mode, and enter its fingerprint; {} for none."""
         ...
 
     def result_folder(self, spec: S, opts: RunOptions) -> Path:
-        """Where the task's results go: the unit's folder, or a sub-folder for settings of this benchmark."""
+        """Where the task's results go: its unit's folder (`task_unit`), or a sub-folder for settings of this
+        benchmark."""
         ...
+
+
+def task_unit(spec: TaskSpec, opts: RunOptions) -> Unit:
+    """The unit a task is filed under: the run's, within its benchmark's own condition."""
+    return opts.unit.within(get_benchmark(spec.benchmark).condition(opts))
 
 
 def get_benchmark(name: str) -> Benchmark[Any]:

@@ -31,10 +31,11 @@ class RunOptions:
     shard: tuple[int, int] | None = None  # (i, N): this process runs the i-th of N cost-balanced parts
     models: LanguageModels | None = None  # the LMs a benchmark may load (prompt retrieval), from the top layer
 
-    def event(self, event: str, **fields: Any) -> None:
-        """A line of the event log (`harness.core.events`), named by this run."""
+    def event(self, event: str, run: str | None = None, **fields: Any) -> None:
+        """A line of the event log (`harness.core.events`), named by this run, or by a task's own unit (`run`:
+        with its benchmark's condition, as its run record names it)."""
         if not self.dry_run:
-            events.emit(self.output, event, run=self.unit.name, **fields)
+            events.emit(self.output, event, run=run or self.unit.name, **fields)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The event log beside the results: `<output-dir>/events.jsonl`, one JSON object per line, appended by every run
-into that folder (each line says its run, host and process, so concurrent runs stay apart):
+into that folder (each line says its run, host and process, so concurrent runs stay apart; a task's lines name
+its own unit, its benchmark's condition included, as its run record does):
 
     run            the unit, its tasks, those still to do, the shard
     task_start     task, category

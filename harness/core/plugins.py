@@ -39,3 +39,8 @@ def settings_hooks() -> dict[str, ModuleType]:
         if importlib.util.find_spec(module) is not None:
             hooks[name] = importlib.import_module(module)
     return hooks
+
+
+def setting_names() -> list[str]:
+    """Every benchmark's own request values (`settings_hooks`' `NAMES`): what `run` passes on as settings."""
+    return [name for hook in settings_hooks().values() for name in hook.NAMES]

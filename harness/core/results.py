@@ -1,27 +1,32 @@
-"""Result files. A unit of work = (model, revision, instruction variant, mode, protocol, task), filed as mteb's
-results cache files an experiment of a model (`Unit.folder`):
+"""Result files. A unit of work = (model, revision, instruction variant, mode, the benchmark's own condition,
+task), filed as mteb's results cache files an experiment of a model (`Unit.folder`):
 
-    <output>/<org__model>/<revision>/experiments/instructions_<variant>__mode_<mode>__protocol_<protocol>/
-                                   (a --limit run: limit_<N> too, keys in sorted order, as mteb names them)
+    <output>/<org__model>/<revision>/experiments/instructions_<variant>__mode_<mode>[__<benchmark's keys>]/
+                                   (MTEB adds protocol_<protocol>, `Benchmark.condition`; a --limit run adds
+                                   limit_<N>; keys in sorted order, as mteb names them)
         model_meta.json            mteb's ModelMeta, the condition as its experiment_kwargs
         <MtebTask>.json            mteb TaskResult (mteb.ResultCache reads it); one per forum for CQADupstack
         records/<Task>.run.json    the run record: resolved task spec, exact instructions and their sha256, data
-                                   revision or checksum and data notes, protocol, package versions, device,
+                                   revision or checksum and data notes, the condition, package versions, device,
                                    timing, the main score the reports read, the fingerprint
         items/<Task>.json.gz       per-item outputs (intervals, paired tests)
         [<settings>/...]           a benchmark's own settings below the unit (prompt retrieval: lm=...,demos=...)
 
 All are written atomically; the run record is written last, so its presence marks a finished task (with its
-result files readable: `harness.app.runner` recomputes a task whose result file is torn).
+result files readable: `harness.app.runner` recomputes a task whose result file is torn). Until December 2026
+every unit carried MTEB's protocol, so older Billboard and prompt-retrieval folders end in `__protocol_instructor`;
+reports read them as they read any condition folder (README, "Migrating result folders").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 import json
 import platform
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,21 +85,32 @@ class Unit:
     revision: str
     variant: str
     mode: str
-    protocol: str
     limit: int | None = None  # --limit: at most this many evaluation items per task (a partial run)
+    # a benchmark's own keys of the condition (`Benchmark.condition`: MTEB's protocol), sorted: `within` sets them
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def within(self, condition: Mapping[str, str]) -> Unit:
+        """This unit under a benchmark's own condition (`Benchmark.condition`), which names its folder too."""
+        return dataclasses.replace(self, extra=tuple(sorted(condition.items())))
 
     @property
     def name(self) -> str:
         """HELM-style run name: the parts that change the numbers."""
+        own = "".join(f",{k}={v}" for k, v in self.extra)
         partial = f",limit={self.limit}" if self.limit else ""
-        return f"{self.model}:instructions={self.variant},mode={self.mode},protocol={self.protocol}{partial}"
+        return f"{self.model}:instructions={self.variant},mode={self.mode}{own}{partial}"
 
     @property
     def condition(self) -> dict[str, str]:
         """What, beside the model and its revision, names the unit: mteb's `experiment_kwargs` (a partial run's
         limit included, so its folder is never a full run's)."""
         limit = {"limit": str(self.limit)} if self.limit else {}
-        return {"instructions": self.variant, "mode": self.mode, "protocol": self.protocol, **limit}
+        return {"instructions": self.variant, "mode": self.mode, **dict(self.extra), **limit}
+
+    def record(self) -> dict[str, Any]:
+        """The unit as its run records store it: its fields, the benchmark's condition keys among them."""
+        fields = {"model": self.model, "revision": self.revision, "variant": self.variant, "mode": self.mode}
+        return {**fields, **dict(self.extra), "limit": self.limit}
 
     def folder(self, output: Path) -> Path:
         """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read

@@ -121,17 +121,34 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
             seen[task] = seen.get(task, 0) + 1
     if all(n == 1 for n in seen.values()):
         merged = {t: v for _, _, tasks in conditions for t, v in tasks.items()}
-        label = " + ".join(dict.fromkeys(_short(n, w) for n, w, _ in conditions))
+        label = merged_label([_short(n, w) for n, w, _ in conditions])
         provenance_of = {t: r for _, w, _ in conditions for t, r in records[w].items()}
         return [Run(label=label, tasks=merged, source=str(folder), records=provenance_of)]
     return [Run(label=_short(n, w), tasks=t, source=str(w), records=records[w]) for n, w, t in conditions]
+
+
+def merged_label(names: list[str]) -> str:
+    """One row's name for conditions whose tasks do not overlap (a run's MTEB tasks under its protocol, its
+    Billboard tasks, its LM setting's prompt-retrieval tasks): the model and the union of their `k=v` parts, when
+    they name one model and never give a key two values; else the names joined by " + "."""
+    parsed = [name.partition(":") for name in dict.fromkeys(names)]
+    parts: dict[str, str] = {}
+    for _, _, rest in parsed:
+        for pair in rest.split(","):
+            key, _, value = pair.partition("=")
+            if parts.setdefault(key, value) != value:
+                return " + ".join(dict.fromkeys(names))
+    if len({model for model, _, _ in parsed}) != 1 or not all(sep and "=" in rest for _, sep, rest in parsed):
+        return " + ".join(dict.fromkeys(names))
+    return f"{parsed[0][0]}:" + ",".join(f"{k}={v}" for k, v in parts.items())
 
 
 def provenance(record: dict[str, Any]) -> dict[str, Any]:
     """What a report shows of a run record: the condition, where it ran, the versions, the fingerprint."""
     unit = record.get("unit", {})
     return {
-        "condition": {k: unit.get(k) for k in ("model", "revision", "variant", "mode", "protocol")},
+        # the model, revision, variant, mode and the benchmark's own keys (MTEB's protocol): all but the task's own
+        "condition": {k: v for k, v in unit.items() if k not in ("task", "split", "limit")},
         "metric": record.get("main_metric"),
         "device": record.get("device"),
         "packages": record.get("packages", {}),

@@ -97,8 +97,11 @@ class BillboardBenchmark:
     def settings_identity(self, spec: BillboardTaskSpec, opts: RunOptions) -> dict[str, Any]:
         return {}
 
-    def mirror(self, spec: BillboardTaskSpec, out: Path, protocol: str) -> list[Path]:
+    def mirror(self, spec: BillboardTaskSpec, out: Path, opts: RunOptions) -> list[Path]:
         return mirror_files(spec, spec.source, out)
+
+    def condition(self, opts: RunOptions) -> dict[str, str]:
+        return {}
 
     def result_folder(self, spec: BillboardTaskSpec, opts: RunOptions) -> Path:
         return opts.unit.folder(opts.output)

@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from harness.core.context import Context, RunOptions
 
 
+def protocol_of(opts: RunOptions) -> str:
+    """The run's MTEB protocol (`settings.MtebSettings`; the default where the run names none)."""
+    from harness.benchmarks.mteb.settings import MtebSettings
+
+    found = opts.settings.get(BENCHMARK.name)
+    return (found if isinstance(found, MtebSettings) else MtebSettings()).protocol
+
+
 def mteb_parts(spec: MtebTaskSpec) -> list[tuple[str, MtebTaskSpec]]:
     """(mteb task name, data spec) per part: the 12 CQADupstack forums, else the task itself."""
     if not spec.subtasks:
@@ -143,7 +151,7 @@ class MtebBenchmark:
         from harness.benchmarks.mteb import hub
         from harness.benchmarks.mteb.portable import TaskData
 
-        protocol, checks = opts.unit.protocol, []
+        protocol, checks = protocol_of(opts), []
         for _, part in mteb_parts(spec):
             prefix = f"{part.name}:" if spec.subtasks else ""
             if opts.data_dir is not None:
@@ -162,7 +170,7 @@ class MtebBenchmark:
         from harness.benchmarks.mteb.adapter import InstructedEncoder
         from harness.benchmarks.mteb.eras import MAIN
 
-        opts, parts, protocol = ctx.opts, mteb_parts(spec), ctx.opts.unit.protocol
+        opts, parts, protocol = ctx.opts, mteb_parts(spec), protocol_of(ctx.opts)
         the_era = era(protocol)
         keys = {part.name: (spec.name, part.name if spec.subtasks else None) for _, part in parts}
         model = InstructedEncoder(ctx.encoder, ctx.library, opts.unit.variant, keys)
@@ -235,7 +243,7 @@ class MtebBenchmark:
 
         from harness.benchmarks.mteb.predictions import items_from_predictions
 
-        task, source = load_part(spec, part, opts.data_dir, opts.unit.protocol, opts.unit.limit)
+        task, source = load_part(spec, part, opts.data_dir, protocol_of(opts), opts.unit.limit)
         if source.get("paper_data"):
             opts.log(
                 f"note: {part.name}: the paper evaluated {source['paper_data']}; this run loads "
@@ -252,7 +260,7 @@ class MtebBenchmark:
 
     def data_identity(self, spec: MtebTaskSpec, opts: RunOptions) -> dict[str, Any]:
         if opts.data_dir is None:
-            return {p.name: dataset_pin(spec, p, opts.unit.protocol).model_dump() for _, p in mteb_parts(spec)}
+            return {p.name: dataset_pin(spec, p, protocol_of(opts)).model_dump() for _, p in mteb_parts(spec)}
         folder = opts.data_dir / "mteb" / spec.name
         if not folder.is_dir():
             raise DataError(
@@ -265,11 +273,12 @@ class MtebBenchmark:
         """Under an era protocol, the version of its evaluators (installed mteb's is in the package versions)."""
         from harness.benchmarks.mteb.eras import RULES
 
-        return {"era_evaluators": RULES} if era(opts.unit.protocol) else {}
+        return {"era_evaluators": RULES} if era(protocol_of(opts)) else {}
 
-    def mirror(self, spec: MtebTaskSpec, out: Path, protocol: str) -> list[Path]:
+    def mirror(self, spec: MtebTaskSpec, out: Path, opts: RunOptions) -> list[Path]:
         from harness.benchmarks.mteb.mirror import mirror, write_rows
 
+        protocol = protocol_of(opts)
         if era(protocol) is not None and spec.category != "Retrieval":
             written = []
             for _, part in mteb_parts(spec):
@@ -278,8 +287,11 @@ class MtebBenchmark:
             return written
         return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
+    def condition(self, opts: RunOptions) -> dict[str, str]:
+        return {"protocol": protocol_of(opts)}
+
     def result_folder(self, spec: MtebTaskSpec, opts: RunOptions) -> Path:
-        return opts.unit.folder(opts.output)
+        return opts.unit.within(self.condition(opts)).folder(opts.output)
 
 
 def _hub_rows(task: Any) -> dict[str, int]:

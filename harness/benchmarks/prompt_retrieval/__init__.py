@@ -144,7 +144,7 @@ class PromptRetrievalBenchmark:
             "test_size": prompt.test_size or spec.protocol.test_size,
         }
 
-    def mirror(self, spec: PromptRetrievalTaskSpec, out: Path, protocol: str) -> list[Path]:
+    def mirror(self, spec: PromptRetrievalTaskSpec, out: Path, opts: RunOptions) -> list[Path]:
         from harness.benchmarks.prompt_retrieval.data import mirror_hf
         from harness.benchmarks.prompt_retrieval.spec import HfSource
         from harness.core.sources import mirror_files
@@ -152,6 +152,9 @@ class PromptRetrievalBenchmark:
         if isinstance(spec.source, HfSource):
             return mirror_hf(spec, spec.source, out)
         return mirror_files(spec, spec.source, out)
+
+    def condition(self, opts: RunOptions) -> dict[str, str]:
+        return {}  # its settings name a folder below the unit's (`result_folder`), as they are many and long
 
     def result_folder(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> Path:
         """Results depend on the LM and demonstrations too: a sub-folder per LM setting."""

@@ -1,0 +1,101 @@
+"""`harness migrate`: a Billboard result filed, as before December 2026, under MTEB's protocol is moved to where a
+run today resumes it, with its record rewritten as today's run writes it; MTEB results stay where they are. The
+legacy record is built as the old runner built it: today's fingerprint inputs plus `"protocol"` (the one line
+that changed), in a folder named with `__protocol_instructor`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import harness
+from harness.app.migrate import plan_moves
+from harness.app.runner import plan, task_folder
+from harness.benchmarks.mteb.settings import MtebSettings
+from harness.cli import main
+from harness.core.context import RunOptions
+from harness.core.fingerprint import digest
+from harness.core.instructions import library
+from harness.core.results import Unit, record_path
+from harness.core.spec import registry
+
+BASE = Unit("minilm", "r1", "none", "none")
+LEGACY = BASE.within({"protocol": "instructor"})  # every unit's condition until December 2026
+
+
+def _legacy_result(out: Path, name: str, score: float) -> Path:
+    """A finished task as the old runner filed it: result file, per-item outputs, run record, model_meta."""
+    spec, opts = registry().get(name), RunOptions(BASE, out, settings={"mteb": MtebSettings()})
+    [(_, today)] = plan([spec], library(), opts).values()
+    inputs = {**today["inputs"], "protocol": "instructor"}
+    folder = LEGACY.folder(out)
+    (folder / "items").mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"task_name": name, "scores": {}}))
+    (folder / "items" / f"{name}.json.gz").write_bytes(b"items of " + name.encode())
+    meta = {"name": "sentence-transformers/all-MiniLM-L6-v2", "experiment_kwargs": LEGACY.condition}
+    (folder / "model_meta.json").write_text(json.dumps(meta))
+    record: dict[str, Any] = {
+        "run": LEGACY.name,
+        "unit": {**LEGACY.record(), "task": name, "split": spec.split},
+        "task": spec.model_dump(mode="json"),
+        "main_metric": spec.main_metric,
+        "main_score": score,
+        "uncertainty": {"items": f"items/{name}.json.gz"},
+        "fingerprint": {"sha256": digest(inputs), "inputs": inputs},
+    }
+    path = record_path(folder, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    return folder
+
+
+def _status(out: Path, name: str) -> str:
+    opts = RunOptions(BASE, out, settings={"mteb": MtebSettings()})
+    return plan([registry().get(name)], library(), opts)[name][0]
+
+
+def test_a_legacy_billboard_result_is_moved_where_a_run_resumes_it(tmp_path: Path, capsys: Any) -> None:
+    """Fails if the move leaves the fingerprint's protocol (the run sees it as stale), drops the per-item outputs
+    or the model_meta, moves an MTEB result, or if reports stop reading the old layout."""
+    out = tmp_path / "results"
+    old = _legacy_result(out, "BillboardMSCOCO", 0.41)
+    _legacy_result(out, "STSBenchmark", 0.82)
+    before = harness.load_results(out).set_index("task")["score"]
+    assert before.to_dict() == pytest.approx({"BillboardMSCOCO": 41.0, "STSBenchmark": 82.0})  # old layout read
+    assert _status(out, "BillboardMSCOCO") == "missing" and _status(out, "STSBenchmark") == "done"
+
+    assert main(["migrate", str(out), "--dry-run"]) == 0
+    assert "would move BillboardMSCOCO" in capsys.readouterr().out and (old / "BillboardMSCOCO.json").is_file()
+    assert main(["migrate", str(out)]) == 0
+    assert "1 task(s) moved" in capsys.readouterr().out
+
+    new = task_folder(registry().get("BillboardMSCOCO"), RunOptions(BASE, out))
+    assert new == BASE.folder(out) and new.name == "instructions_none__mode_none"
+    assert _status(out, "BillboardMSCOCO") == "done" and _status(out, "STSBenchmark") == "done"
+    record = json.loads(record_path(new, "BillboardMSCOCO").read_text())
+    assert record["run"] == "minilm:instructions=none,mode=none" and "protocol" not in record["unit"]
+    assert "protocol" not in record["fingerprint"]["inputs"] and record["main_score"] == 0.41
+    assert (new / record["uncertainty"]["items"]).read_bytes() == b"items of BillboardMSCOCO"
+    assert json.loads((new / "model_meta.json").read_text())["experiment_kwargs"] == BASE.condition
+    assert not (old / "BillboardMSCOCO.json").exists() and record_path(old, "STSBenchmark").is_file()
+    after = harness.load_results(out).set_index("task")["score"]
+    assert after.to_dict() == before.to_dict()
+    assert plan_moves(out) == []  # a second migration has nothing to do
+
+
+def test_a_folder_left_without_results_is_removed_and_a_conflict_moves_nothing(tmp_path: Path) -> None:
+    """Fails if an emptied legacy folder is left for mteb's loaders to find, or if a task with a result in both
+    places is overwritten."""
+    out = tmp_path / "results"
+    old = _legacy_result(out, "BillboardMSCOCO", 0.41)
+    assert main(["migrate", str(out)]) == 0
+    assert not old.exists()  # its only task moved: the experiment folder is gone with its model_meta.json
+
+    _legacy_result(out, "BillboardMSCOCO", 0.40)
+    assert main(["migrate", str(out)]) == 7  # ResultError: a result of it is already there
+    assert record_path(old, "BillboardMSCOCO").is_file()
+    kept = json.loads(record_path(BASE.folder(out), "BillboardMSCOCO").read_text())
+    assert kept["main_score"] == 0.41
