@@ -153,12 +153,12 @@ def test_cache_second_call_does_no_forward_pass(tiny: Path, tmp_path: Path) -> N
     enc = CachedEncoder(inner, cache)
     texts = ["cats are good", "rain", "cats are good"]
     first = enc.encode(texts, instruction="Represent the statement: ")
-    assert enc.texts_encoded == 2  # the duplicate is encoded once
+    assert enc.telemetry.texts_encoded == 2  # the duplicate is encoded once
     inner.model.forward = None  # any forward pass now fails loudly
     second = CachedEncoder(inner, EmbeddingCache(tmp_path / "c.sqlite")).encode(
         texts, instruction="Represent the statement: "
     )
-    assert inner.texts_encoded == 2
+    assert inner.telemetry.texts_encoded == 2
     np.testing.assert_array_equal(first, second)
     assert cache.stats()[0] == 2
 
@@ -167,7 +167,7 @@ def test_cache_keys_separate_instructions(tiny: Path, tmp_path: Path) -> None:
     enc = CachedEncoder(Encoder(str(tiny), mode="masked"), EmbeddingCache(tmp_path / "c.sqlite"))
     a = enc.encode(["cats are good"], instruction="Represent the statement: ")
     b = enc.encode(["cats are good"], instruction="Represent the question: ")
-    assert enc.texts_encoded == 2 and not np.allclose(a, b)
+    assert enc.telemetry.texts_encoded == 2 and not np.allclose(a, b)
 
 
 def test_failed_write_leaves_no_partial_entry(tmp_path: Path) -> None:
@@ -273,10 +273,10 @@ def test_other_library_versions_never_share_vectors(
     inner = Encoder(str(tiny), mode="masked")
     CachedEncoder(inner, cache).encode(["cats are good"])
     CachedEncoder(inner, cache).encode(["cats are good"])
-    assert inner.texts_encoded == 1
+    assert inner.telemetry.texts_encoded == 1
     monkeypatch.setattr("harness.models.cache.environment_key", lambda: "rules=1|torch=9.9")
     CachedEncoder(inner, cache).encode(["cats are good"])
-    assert inner.texts_encoded == 2 and cache.stats()[0] == 2
+    assert inner.telemetry.texts_encoded == 2 and cache.stats()[0] == 2
 
 
 def test_a_folder_is_read_once_per_process_until_a_file_changes(

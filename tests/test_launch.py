@@ -139,9 +139,9 @@ def test_an_encoding_stage_of_shares_then_the_units_score_from_the_store(
 
 def _counting(encode: Any, counts: list[int]) -> Any:
     def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        before = self.texts_encoded
+        before = self.telemetry.texts_encoded
         out = encode(self, *args, **kwargs)
-        counts.append(self.texts_encoded - before)
+        counts.append(self.telemetry.texts_encoded - before)
         return out
 
     return counted

@@ -58,7 +58,7 @@ def test_cached_uncached_and_partly_cached_calls_give_the_same_vectors(tiny: Pat
         TEXTS, instruction=INSTRUCTION
     )
     assert np.array_equal(resumed, plain) and np.array_equal(memory, plain)
-    assert first.texts_encoded == len(TEXTS) - len(done)  # the cached batches were not encoded again
+    assert first.telemetry.texts_encoded == len(TEXTS) - len(done)  # the cached batches were not encoded again
 
 
 KILLED = """
@@ -100,7 +100,7 @@ def test_kill_9_mid_encoding_loses_at_most_one_commit_and_resumes_mid_call(tiny:
     assert kept >= 3 * COMMIT_BATCHES * 4  # three commits of 16 batches of 4 texts were not lost
     inner = Encoder(str(tiny), mode="masked", batch_size=4)
     resumed = CachedEncoder(inner, EmbeddingCache(path)).encode(TEXTS, instruction=INSTRUCTION)
-    assert inner.texts_encoded == len(TEXTS) - kept  # it continued where the commits stopped
+    assert inner.telemetry.texts_encoded == len(TEXTS) - kept  # it continued where the commits stopped
     assert np.array_equal(resumed, _plain(tiny))  # and computed what an uninterrupted run computes
 
 
@@ -152,7 +152,7 @@ def test_the_encoder_over_shards_equals_the_plain_encoder(tiny: Path, tmp_path: 
     assert np.array_equal(enc.encode(TEXTS[:50], instruction=INSTRUCTION), _plain(tiny, TEXTS[:50]))
     again = CachedEncoder(Encoder(str(tiny), mode="masked", batch_size=4), ShardStore(tmp_path / "s"))
     again.encode(TEXTS[:50], instruction=INSTRUCTION)
-    assert again.texts_encoded == 0
+    assert again.telemetry.texts_encoded == 0
 
 
 def test_sqlite_is_refused_on_a_network_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,7 +203,7 @@ def test_two_devices_give_the_embeddings_of_one(tiny: Path) -> None:
     both = MultiDeviceEncoder(str(tiny), devices=["cpu", "cpu"], mode="masked", batch_size=4)
     try:
         assert np.array_equal(both.encode(TEXTS[:80], instruction=INSTRUCTION), _plain(tiny, TEXTS[:80]))
-        assert both.texts_encoded == 80 and both.device == "cpu,cpu"
+        assert both.telemetry.texts_encoded == 80 and both.telemetry.device == "cpu,cpu"
     finally:
         both.close()
 

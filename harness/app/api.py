@@ -217,7 +217,7 @@ def encode_share(request: RunRequest, index: int, count: int) -> dict[str, int]:
         for spec in [s for s in prepared.specs if get_benchmark(s.benchmark).encode_share]:
             with contextlib.suppress(ResultError):  # a score over placeholders (constant similarities) is none
                 run_tasks([spec], lambda: encoder, prepared.library, scratch)
-            done[spec.name] = encoder.texts_encoded
+            done[spec.name] = encoder.telemetry.texts_encoded
     return done
 
 

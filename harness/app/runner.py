@@ -211,13 +211,13 @@ def _evaluate_one(
     unit = task_unit(spec, opts)
     write_model_meta(unit.folder(opts.output), unit, ctx.encoder.identity, ctx.encoder.similarity_fn_name)
     outcomes[spec.name] = Outcome(spec.name, "done", evaluation.main_score, metric, seconds, record)
-    enc = ctx.encoder
+    work = ctx.encoder.telemetry
     _event(
-        opts, spec, "task_done", metric=metric, score=evaluation.main_score, seconds=seconds, texts=enc.texts_encoded
+        opts, spec, "task_done", metric=metric, score=evaluation.main_score, seconds=seconds, texts=work.texts_encoded
     )
     opts.log(
         f"[{n}/{len(todo)}] {spec.name}: {metric} {100 * evaluation.main_score:.2f} in {seconds:.1f}s;"
-        f" {enc.texts_encoded:,} texts encoded so far ({enc.texts_encoded / max(enc.seconds_encoding, 1e-9):.0f}/s);"
+        f" {work.texts_encoded:,} texts encoded so far ({work.rate:.0f}/s);"
         f" {run_line(n, todo, ctx, time.perf_counter() - started)}"
     )
 
@@ -278,7 +278,7 @@ def _write_record(
         **evaluation.details,
         "model": ctx.encoder.metadata(),
         "packages": package_versions(),
-        "device": ctx.encoder.device,
+        "device": ctx.encoder.telemetry.device,
         "timing": {"seconds": seconds},
         "fingerprint": ctx.fingerprints[spec.name],
     }

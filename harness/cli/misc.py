@@ -111,8 +111,8 @@ def _embed(args: argparse.Namespace) -> int:
     vectors = encoder.encode(texts, instruction=args.instruction)
     write_atomic(Path(args.output), lambda fh: np.save(fh, vectors), mode="wb")
     print(
-        f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.texts_encoded}, "
-        f"{len(set(texts)) - encoder.texts_encoded} from cache"
+        f"{len(texts)} texts -> {args.output} {vectors.shape} float32; encoded {encoder.telemetry.texts_encoded}, "
+        f"{len(set(texts)) - encoder.telemetry.texts_encoded} from cache"
     )
     return 0
 

@@ -36,6 +36,26 @@ class ModelIdentity:
         return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{backend}"
 
 
+@dataclass
+class Telemetry:
+    """What a run reports of an encoder's work, beside the encoding contract: the texts that went through the
+    model (cache misses) and the seconds its forward passes took, on which device. The model that does the work
+    owns it; a wrapper hands the same object on (`TextEncoder.telemetry`)."""
+
+    device: str
+    texts_encoded: int = 0
+    seconds_encoding: float = 0.0
+
+    def add(self, texts: int, seconds: float) -> None:
+        self.texts_encoded += texts
+        self.seconds_encoding += seconds
+
+    @property
+    def rate(self) -> float:
+        """Texts per second of the model's own time."""
+        return self.texts_encoded / max(self.seconds_encoding, 1e-9)
+
+
 class TextEncoder(Protocol):
     """An embedding model with an instruction mode."""
 
@@ -43,15 +63,9 @@ class TextEncoder(Protocol):
     def identity(self) -> ModelIdentity: ...
 
     @property
-    def texts_encoded(self) -> int:
-        """Texts that went through the model (cache misses): progress, tests and benchmarks read it."""
+    def telemetry(self) -> Telemetry:
+        """Its work so far (texts through the model, seconds, device): progress lines, run records, tests."""
         ...
-
-    @property
-    def seconds_encoding(self) -> float: ...
-
-    @property
-    def device(self) -> str: ...
 
     def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
         """One float32 row per text, in input order."""

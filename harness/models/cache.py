@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.interfaces import BatchEncoder, ModelIdentity
+from harness.core.interfaces import BatchEncoder, ModelIdentity, Telemetry
 from harness.core.progress import display
 from harness.models.encoder import ENCODING_RULES, check_texts
 from harness.models.stores.base import Store
@@ -99,16 +99,8 @@ class CachedEncoder:
         return self.inner.identity
 
     @property
-    def texts_encoded(self) -> int:
-        return self.inner.texts_encoded
-
-    @property
-    def seconds_encoding(self) -> float:
-        return self.inner.seconds_encoding
-
-    @property
-    def device(self) -> str:
-        return self.inner.device
+    def telemetry(self) -> Telemetry:
+        return self.inner.telemetry
 
     @property
     def similarity_fn_name(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.interfaces import Telemetry
 from harness.models.encoder import Encoder
 
 _worker: Encoder | None = None  # the encoder of this worker process
@@ -36,6 +37,7 @@ class MultiDeviceEncoder(Encoder):
         super().__init__(name, device=devices[0], **settings)
         context = multiprocessing.get_context("spawn")  # CUDA cannot be used in forked children
         self.devices = devices
+        self.telemetry = Telemetry(",".join(devices))
         self.workers = [
             ProcessPoolExecutor(
                 1, mp_context=context, initializer=_start, initargs=({"name": name, "device": d, **settings},)
@@ -43,16 +45,11 @@ class MultiDeviceEncoder(Encoder):
             for d in devices
         ]
 
-    @property
-    def device(self) -> str:
-        return ",".join(self.devices)
-
     def encode_batches(self, batches: list[list[str]], instruction: str) -> list[np.ndarray]:
         start = time.perf_counter()
         futures = [self.workers[i % len(self.workers)].submit(_encode, b, instruction) for i, b in enumerate(batches)]
         vectors = [f.result() for f in futures]
-        self.seconds_encoding += time.perf_counter() - start
-        self.texts_encoded += sum(len(b) for b in batches)
+        self.telemetry.add(sum(len(b) for b in batches), time.perf_counter() - start)
         return vectors
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import ModelError
-from harness.core.interfaces import MODES, Mode, ModelIdentity, Precision
+from harness.core.interfaces import MODES, Mode, ModelIdentity, Precision, Telemetry
 from harness.models.resolve import resolve_model
 
 # The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
@@ -75,8 +75,7 @@ class Encoder:
             name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
         )
         self.batch_size = batch_size
-        self.texts_encoded = 0  # texts that went through the model (cache misses): tests and benchmarks read it
-        self.seconds_encoding = 0.0
+        self.telemetry = Telemetry(str(self.model.device))
 
     # ------------------------------------------------------------------ public API
     def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
@@ -105,10 +104,6 @@ class Encoder:
     def encode_batches(self, batches: list[list[str]], instruction: str) -> list[np.ndarray]:
         """Each batch (of `batches`) in one forward pass, on this process's device."""
         return [self._forward(batch, instruction) for batch in batches]
-
-    @property
-    def device(self) -> str:
-        return str(self.model.device)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.model.tokenizer(list(texts))["input_ids"]]
@@ -149,8 +144,7 @@ class Encoder:
         start = time.perf_counter()
         with _pooling_excludes(self.poolings, exclude):
             vectors = self._vectors(inputs)
-        self.seconds_encoding += time.perf_counter() - start
-        self.texts_encoded += len(inputs)
+        self.telemetry.add(len(inputs), time.perf_counter() - start)
         vectors = np.asarray(vectors, dtype=np.float32)
         bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
         if bad.size:
