@@ -95,3 +95,20 @@ def test_the_api_is_quiet_by_default_and_logs_when_verbose(
     assert any("SmokeSTS: cosine_spearman" in r.getMessage() for r in caplog.records)  # on the logger, at INFO
     harness.evaluate("minilm", ["SmokeSTS"], output_dir=tmp_path / "b", cache=False, verbose=True)
     assert "SmokeSTS: cosine_spearman" in capsys.readouterr().err
+
+
+def test_mteb_summarization_bar_is_off_when_the_libraries_are_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mteb's SummEval evaluator draws a bare tqdm "Scoring" bar that no mteb switch turns off; under
+    `--protocol mteb` it broke the one display. Fails if the bar shows on a quiet run, or if the patch outlives
+    the evaluation (a caller's own mteb use would lose its bar)."""
+    import importlib
+
+    import harness
+    from harness.benchmarks.mteb import SUMMARIZATION_BAR
+
+    harness.evaluate("minilm", ["SmokeSummarization"], protocol="mteb", output_dir=tmp_path, cache=False)
+    assert "Scoring" not in capsys.readouterr().err
+    module = importlib.import_module(SUMMARIZATION_BAR)
+    assert module.tqdm.__module__.startswith("tqdm")  # the module's own tqdm again, not a partial

@@ -109,6 +109,8 @@ def quiet_libraries() -> None:
     import logging
     import os
 
+    global _LIBRARIES_QUIET
+    _LIBRARIES_QUIET = True
     for key, value in {
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # read at import by the libraries that are not yet imported
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
@@ -122,6 +124,32 @@ def quiet_libraries() -> None:
         for category in (FutureWarning, DeprecationWarning, UserWarning):
             warnings.filterwarnings("ignore", category=category, module=module)
     _imported_switches()
+
+
+_LIBRARIES_QUIET = False  # whether `quiet_libraries` has run in this process
+
+
+@contextmanager
+def bars_off(module: str) -> Iterator[None]:
+    """The bare tqdm bars of a library module that has no switch for them (mteb's SummEval evaluator draws a
+    "Scoring" bar per call), disabled for the duration once `quiet_libraries` has run; untouched otherwise, or
+    where the module (a private one) is gone or draws no `tqdm`."""
+    import functools
+    import importlib
+
+    try:
+        found = importlib.import_module(module) if _LIBRARIES_QUIET else None
+    except ImportError:
+        found = None
+    original = getattr(found, "tqdm", None)
+    if original is None:
+        yield
+        return
+    found.tqdm = functools.partial(original, disable=True)  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        found.tqdm = original  # type: ignore[union-attr]
 
 
 def _imported_switches() -> None:

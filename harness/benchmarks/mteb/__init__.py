@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from harness.core.context import Context, RunOptions
 
 
+SUMMARIZATION_BAR = "mteb._evaluators.text.summarization_evaluator"  # draws a bare tqdm bar, no switch of mteb's
+
+
 def protocol_of(opts: RunOptions) -> str:
     """The run's MTEB protocol (`settings.MtebSettings`; the default where the run names none)."""
     from harness.benchmarks.mteb.settings import MtebSettings
@@ -242,6 +245,7 @@ class MtebBenchmark:
         import tempfile
 
         from harness.benchmarks.mteb.predictions import items_from_predictions
+        from harness.core.progress import bars_off
 
         task, source = load_part(spec, part, opts.data_dir, protocol_of(opts), opts.unit.limit)
         if source.get("paper_data"):
@@ -250,7 +254,7 @@ class MtebBenchmark:
                 f"{source['path']} @ {source['revision']}"
             )
         encode_kwargs = {"batch_size": opts.batch_size, "show_progress_bar": False}
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, bars_off(SUMMARIZATION_BAR):
             per_subset = task.evaluate(model, spec.split, encode_kwargs=encode_kwargs, prediction_folder=Path(tmp))
             items, why = items_from_predictions(
                 task, spec.category, Path(tmp) / task.prediction_file_name, spec.split, spec.main_metric, per_subset
