@@ -103,6 +103,8 @@ def test_the_event_log_tells_a_run_and_its_resumption(tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert "SmokeSTS" in out and "[1/2]" not in out  # the table, without the per-task lines
     assert main(args) == 0
+    # the header names the run with the selected benchmarks' own condition (MTEB's protocol), as records do
+    assert "run minilm:instructions=none,mode=none,protocol=instructor: 2 task(s)" in capsys.readouterr().out
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     kinds = [(e["event"], e.get("task")) for e in events]
     assert kinds == [

@@ -7,13 +7,9 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.cli.common import command, request
 from harness.core.errors import DataError, HarnessError, UsageError
-
-if TYPE_CHECKING:
-    from harness.app.api import Prepared
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -37,7 +33,7 @@ def _data(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     """One line per task (rows per split, notes, or the refusal); exit 4 (data) if any task cannot run."""
     from harness.app.api import prepare
-    from harness.core.benchmark import get_benchmark
+    from harness.core.benchmark import get_benchmark, run_unit
 
     prepared = prepare(request(args))
     refused = 0
@@ -50,22 +46,10 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{'noted' if check.notes else 'ok':<8} {spec.name}: {check.line()}")
     ok = len(prepared.specs) - refused
-    print(f"{ok} of {len(prepared.specs)} task(s) can run as {prepared.options.unit.name}{_settings(prepared)}")
+    print(f"{ok} of {len(prepared.specs)} task(s) can run as {run_unit(prepared.specs, prepared.options).name}")
     if refused:
         raise DataError(f"{refused} task(s) refused (above); fix their data, or leave them out of the selection")
     return 0
-
-
-def _settings(prepared: Prepared) -> str:
-    """The selected benchmarks' own condition keys (MTEB's protocol), as the run name would show them."""
-    from harness.core.benchmark import get_benchmark
-
-    own = {
-        k: v
-        for b in {s.benchmark for s in prepared.specs}
-        for k, v in get_benchmark(b).condition(prepared.options).items()
-    }
-    return "".join(f",{k}={v}" for k, v in sorted(own.items()))
 
 
 def _mirror(args: argparse.Namespace) -> int:

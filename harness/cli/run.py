@@ -87,13 +87,14 @@ def _run_and_share_args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from harness.app.api import encoder_for
     from harness.app.runner import run_tasks, task_folder
+    from harness.core.benchmark import run_unit
     from harness.core.checks import Note
 
     if args.encode_share:
         return _encode_share(args)
     specs, lib, opts, smoke = _options(args)
     print(
-        f"run {opts.unit.name}: {len(specs)} task(s)"
+        f"run {run_unit(specs, opts).name}: {len(specs)} task(s)"
         f"{' (smoke suite: tiny hand-made tasks, not a benchmark)' if smoke else ''}"
         f"{f', shard {opts.shard[0]}/{opts.shard[1]}' if opts.shard else ''}"
     )
@@ -135,6 +136,7 @@ def _plan(args: argparse.Namespace) -> int:
     import time
 
     from harness.app.runner import cost, plan, shard, task_folder
+    from harness.core.benchmark import task_unit
     from harness.core.leases import Lease
     from harness.core.results import record_path
 
@@ -149,7 +151,7 @@ def _plan(args: argparse.Namespace) -> int:
     part = {s.name: i for i in range(1, count + 1) for s in shard(specs, status, i, count)}
     rows = [
         {
-            "unit": f"{opts.unit.name}:task={s.name}",
+            "unit": f"{task_unit(s, opts).name}:task={s.name}",
             "task": s.name,
             "status": status[s.name][0],
             "cost_bytes": cost(status[s.name][1]),

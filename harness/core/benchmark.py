@@ -85,6 +85,12 @@ def task_unit(spec: TaskSpec, opts: RunOptions) -> Unit:
     return opts.unit.within(get_benchmark(spec.benchmark).condition(opts))
 
 
+def run_unit(specs: list[TaskSpec], opts: RunOptions) -> Unit:
+    """A run's unit as its header names it: the run's, within every selected benchmark's own condition."""
+    own = {k: v for b in dict.fromkeys(s.benchmark for s in specs) for k, v in get_benchmark(b).condition(opts).items()}
+    return opts.unit.within(own)
+
+
 def get_benchmark(name: str) -> Benchmark[Any]:
     """The benchmark a task file's `benchmark:` names (`plugins.plugin`: imported on first use); its methods take
     that benchmark's spec type, which the registry validated the task file into."""
