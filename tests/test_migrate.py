@@ -84,6 +84,10 @@ def test_a_legacy_billboard_result_is_moved_where_a_run_resumes_it(tmp_path: Pat
     after = harness.load_results(out).set_index("task")["score"]
     assert after.to_dict() == before.to_dict()
     assert plan_moves(out) == []  # a second migration has nothing to do
+    assert (
+        Unit.from_record(record["unit"]) == BASE
+        and Unit.from_record(json.loads(record_path(old, "STSBenchmark").read_text())["unit"]) == LEGACY
+    )  # a record's unit read back as written
 
 
 def test_a_folder_left_without_results_is_removed_and_a_conflict_moves_nothing(tmp_path: Path) -> None:

@@ -27,9 +27,6 @@ from harness.core.fingerprint import digest
 from harness.core.io import write_json
 from harness.core.results import Unit, experiment_name, read_record, record_path
 
-UNIT_FIELDS = ("model", "revision", "variant", "mode", "limit")  # a record's unit, beside benchmark keys
-TASK_FIELDS = ("task", "split")
-
 
 @dataclass(frozen=True)
 class Move:
@@ -55,15 +52,14 @@ def plan_moves(output: Path) -> list[Move]:
         record = read_record(path)
         unit = record.get("unit") or {}
         benchmark = (record.get("task") or {}).get("benchmark")
-        if not benchmark or not {"model", "task"} <= set(unit):
+        if not benchmark or not {"model", "revision", "variant", "mode", "task"} <= set(unit):
             continue  # not a harness run record this layout change concerns
-        extra = {k: str(v) for k, v in unit.items() if k not in (*UNIT_FIELDS, *TASK_FIELDS)}
+        old = Unit.from_record(unit)
         owned = set(get_benchmark(benchmark).condition(_probe(output)))
-        dropped = tuple(sorted(set(extra) - owned))
+        dropped = tuple(k for k, _ in old.extra if k not in owned)
         if not dropped:
             continue
-        base = Unit(unit["model"], unit["revision"], unit["variant"], unit["mode"], unit.get("limit"))
-        old, new = base.within(extra), base.within({k: v for k, v in extra.items() if k in owned})
+        new = old.within({k: v for k, v in old.extra if k in owned})
         folder = path.parent.parent
         unit_dir = next((p for p in (folder, *folder.parents) if p.name == experiment_name(old.condition)), None)
         if unit_dir is None:
@@ -92,9 +88,7 @@ def _files(move: Move, record: dict[str, Any]) -> list[Path]:
 def migrated(record: dict[str, Any], dropped: tuple[str, ...]) -> dict[str, Any]:
     """The record as today's run writes it: the dropped keys gone from its unit, run name and fingerprint."""
     unit = {k: v for k, v in record["unit"].items() if k not in dropped}
-    base = Unit(unit["model"], unit["revision"], unit["variant"], unit["mode"], unit.get("limit"))
-    extra = {k: str(v) for k, v in unit.items() if k not in (*UNIT_FIELDS, *TASK_FIELDS)}
-    out = {**record, "unit": unit, "run": base.within(extra).name}
+    out = {**record, "unit": unit, "run": Unit.from_record(unit).name}
     fingerprint = record.get("fingerprint")
     if isinstance(fingerprint, dict) and isinstance(fingerprint.get("inputs"), dict):
         inputs = {k: v for k, v in fingerprint["inputs"].items() if k not in dropped}

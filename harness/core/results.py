@@ -112,6 +112,13 @@ class Unit:
         fields = {"model": self.model, "revision": self.revision, "variant": self.variant, "mode": self.mode}
         return {**fields, **dict(self.extra), "limit": self.limit}
 
+    @classmethod
+    def from_record(cls, unit: Mapping[str, Any]) -> Unit:
+        """The unit a run record's `unit` names (`record()`, beside the task's own `task` and `split`)."""
+        own = ("model", "revision", "variant", "mode", "limit", "task", "split")
+        base = cls(unit["model"], unit["revision"], unit["variant"], unit["mode"], unit.get("limit"))
+        return base.within({k: str(v) for k, v in unit.items() if k not in own})
+
     def folder(self, output: Path) -> Path:
         """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read
         `--output-dir P` as `mteb.ResultCache(cache_path=P/..)` does `P/..` /results (README, "Results")."""
