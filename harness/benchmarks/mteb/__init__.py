@@ -27,18 +27,23 @@ if TYPE_CHECKING:
     from harness.benchmarks.mteb.adapter import InstructedEncoder
     from harness.benchmarks.mteb.eras import Era
     from harness.benchmarks.mteb.portable import TaskData
+    from harness.benchmarks.mteb.settings import MtebSettings
     from harness.core.context import Context, RunOptions
 
 
 SUMMARIZATION_BAR = "mteb._evaluators.text.summarization_evaluator"  # draws a bare tqdm bar, no switch of mteb's
 
 
-def protocol_of(opts: RunOptions) -> str:
-    """The run's MTEB protocol (`settings.MtebSettings`; the default where the run names none)."""
+def settings_of(opts: RunOptions) -> MtebSettings:
+    """The run's MTEB settings (`settings.py`; the defaults where the run names none)."""
     from harness.benchmarks.mteb.settings import MtebSettings
 
     found = opts.settings.get(BENCHMARK.name)
-    return (found if isinstance(found, MtebSettings) else MtebSettings()).protocol
+    return found if isinstance(found, MtebSettings) else MtebSettings()
+
+
+def protocol_of(opts: RunOptions) -> str:
+    return settings_of(opts).protocol
 
 
 def mteb_parts(spec: MtebTaskSpec) -> list[tuple[str, MtebTaskSpec]]:
@@ -292,7 +297,7 @@ class MtebBenchmark:
         return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
     def condition(self, opts: RunOptions) -> dict[str, str]:
-        return {"protocol": protocol_of(opts)}
+        return settings_of(opts).condition()
 
     def result_folder(self, spec: MtebTaskSpec, opts: RunOptions) -> Path:
         return opts.unit.within(self.condition(opts)).folder(opts.output)
