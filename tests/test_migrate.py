@@ -26,20 +26,21 @@ BASE = Unit("minilm", "r1", "none", "none")
 LEGACY = BASE.within({"protocol": "instructor"})  # every unit's condition until December 2026
 
 
-def _legacy_result(out: Path, name: str, score: float) -> Path:
+def _legacy_result(out: Path, name: str, score: float, protocol: str = "instructor") -> Path:
     """A finished task as the old runner filed it: result file, per-item outputs, run record, model_meta."""
-    spec, opts = registry().get(name), RunOptions(BASE, out, settings={"mteb": MtebSettings()})
+    spec, opts = registry().get(name), RunOptions(BASE, out, settings={"mteb": MtebSettings(protocol)})
     [(_, today)] = plan([spec], library(), opts).values()
-    inputs = {**today["inputs"], "protocol": "instructor"}
-    folder = LEGACY.folder(out)
+    inputs = {**today["inputs"], "protocol": protocol}
+    legacy = BASE.within({"protocol": protocol})
+    folder = legacy.folder(out)
     (folder / "items").mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.json").write_text(json.dumps({"task_name": name, "scores": {}}))
     (folder / "items" / f"{name}.json.gz").write_bytes(b"items of " + name.encode())
-    meta = {"name": "sentence-transformers/all-MiniLM-L6-v2", "experiment_kwargs": LEGACY.condition}
+    meta = {"name": "sentence-transformers/all-MiniLM-L6-v2", "experiment_kwargs": legacy.condition}
     (folder / "model_meta.json").write_text(json.dumps(meta))
     record: dict[str, Any] = {
-        "run": LEGACY.name,
-        "unit": {**LEGACY.record(), "task": name, "split": spec.split},
+        "run": legacy.name,
+        "unit": {**legacy.record(), "task": name, "split": spec.split},
         "task": spec.model_dump(mode="json"),
         "main_metric": spec.main_metric,
         "main_score": score,
@@ -103,3 +104,19 @@ def test_a_folder_left_without_results_is_removed_and_a_conflict_moves_nothing(t
     assert record_path(old, "BillboardMSCOCO").is_file()
     kept = json.loads(record_path(BASE.folder(out), "BillboardMSCOCO").read_text())
     assert kept["main_score"] == 0.41
+
+
+def test_a_task_run_under_two_protocols_is_moved_once_and_the_other_left(tmp_path: Path, capsys: Any) -> None:
+    """Billboard run under --protocol instructor and --protocol mteb: one result each in the old layout, one place
+    in the new. Fails if the second move overwrites the first (its files moved over the first's) or if either
+    result is lost."""
+    out = tmp_path / "results"
+    first = _legacy_result(out, "BillboardMSCOCO", 0.41, "instructor")
+    second = _legacy_result(out, "BillboardMSCOCO", 0.41, "mteb")
+    assert main(["migrate", str(out)]) == 0
+    assert "left BillboardMSCOCO in " + str(second) in capsys.readouterr().out
+    moved = json.loads(record_path(BASE.folder(out), "BillboardMSCOCO").read_text())
+    split = registry().get("BillboardMSCOCO").split
+    assert moved["unit"] == {**BASE.record(), "task": "BillboardMSCOCO", "split": split}  # the first, sorted
+    assert not first.exists() and record_path(second, "BillboardMSCOCO").is_file()
+    assert _status(out, "BillboardMSCOCO") == "done"

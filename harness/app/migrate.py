@@ -96,9 +96,14 @@ def migrated(record: dict[str, Any], dropped: tuple[str, ...]) -> dict[str, Any]
     return out
 
 
-def migrate(output: Path, dry_run: bool = False) -> list[Move]:
-    """Every move `plan_moves` finds, each checked first (none is made when any cannot be), then made."""
-    moves = plan_moves(output)
+def migrate(output: Path, dry_run: bool = False) -> tuple[list[Move], list[Move]]:
+    """Every move `plan_moves` finds, each checked first (none is made when any cannot be), then made; and the
+    moves left out because an earlier one fills the same place (a Billboard task run under two protocols: the
+    same number twice, as the protocol never reached it), whose results stay where they are, still reported."""
+    moves, left, taken = [], [], set()
+    for move in plan_moves(output):
+        (left if (move.target, move.task) in taken else moves).append(move)
+        taken.add((move.target, move.task))
     for move in moves:
         if (move.source / ".leases" / move.task).exists():
             raise ResultError(f"{move.task}: a run holds its lease in {move.source}; migrate once that run has ended")
@@ -109,7 +114,7 @@ def migrate(output: Path, dry_run: bool = False) -> list[Move]:
             )
     for move in [] if dry_run else moves:
         _apply(move)
-    return moves
+    return moves, left
 
 
 def _apply(move: Move) -> None:

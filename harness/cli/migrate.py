@@ -18,9 +18,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
     from harness.app.migrate import migrate
 
-    moves = migrate(Path(args.output_dir), args.dry_run)
+    moves, left = migrate(Path(args.output_dir), args.dry_run)
     for move in moves:
         verb = "would move" if args.dry_run else "moved"
         print(f"{verb} {move.task}: {move.source} -> {move.target} (no {', '.join(move.dropped)} in its condition)")
+    for move in left:
+        print(f"left {move.task} in {move.source}: {move.target} gets it from the move above (reports read both)")
     print(f"{len(moves)} task(s) {'to move' if args.dry_run else 'moved'}; every other result is where runs look")
     return 0
