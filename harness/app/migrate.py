@@ -47,7 +47,7 @@ class Move:
 
 def plan_moves(output: Path) -> list[Move]:
     """Every finished task under `output` filed under condition keys its benchmark no longer owns."""
-    moves = []
+    moves, probe = [], _probe(output)
     for path in sorted(output.rglob("records/*.run.json")):
         record = read_record(path)
         unit = record.get("unit") or {}
@@ -55,7 +55,7 @@ def plan_moves(output: Path) -> list[Move]:
         if not benchmark or not {"model", "revision", "variant", "mode", "task"} <= set(unit):
             continue  # not a harness run record this layout change concerns
         old = Unit.from_record(unit)
-        owned = set(get_benchmark(benchmark).condition(_probe(output)))
+        owned = set(get_benchmark(benchmark).condition(probe))
         dropped = tuple(k for k, _ in old.extra if k not in owned)
         if not dropped:
             continue

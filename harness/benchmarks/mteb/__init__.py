@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.benchmarks.mteb.protocols import era
 from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec, ScriptLoader
-from harness.core.benchmark import Evaluation
+from harness.core.benchmark import Evaluation, task_unit
 from harness.core.checks import DataCheck
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
@@ -300,7 +300,7 @@ class MtebBenchmark:
         return settings_of(opts).condition()
 
     def result_folder(self, spec: MtebTaskSpec, opts: RunOptions) -> Path:
-        return opts.unit.within(self.condition(opts)).folder(opts.output)
+        return task_unit(spec, opts).folder(opts.output)
 
 
 def _hub_rows(task: Any) -> dict[str, int]:
