@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
     from harness.app.api import TaskScore
 
-__version__ = "0.1.0"
+from harness.core.version import __version__
+
+__all__ = ["__version__", "evaluate", "load_results", "mteb_model", "mteb_task"]
 
 
 def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The test command: offline, caches in a temporary folder, lint + tests.
+# The test command (README step b; .ci/run calls exactly this): offline, caches in a temporary folder; lint, format,
+# types, then the tests with the slowest listed. Extra arguments go to pytest (`-m "not slow"`: the fast subset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export HF_HOME="$tmp/hf" MTEB_CACHE="$tmp/mteb" HARNESS_CACHE="$tmp/harness"
 ruff check harness tests perf scripts
-python -m pytest -q "$@"
+ruff format --check harness tests perf scripts
+mypy
+python -m pytest -q --durations=15 "$@"

@@ -100,7 +100,9 @@ def migrate(output: Path, dry_run: bool = False) -> tuple[list[Move], list[Move]
     """Every move `plan_moves` finds, each checked first (none is made when any cannot be), then made; and the
     moves left out because an earlier one fills the same place (a Billboard task run under two protocols: the
     same number twice, as the protocol never reached it), whose results stay where they are, still reported."""
-    moves, left, taken = [], [], set()
+    moves: list[Move] = []
+    left: list[Move] = []
+    taken: set[tuple[Path, str]] = set()
     for move in plan_moves(output):
         (left if (move.target, move.task) in taken else moves).append(move)
         taken.add((move.target, move.task))

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.core.benchmark import Evaluation, get_benchmark, task_unit
 from harness.core.context import Context, Outcome, RunOptions
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
@@ -28,6 +27,7 @@ from harness.core.results import (
     write_record,
 )
 from harness.core.spec import TaskSpec
+from harness.core.version import __version__
 
 
 def task_folder(spec: TaskSpec, opts: RunOptions) -> Path:

@@ -8,11 +8,11 @@ import signal
 import sys
 import traceback
 
-from harness import __version__
 from harness.cli import data, launch, migrate, misc, report, robustness, run  # noqa: F401 - each registers its verbs
 from harness.cli.common import COMMANDS
 from harness.core import progress
 from harness.core.errors import HarnessError, Interrupted, Terminated
+from harness.core.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
