@@ -53,19 +53,40 @@ def prompt_options(
 
 
 class HubCache:
-    """A Hugging Face hub cache laid out as `huggingface_hub` lays it out (`datasets--org--name/snapshots/<rev>/`),
-    read by the harness's real hub code under HF_HUB_OFFLINE=1: the hub path under test without a network."""
+    """A Hugging Face hub cache laid out as `huggingface_hub` writes it: each file's bytes once under
+    `datasets--org--name/blobs/<hash>`, and `snapshots/<revision>/<path>` a relative symlink to its blob; read by
+    the harness's real hub code under HF_HUB_OFFLINE=1: the hub path under test without a network."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def dataset(self, repo: str, revision: str, files: dict[str, str | bytes]) -> Path:
-        snap = self.root / f"datasets--{repo.replace('/', '--')}" / "snapshots" / revision
+        import hashlib
+
+        repo_dir = self.root / f"datasets--{repo.replace('/', '--')}"
+        snap = repo_dir / "snapshots" / revision
         for name, body in files.items():
+            data = body if isinstance(body, bytes) else body.encode("utf-8")
+            blob = repo_dir / "blobs" / hashlib.sha256(data).hexdigest()
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(data)
             path = snap / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+            path.unlink(missing_ok=True)
+            path.symlink_to(os.path.relpath(blob, path.parent))
         return snap
+
+    @staticmethod
+    def replace(snap: Path, name: str, body: str | bytes) -> None:
+        """Give a snapshot file other bytes, as a repaired (re-downloaded) or damaged blob would have."""
+        import hashlib
+
+        data = body if isinstance(body, bytes) else body.encode("utf-8")
+        path = snap / name
+        blob = path.resolve().parent / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        path.unlink()
+        path.symlink_to(os.path.relpath(blob, path.parent))
 
 
 @pytest.fixture
@@ -80,3 +101,27 @@ def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubCache:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(root))  # read at import, in this process
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     return HubCache(root)
+
+
+def finished(folder: Path, task: str, score: float, **record: Any) -> Path:
+    """A finished task as a run files it (`harness.core.results`): its mteb result file (one per part) and its run
+    record in `records/`, giving one score, as `results.result_problem` requires before anything is resumed or
+    reported. `score` on the 0-1 scale; `record` adds or replaces fields of the run record."""
+    from harness.core.io import write_json
+    from harness.core.results import record_path
+    from harness.core.spec import every_task
+
+    spec = every_task().tasks[task]
+    for part in spec.subtasks or [task]:
+        rows = [{"hf_subset": subset, spec.main_metric: score} for subset in spec.subsets]
+        write_json(folder / f"{part}.json", {"task_name": part, "scores": {spec.split: rows}})
+    body = {
+        "unit": {"task": task, "split": spec.split},
+        "task": spec.model_dump(mode="json"),
+        "main_metric": spec.main_metric,
+        "main_score": score,
+        "part_scores": dict.fromkeys(spec.subtasks, score) if spec.subtasks else None,
+        **record,
+    }
+    write_json(record_path(folder, task), body)
+    return folder

@@ -100,7 +100,7 @@ def test_every_mteb_pin_is_the_one_mteb_loads() -> None:
         if spec.benchmark != "mteb":
             continue
         for name, part in mteb_parts(spec):  # type: ignore[arg-type]
-            pin = spec.source.pin(part.name if spec.subtasks else None)  # type: ignore[attr-defined]
+            pin = spec.source.today(part.name if spec.subtasks else None)  # type: ignore[attr-defined]
             dataset = mteb.get_task(name).metadata.dataset
             assert (pin.hf_dataset, pin.revision) == (dataset["path"], dataset["revision"]), name
             checked += 1
@@ -308,25 +308,28 @@ def test_misspelt_protocol_keys_fail_validation(tmp_path: Path, task: str, old: 
 
 def test_a_hub_load_hands_mteb_the_task_files_revision(monkeypatch: pytest.MonkeyPatch, hub_cache: HubCache) -> None:
     """The revision in the task file is the one mteb loads (it used to be recorded but never passed): mteb reads
-    that revision's snapshot, not the repository's head."""
-    from harness.benchmarks.mteb import load_part
+    that revision's files, not the repository's head."""
+    from harness.benchmarks.mteb import load_part, stats
 
     seen: dict[str, str] = {}
 
     def fake_load(task: Any) -> None:
         seen.update(task.metadata.dataset)
+        task.dataset = {"test": []}
 
     import mteb
 
     monkeypatch.setattr(type(mteb.get_task("STS12")), "load_data", fake_load)
+    monkeypatch.setattr(stats, "against_record", lambda *args: [])
     spec = registry().get("STS12").model_copy(deep=True)
     revision = "0123456789abcdef0123456789abcdef01234567"
-    snap = hub_cache.dataset("mteb/sts12-sts", revision, {"README.md": "# STS12\n"})
-    hub_cache.dataset("mteb/sts12-sts", "f" * 40, {"README.md": "# another revision\n"})
-    pinned = spec.source.model_copy(update={"revision": revision})  # type: ignore[attr-defined]
-    spec = spec.model_copy(update={"source": pinned})
+    snap = hub_cache.dataset("mteb/sts12-sts", revision, {"test.jsonl.gz": b"pinned"})
+    hub_cache.dataset("mteb/sts12-sts", "f" * 40, {"test.jsonl.gz": b"another revision"})
+    pin = spec.source.pin.model_copy(update={"revision": revision})  # type: ignore[attr-defined]
+    spec = spec.model_copy(update={"source": spec.source.model_copy(update={"pin": pin})})
     _, provenance = load_part(spec, spec, None, "mteb")  # type: ignore[arg-type]
-    assert provenance["revision"] == revision and seen["path"] == str(snap)
+    assert provenance["revision"] == revision
+    assert (Path(seen["path"]) / "test.jsonl.gz").resolve() == (snap / "test.jsonl.gz").resolve()
 
 
 def test_dated_sets_change_only_the_strings_that_changed_that_day(tmp_path: Path) -> None:
@@ -381,3 +384,36 @@ def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path, mo
     _library.cache_clear()
     assert main([*args, "validate"]) == 3  # the problem listed; 3, a malformed file, as the README says
     assert main([*args, *run]) == 3  # a task file family error, naming the file
+
+
+def test_every_pinned_revision_names_its_files_and_evidence_or_is_refused() -> None:
+    """Each pin of each MTEB task (today's, the paper era's, each CQADupstack forum) either lists the files the
+    public record shows with the evidence (a page or commit of the record), or says why it is refused: a pin
+    with neither would be read by a guess."""
+    import re
+
+    pins = 0
+    for spec in registry().select(benchmark="mteb"):
+        source = spec.source  # type: ignore[attr-defined]
+        for pin in [*(source.parts or {}).values(), source.pin, source.paper]:
+            if pin is None:
+                continue
+            pins += 1
+            assert pin.refused or (pin.files and pin.evidence), (spec.name, pin.revision)
+            text = pin.evidence or pin.refused
+            assert re.search(r"https://|[0-9a-f]{7,}", text), (spec.name, pin.revision, "no page or commit named")
+    assert pins == 56 - 1 + 12 + 15
+
+
+def test_the_hub_layout_page_is_the_task_files() -> None:
+    """docs/reference/hub-layouts.md is generated from the task files (`scripts/layout_table.py`): an edit of one
+    without the other fails here."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "layout_table.py"
+    module_spec = importlib.util.spec_from_file_location("layout_table", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    page = path.parents[1] / "docs" / "reference" / "hub-layouts.md"
+    assert page.read_text(encoding="utf-8") == module.table(), "run: python scripts/layout_table.py > " + str(page)

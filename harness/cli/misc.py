@@ -118,7 +118,12 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _cache_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--clear", action="store_true", help="delete the cache (both stores)")
+    p.add_argument(
+        "--clear",
+        action="store_true",
+        help="delete everything the harness derived into its cache (embeddings, rows read from hub revisions, "
+        "model digests, ONNX exports, downloaded files), naming each",
+    )
     p.add_argument("--compact", action="store_true", help="merge the shard store's segments into few files")
 
 
@@ -126,13 +131,21 @@ def _cache_args(p: argparse.ArgumentParser) -> None:
 def _cache(args: argparse.Namespace) -> int:
     import shutil
 
-    from harness.models.stores import ShardStore, default_path, open_store, shards_path
+    from harness.models.stores import ShardStore, open_store, shards_path
 
     if args.clear:
-        for f in default_path().parent.glob(default_path().name + "*"):
-            f.unlink()
-        shutil.rmtree(shards_path(), ignore_errors=True)
-        print(f"cleared {default_path()} and {shards_path()}")
+        from harness.core.paths import CACHE_ENTRIES, cache_path
+
+        cleared = 0
+        for entry, what in CACHE_ENTRIES.items():
+            found = sorted(cache_path(entry).parent.glob(entry + "*"))  # the SQLite store's -wal and -shm too
+            size = sum(f.stat().st_size for p in found for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+            for path in found:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if found:
+                cleared += 1
+                print(f"cleared {cache_path(entry)}: {what} ({size / 1e6:.1f} MB)")
+        print(f"{cleared} cache entr{'y' if cleared == 1 else 'ies'} cleared under {cache_path('digests').parent}")
         return 0
     if args.compact:
         merged = ShardStore(shards_path()).compact()

@@ -22,8 +22,9 @@ class Note:
         return asdict(self)
 
     def text(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{self.what} x{self.count} (first {where})"
+        if not self.line:  # a note on the file as a whole (a copy's figures), made once
+            return f"{self.what} ({self.file})"
+        return f"{self.what} x{self.count} (first {self.file}:{self.line})"
 
 
 @dataclass

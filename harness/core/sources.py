@@ -12,7 +12,7 @@ from typing import Literal
 
 from harness.core.errors import DataError
 from harness.core.io import write_atomic, write_atomic_path
-from harness.core.paths import cache_root
+from harness.core.paths import cache_path
 from harness.core.spec import Strict, TaskSpec
 
 
@@ -48,7 +48,7 @@ def task_files(spec: TaskSpec, source: FilesSource, data_dir: Path | None) -> di
 
 
 def _download(spec: TaskSpec, source: FilesSource, name: str) -> Path:
-    dest = cache_root() / "files" / source.repository / source.commit / source.path / name
+    dest = cache_path("files") / source.repository / source.commit / source.path / name
     if dest.is_file():
         return dest
     url = RAW.format(repository=source.repository, commit=source.commit, path=source.path, file=name)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import ModelError
-from harness.core.paths import cache_root
+from harness.core.paths import cache_path
 from harness.models.encoder import Encoder, _pooling_excludes
 
 OPSET = 17
@@ -60,7 +60,7 @@ class OnnxEncoder(Encoder):
     def _exported(self) -> Path:
         import torch
 
-        folder = cache_root() / "onnx" / f"{self.identity.revision}-torch{torch.__version__}-opset{OPSET}-{EXPORT}"
+        folder = cache_path("onnx") / f"{self.identity.revision}-torch{torch.__version__}-opset{OPSET}-{EXPORT}"
         path = folder / "model.onnx"
         if path.is_file():
             return path

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.benchmarks.mteb import stats
 from harness.benchmarks.mteb.protocols import era
-from harness.benchmarks.mteb.spec import ClusteringProtocol, DatasetPin, MtebTaskSpec, ScriptLoader
+from harness.benchmarks.mteb.spec import ClusteringProtocol, HubPin, MtebTaskSpec, place
 from harness.core.benchmark import Evaluation, task_unit
-from harness.core.checks import DataCheck
+from harness.core.checks import DataCheck, Note
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
 from harness.core.items import Items
@@ -59,16 +60,15 @@ def data_folder(spec: MtebTaskSpec, part: MtebTaskSpec, root: Path) -> Path:
     return base if part is spec else base / part.name
 
 
-def dataset_pin(spec: MtebTaskSpec, part: MtebTaskSpec, protocol: str) -> DatasetPin:
+def dataset_pin(spec: MtebTaskSpec, part: MtebTaskSpec, protocol: str) -> HubPin:
     """The revision a protocol loads: the paper-era code's under the era protocols, today's pin under mteb."""
     sub = part.name if spec.subtasks else None
-    return spec.source.era_pin(sub) if era(protocol) else spec.source.pin(sub)
+    return spec.source.era_pin(sub) if era(protocol) else spec.source.today(sub)
 
 
-def paper_loader(spec: MtebTaskSpec, pin: DatasetPin) -> ScriptLoader | None:
-    """How the era code's revision is read: through its loading script's files, when it is that revision."""
-    paper = spec.source.paper_revision
-    return spec.source.paper_loader if paper is not None and pin.revision == paper else None
+def splits_read(spec: TaskSpec) -> list[str]:
+    """The splits a task reads: its evaluation split, and a classifier's train split."""
+    return [spec.split, "train"] if spec.category == "Classification" else [spec.split]
 
 
 def mteb_task(spec: MtebTaskSpec, part: MtebTaskSpec) -> Any:
@@ -97,17 +97,21 @@ def load_part(
         task.dataset, task.data_loaded = data.to_mteb(), True
         return task, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
     pin = dataset_pin(spec, part, protocol)
-    folder = hub.snapshot(part.name, pin, hub.DATA_PATTERNS)  # mteb loads the snapshot: the hub cache works offline
+    snap = hub.snapshot(part.name, pin)
+    folder = hub.view(pin, snap)  # mteb loads the snapshot's files: the hub cache works offline
     dataset = {**task.metadata.dataset, "path": str(folder), "revision": None}
     task.metadata = task.metadata.model_copy(update={"dataset": dataset})
     try:
         task.load_data()
     except Exception as exc:
         raise DataError(
-            f"task {part.name}: mteb could not load {pin.hf_dataset} @ {pin.revision} from {folder} "
-            f"({type(exc).__name__}: {str(exc)[:200]}). "
-            "Offline, pass --data-dir DIR with the portable layout (see `harness data mirror`)."
+            f"task {part.name}: mteb could not load {pin.label()} from {snap} ({type(exc).__name__}: "
+            f"{str(exc)[:200]}): a file is damaged (delete it from the hub cache and fetch it again) or not what "
+            "the record shows. Offline, pass --data-dir DIR with the portable layout (see `harness data mirror`)"
         ) from None
+    task.metadata = task.metadata.model_copy(update={"dataset": {**dataset, "path": pin.hf_dataset}})
+    task.dataset = stats.subsets_of(task)
+    refuse_unlike(part.name, pin, stats.against_record(task, pin, {}, splits_read(spec)), snap)
     source: dict[str, Any] = {"source": "hub", "path": pin.hf_dataset, "revision": pin.revision}
     paper = spec.source.era_pin(part.name if spec.subtasks else None)
     if paper != pin:
@@ -128,8 +132,8 @@ def load_part(
 def era_rows(
     spec: MtebTaskSpec, part: MtebTaskSpec, root: Path | None, protocol: str
 ) -> tuple[TaskData, dict[str, Any]]:
-    """A part's rows for the era evaluators: from `--data-dir`, or the hub's paper-era revision mirrored once into
-    the harness cache in the portable layout (written whole, then renamed, so a killed download leaves nothing)."""
+    """A part's rows for the era evaluators: from `--data-dir`, or the hub's paper-era revision as its files give
+    them, checked against the figures of record and kept in the harness cache keyed by those files' bytes."""
     from harness.benchmarks.mteb.mirror import cached_rows
     from harness.benchmarks.mteb.portable import TaskData
 
@@ -137,8 +141,46 @@ def era_rows(
         data = TaskData(part, root, folder=data_folder(spec, part, root))
         return data, {"source": "data-dir", "folder": str(data.folder), "sha256": data.checksum()}
     pin = dataset_pin(spec, part, protocol)
-    data = TaskData(part, Path(), folder=cached_rows(part, pin, paper_loader(spec, pin)))
+
+    def verify(rows: Path, snapshot: Path) -> None:
+        refuse_unlike(part.name, pin, figures(spec, part, pin, TaskData(part, Path(), folder=rows)), snapshot)
+
+    data = TaskData(part, Path(), folder=cached_rows(part, pin, verify))
     return data, {"source": "hub", "path": pin.hf_dataset, "revision": pin.revision, "sha256": data.checksum()}
+
+
+def figures(spec: MtebTaskSpec, part: MtebTaskSpec, pin: HubPin, data: TaskData) -> list[stats.Difference]:
+    """How the rows `data` holds differ from the figures of record of `pin` (`stats.against_record`)."""
+    task = mteb_task(spec, part)
+    task.dataset = data.to_mteb()
+    counts = {
+        place(subset, split): len(rows[split])
+        for subset, rows in data.subsets.items()
+        for split in rows
+        if isinstance(rows[split], list)
+    }
+    return stats.against_record(task, pin, counts, splits_read(spec))
+
+
+def refuse_unlike(task: str, pin: HubPin, found: list[stats.Difference], where: Path) -> None:
+    """Hub data unlike its figures of record is refused: a short, damaged or other download is never scored."""
+    if found:
+        raise DataError(
+            f"task {task}: the files of {pin.label()} (in {where}) do not give its figures of record: "
+            f"{stats.summary(found)}. The download is short or damaged: delete the task's files from the hub cache "
+            "and fetch them again"
+        )
+
+
+def copy_notes(spec: MtebTaskSpec, part: MtebTaskSpec, protocol: str, data: TaskData) -> list[Note]:
+    """A `--data-dir` copy unlike the figures of the revision it stands for is noted, not refused: it may be a
+    documented copy (`SOURCE.md`); the note goes into the run record and the report beside the score."""
+    pin = dataset_pin(spec, part, protocol)
+    found = figures(spec, part, pin, data)
+    if not found:
+        return []
+    what = f"this copy differs from mteb's figures of {pin.label()}: {stats.summary(found)}"
+    return [Note(str(data.folder), 0, what, 1)]
 
 
 class MtebBenchmark:
@@ -163,13 +205,15 @@ class MtebBenchmark:
         for _, part in mteb_parts(spec):
             prefix = f"{part.name}:" if spec.subtasks else ""
             if opts.data_dir is not None:
-                check = TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir)).check()
-            elif era(protocol) is not None and spec.category != "Retrieval":  # mirrored once into the cache
+                data = TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir))
+                check = data.check()
+                check.notes += copy_notes(spec, part, protocol, data)
+            elif era(protocol) is not None and spec.category != "Retrieval":  # checked once, kept in the cache
                 check = era_rows(spec, part, None, protocol)[0].check()
             elif load_hub:
                 check = DataCheck(_hub_rows(load_part(spec, part, None, protocol)[0]))
             else:
-                hub.snapshot(part.name, dataset_pin(spec, part, protocol), hub.DATA_PATTERNS)
+                hub.snapshot(part.name, dataset_pin(spec, part, protocol))
                 check = DataCheck()
             checks.append(DataCheck({f"{prefix}{k}": n for k, n in check.rows.items()}, check.notes))
         return DataCheck({k: n for c in checks for k, n in c.rows.items()}, [n for c in checks for n in c.notes])
@@ -200,7 +244,8 @@ class MtebBenchmark:
                 per_subset, sources[part.name], part_items, why = self._evaluate_mteb(spec, part, model, opts)
                 main = [s[spec.main_metric] for s in per_subset.values()]  # mteb's main score may be another
             items.append((part.name, part_items))
-            result = _task_result(mteb_task(spec, part), {spec.split: per_subset}, time.perf_counter() - start)
+            read = sources[part.name].get("revision") or f"sha256-{sources[part.name]['sha256'][:16]}"
+            result = _task_result(mteb_task(spec, part), {spec.split: per_subset}, time.perf_counter() - start, read)
             write_task_result(self.result_folder(spec, opts), result)
             scores.append(sum(main) / len(main))
         names = [part.name for _, part in parts]
@@ -285,15 +330,15 @@ class MtebBenchmark:
         return {"era_evaluators": RULES} if era(protocol_of(opts)) else {}
 
     def mirror(self, spec: MtebTaskSpec, out: Path, opts: RunOptions) -> list[Path]:
-        from harness.benchmarks.mteb.mirror import mirror, write_rows
+        from harness.benchmarks.mteb.mirror import copy_rows, mirror
 
         protocol = protocol_of(opts)
-        if era(protocol) is not None and spec.category != "Retrieval":
-            written = []
-            for _, part in mteb_parts(spec):
-                pin = dataset_pin(spec, part, protocol)
-                written += write_rows(part, pin, data_folder(spec, part, out), paper_loader(spec, pin))
-            return written
+        if era(protocol) is not None and spec.category != "Retrieval":  # the checked rows the era protocol reads
+            return [
+                path
+                for _, part in mteb_parts(spec)
+                for path in copy_rows(era_rows(spec, part, None, protocol)[0].folder, data_folder(spec, part, out))
+            ]
         return mirror(spec, [(part, load_part(spec, part, None, protocol)[0]) for _, part in mteb_parts(spec)], out)
 
     def condition(self, opts: RunOptions) -> dict[str, str]:
@@ -305,10 +350,8 @@ class MtebBenchmark:
 
 def _hub_rows(task: Any) -> dict[str, int]:
     """Rows per subset and split of a task mteb loaded (a task of one subset holds its splits directly)."""
-    data = task.dataset
-    subsets = data if set(task.hf_subsets) <= set(data) else {"default": data}
     rows = {}
-    for subset, splits in subsets.items():
+    for subset, splits in stats.subsets_of(task).items():
         for split, part in splits.items():
             name = split if subset == "default" else f"{subset}/{split}"
             if isinstance(part, dict) and "corpus" in part:
@@ -318,10 +361,14 @@ def _hub_rows(task: Any) -> dict[str, int]:
     return rows
 
 
-def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float) -> Any:
+def _task_result(task: Any, scores: dict[str, dict[str, Any]], seconds: float, revision: str) -> Any:
+    """mteb's result file, naming the data that was read: the hub revision (the paper's pin under an era
+    protocol, not the task's today), or `sha256-<16>` of a `--data-dir` copy, as a local model folder is named."""
     from mteb.results import TaskResult
 
-    return TaskResult.from_task_results(task, scores, seconds)
+    result = TaskResult.from_task_results(task, scores, seconds)
+    result.dataset_revision = revision
+    return result
 
 
 def _protocol_record(protocol: str, the_era: Era | None, spec: MtebTaskSpec) -> dict[str, Any]:

@@ -1,23 +1,26 @@
 """`harness data mirror` for MTEB tasks, written in the portable layout so an air-gapped machine evaluates the same
 bytes: under `mteb`, what mteb loaded at today's pin (the inverse of `portable.TaskData.to_mteb`); under the era
 protocols, the rows the paper-era code read from the paper revision, parsed from its own files (`hub`,
-`write_rows`), which a hub run also mirrors once into the harness cache (`cached_rows`)."""
+`write_rows`), which a hub run also keeps in the harness cache, keyed by those files' bytes (`cached_rows`)."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.core.io import write_atomic, write_jsonl
-from harness.core.paths import cache_root
+from harness.core.fingerprint import files_digest
+from harness.core.io import write_atomic, write_atomic_path, write_jsonl
+from harness.core.paths import cache_path
 from harness.core.spec import TaskSpec
 
 if TYPE_CHECKING:
-    from harness.benchmarks.mteb.spec import DatasetPin, ScriptLoader
+    from harness.benchmarks.mteb.spec import HubPin
 
 
 # source column -> portable column, per category (mteb 2.x's names; the paper-era pair datasets say sent1/sent2)
@@ -113,32 +116,76 @@ def mirror(spec: TaskSpec, parts: list[tuple[TaskSpec, Any]], out: Path) -> list
     return written
 
 
-def write_rows(spec: TaskSpec, pin: DatasetPin, folder: Path, loader: ScriptLoader | None = None) -> list[Path]:
+def write_rows(spec: TaskSpec, pin: HubPin, folder: Path, snap: Path) -> list[Path]:
     """The paper-era code's data, every subset of `spec` read from the revision's own files as it loaded them
-    (`hub`: through its script's files when `loader` says it had one), written under `folder`."""
+    (`hub`: as its script read them, where it had one), written under `folder`."""
     from harness.benchmarks.mteb import hub
 
     splits = [spec.split, "train"] if spec.category == "Classification" else [spec.split]
     written = []
     for subset in spec.subsets:
-        if loader is not None:
-            data = hub.load_scripted(spec.name, pin, loader, subset, splits)
+        if pin.script is not None:
+            data = hub.read_scripted(spec.name, pin, subset, splits, snap)
         else:
-            data = hub.load_script_free(spec.name, pin, subset)
+            data = hub.load_script_free(spec.name, pin, subset, snap)
         written += write_portable(spec, data, folder if subset == "default" else folder / subset)
     return written
 
 
-def cached_rows(spec: TaskSpec, pin: DatasetPin, loader: ScriptLoader | None = None) -> Path:
-    """The folder of the paper-era rows in the harness cache, mirrored on first use: into a private folder, then
-    renamed into place, so a killed download leaves no partial data that a later run would read."""
-    folder = cache_root() / "mteb-rows" / f"{pin.hf_dataset.replace('/', '__')}@{pin.revision}" / spec.name
-    if not folder.is_dir():
-        draft = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+MANIFEST = "rows.sha256"  # a derived folder's own digest, written last: the folder is whole and unedited
+
+
+def cached_rows(spec: TaskSpec, pin: HubPin, verify: Callable[[Path, Path], None]) -> Path:
+    """The folder of the rows the revision's files give, in the portable layout in the harness cache. It is keyed by
+    the source files' digests (`hub.view`: their blobs, sizes and times; a repaired or re-downloaded snapshot is
+    read afresh, never served the rows of the files it replaced) and checked against its own manifest before each use (an edited or torn copy is built
+    again). Built once: into a private folder, `verify`-ed (its rows and the snapshot they came from, against the
+    figures of record), then renamed into place, so a
+    killed or refused build leaves nothing a later run would read. `harness cache --clear` removes them all."""
+    from harness.benchmarks.mteb import hub
+
+    snap = hub.snapshot(spec.name, pin)
+    view = hub.view(pin, snap)
+    folder = rows_root() / f"{pin.hf_dataset.replace('/', '__')}@{pin.revision}" / view.name / spec.name
+    if folder.is_dir() and _intact(folder):
+        return folder
+    draft = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(draft, ignore_errors=True)
+    try:
+        write_rows(spec, pin, draft, view)
+        verify(draft, snap)
+        write_atomic(draft / MANIFEST, lambda fh: fh.write(_digest(draft) + "\n"))
+    except BaseException:
         shutil.rmtree(draft, ignore_errors=True)
-        write_rows(spec, pin, draft, loader)
-        try:
-            os.replace(draft, folder)
-        except OSError:  # another process put it in place first: theirs is the same data
-            shutil.rmtree(draft, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)  # a copy that failed its manifest
+    try:
+        os.replace(draft, folder)
+    except OSError:  # another process put it in place first: theirs holds the same rows
+        shutil.rmtree(draft, ignore_errors=True)
     return folder
+
+
+def copy_rows(source: Path, folder: Path) -> list[Path]:
+    """A checked rows folder (`cached_rows`) copied where `--data-dir` reads it (`harness data mirror`)."""
+    written = []
+    for path in sorted(p for p in source.rglob("*") if p.is_file() and p.name != MANIFEST):
+        target = folder / path.relative_to(source)
+        write_atomic_path(target, functools.partial(shutil.copyfile, path))
+        written.append(target)
+    return written
+
+
+def rows_root() -> Path:
+    return cache_path("mteb-rows")
+
+
+def _digest(folder: Path) -> str:
+    return files_digest((p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST), folder)
+
+
+def _intact(folder: Path) -> bool:
+    try:
+        return (folder / MANIFEST).read_text(encoding="utf-8").strip() == _digest(folder)
+    except OSError:
+        return False

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.benchmarks.mteb import stats
 from harness.core.errors import ResultError
 from harness.core.items import Items, Stratum, single
 
@@ -95,7 +96,7 @@ def items_from_predictions(
     for subset in task.hf_subsets:
         got = None
         if subset in saved and split in saved[subset]:
-            got = READERS[category](task, saved[subset][split], task.dataset[subset][split], metric)
+            got = READERS[category](task, saved[subset][split], stats.subsets_of(task)[subset][split], metric)
         if got is None:
             return None, f"mteb's {category} predictions give no per-item {metric} the harness can read"
         main, again = scores[subset][metric], got.score()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, ValidationInfo, field_validator, model_validator
@@ -9,60 +10,88 @@ from pydantic import Field, PositiveInt, ValidationInfo, field_validator, model_
 from harness.core.spec import MTEB_CATEGORIES, Strict, TaskSpec, typed
 
 
-class DatasetPin(Strict):
+def place(subset: str, part: str) -> str:
+    """How task files name a subset's split (or retrieval part): `test` in a task of one subset, `en/test` else."""
+    return part if subset == "default" else f"{subset}/{part}"
+
+
+class ScriptRead(Strict):
+    """How a 2022 revision's loading script turned its `files` into rows (`datasets` 4 and later run no script, nor
+    does the harness: `hub.read_scripted` reads the files as the script did). `format`: `jsonl` (one JSON object per
+    line, yielded as it stands) or `tsv` (a header line, then tab-separated fields read by `csv.DictReader` with
+    its default quoting); `columns`: row field -> the file's column; `label_names`: the label_text the script gave
+    each label."""
+
+    script: str
+    format: Literal["jsonl", "tsv"]
+    columns: dict[str, str] | None = None
+    label_names: dict[str, str] | None = None
+
+
+class HubPin(Strict):
+    """One revision of a hub dataset and what the public record shows it holds for the task.
+
+    `files`: a split, or a retrieval task's `corpus`, `queries`, `qrels/<split>` (`en/test` where the task has
+    subsets: `place`) -> the path in the repository (a glob for sharded parquet), as the revision's tree page shows
+    it; exactly these are downloaded and must all be there. `script`: how its loading script read them (2022
+    revisions only). `rows`: the samples per split (`place`) recorded for this revision where mteb's own figures
+    (`descriptive_stats`, of the revision mteb pins today) are not its figures; None: mteb's figures are this
+    revision's (today's pin, or a paper-era revision whose rows the record shows are today's). `evidence`: the
+    pages or commits that show all this. `refused`: why this revision is not read from the hub (the record does
+    not establish its files, or no figure of record can check a download of it): refused in one line, never read
+    by a guess."""
+
     hf_dataset: str
     revision: str = Field(min_length=1)
+    files: dict[str, str] | None = None
+    script: ScriptRead | None = None
+    rows: dict[str, PositiveInt] | None = None
+    evidence: str | None = None
+    refused: str | None = None
 
+    @model_validator(mode="after")
+    def _recorded(self) -> HubPin:
+        if self.files is not None and not self.evidence:
+            raise ValueError("files need their evidence: the tree page, commit or script that shows them")
+        if self.script is not None and self.files is None:
+            raise ValueError("script describes how files were read: give the files")
+        return self
 
-class ScriptLoader(Strict):
-    """A paper-era revision whose subsets only its loading script defined (`hub.load_scripted`): the data files the
-    script read (`files`: {subset} and {split} filled in; a gzipped copy is found too), the rows expected per subset
-    and split (checked: a wrong file is refused, never scored), and where the layout comes from."""
-
-    loader: Literal["script"]
-    script: str
-    files: str = Field(pattern=r"\{split\}")
-    rows: dict[str, dict[str, PositiveInt]] | None = None
-    evidence: str
+    def label(self) -> str:
+        return f"{self.hf_dataset} @ {self.revision[:8]}"
 
 
 class MtebSource(Strict):
-    """The mteb task class that evaluates the task and the dataset revision it loads (passed to mteb).
+    """The mteb task class that evaluates the task and the dataset revisions it is read at.
 
-        `paper_hf_dataset`/`paper_revision`: what the paper-era code loaded (the INSTRUCTOR fork's pin, a full commit),
-        where it differs from today's pin; the era protocols load it (`era_pin`), through its script's files when it has
-    one (`paper_loader`; today's pins load with `datasets` as they are). `parts`: per-subtask pins
-        (CQADupstack's 12 forums are 12 mteb tasks)."""
+    `pin`: the revision installed mteb loads (mteb's own metadata; `--protocol mteb`). `paper`: what the paper-era
+    code loaded (the INSTRUCTOR fork's pin, a full commit) where it differs; the era protocols read it (`era_pin`).
+    `parts`: per-subtask pins (CQADupstack's 12 forums are 12 mteb tasks)."""
 
     kind: Literal["mteb"]
     mteb_task: str
-    hf_dataset: str | None = None
-    revision: str | None = Field(default=None, min_length=1)
-    paper_hf_dataset: str | None = None
-    paper_revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")  # the hub resolves only full commits
-    paper_loader: ScriptLoader | None = None
-    parts: dict[str, DatasetPin] | None = None
+    pin: HubPin | None = None
+    paper: HubPin | None = None
+    parts: dict[str, HubPin] | None = None
 
     @model_validator(mode="after")
     def _pinned(self) -> MtebSource:
-        if (self.parts is None) == (self.hf_dataset is None or self.revision is None):
-            raise ValueError("give hf_dataset and revision, or parts (one pin per subtask), not both")
-        if (self.paper_hf_dataset is None) != (self.paper_revision is None):
-            raise ValueError("give paper_hf_dataset and paper_revision together")
-        if self.paper_loader is not None and self.paper_revision is None:
-            raise ValueError("paper_loader describes a paper_revision: give one")
+        if (self.parts is None) == (self.pin is None):
+            raise ValueError("give pin, or parts (one pin per subtask), not both")
+        if self.paper is not None and not re.fullmatch(r"[0-9a-f]{40}", self.paper.revision):
+            raise ValueError("paper.revision must be a full commit (the hub resolves only those)")
         return self
 
-    def pin(self, part: str | None = None) -> DatasetPin:
+    def today(self, part: str | None = None) -> HubPin:
+        """The revision installed mteb loads (of one CQADupstack forum, for a task with parts)."""
         if self.parts is not None:
             return self.parts[part or ""]
-        return DatasetPin(hf_dataset=str(self.hf_dataset), revision=str(self.revision))
+        assert self.pin is not None  # one of pin and parts is given (`_pinned`)
+        return self.pin
 
-    def era_pin(self, part: str | None = None) -> DatasetPin:
+    def era_pin(self, part: str | None = None) -> HubPin:
         """What the paper-era code loaded: the paper pin where the task file gives one, else today's."""
-        if self.paper_hf_dataset and self.paper_revision:
-            return DatasetPin(hf_dataset=self.paper_hf_dataset, revision=self.paper_revision)
-        return self.pin(part)
+        return self.paper or self.today(part)
 
 
 class ClassificationProtocol(Strict):

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import CacheError
-from harness.core.paths import cache_root
+from harness.core.paths import cache_path
 from harness.models.stores.base import corrupt
 
 
 def shards_path() -> Path:
-    return cache_root() / "embeddings.shards"
+    return cache_path("embeddings.shards")
 
 
 SEGMENT_MAGIC = b"IHSEG001"  # then n and dim (little-endian u64), n sorted keys (32 bytes), n checksums (16), vectors

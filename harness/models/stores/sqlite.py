@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from harness.core.errors import CacheError
-from harness.core.paths import cache_root
+from harness.core.paths import cache_path
 from harness.models.stores.base import corrupt, vector_checksum
 
 
 def default_path() -> Path:
-    return cache_root() / "embeddings.sqlite"
+    return cache_path("embeddings.sqlite")
 
 
 class EmbeddingCache:
