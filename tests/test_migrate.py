@@ -16,11 +16,13 @@ from harness.app.migrate import plan_moves
 from harness.app.runner import plan, task_folder
 from harness.benchmarks.mteb.settings import MtebSettings
 from harness.cli import main
+from harness.core import items as per_item
 from harness.core.context import RunOptions
 from harness.core.fingerprint import digest
 from harness.core.instructions import library
 from harness.core.results import Unit, record_path
 from harness.core.spec import registry
+from tests.conftest import finished
 
 BASE = Unit("minilm", "r1", "none", "none")
 LEGACY = BASE.within({"protocol": "instructor"})  # every unit's condition until December 2026
@@ -33,24 +35,16 @@ def _legacy_result(out: Path, name: str, score: float, protocol: str = "instruct
     inputs = {**today["inputs"], "protocol": protocol}
     legacy = BASE.within({"protocol": protocol})
     folder = legacy.folder(out)
-    (folder / "items").mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.json").write_text(json.dumps({"task_name": name, "scores": {}}))
-    (folder / "items" / f"{name}.json.gz").write_bytes(b"items of " + name.encode())
+    per_item.save(per_item.single("mean", value=[score]), per_item.items_path(folder, name))
     meta = {"name": "sentence-transformers/all-MiniLM-L6-v2", "experiment_kwargs": legacy.condition}
     (folder / "model_meta.json").write_text(json.dumps(meta))
     record: dict[str, Any] = {
         "run": legacy.name,
         "unit": {**legacy.record(), "task": name, "split": spec.split},
-        "task": spec.model_dump(mode="json"),
-        "main_metric": spec.main_metric,
-        "main_score": score,
         "uncertainty": {"items": f"items/{name}.json.gz"},
         "fingerprint": {"sha256": digest(inputs), "inputs": inputs},
     }
-    path = record_path(folder, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
-    return folder
+    return finished(folder, name, score, **record)
 
 
 def _status(out: Path, name: str) -> str:
@@ -79,7 +73,7 @@ def test_a_legacy_billboard_result_is_moved_where_a_run_resumes_it(tmp_path: Pat
     record = json.loads(record_path(new, "BillboardMSCOCO").read_text())
     assert record["run"] == "minilm:instructions=none,mode=none" and "protocol" not in record["unit"]
     assert "protocol" not in record["fingerprint"]["inputs"] and record["main_score"] == 0.41
-    assert (new / record["uncertainty"]["items"]).read_bytes() == b"items of BillboardMSCOCO"
+    assert per_item.load(new / record["uncertainty"]["items"]).score() == 0.41  # the per-item outputs moved too
     assert json.loads((new / "model_meta.json").read_text())["experiment_kwargs"] == BASE.condition
     assert not (old / "BillboardMSCOCO.json").exists() and record_path(old, "STSBenchmark").is_file()
     after = harness.load_results(out).set_index("task")["score"]

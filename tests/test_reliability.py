@@ -20,6 +20,7 @@ import pytest
 from harness.app.runner import task_folder
 from harness.cli import main
 from harness.core.paths import smoke_dir
+from harness.core.results import record_path
 from tests.tiny_models import tiny_gpt2, tiny_instructor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -733,3 +734,109 @@ def test_plan_shows_a_unit_a_live_run_holds_as_running(tmp_path: Path, capsys: p
         lease.release()
     assert main(["plan", "--tasks", "SmokeSTS", "--output-dir", str(tmp_path)]) == 0
     assert "missing" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- unclear failures of issue 30
+# Each: one line naming the thing and the fix, its family's exit code, nothing finished lost.
+def test_migrate_on_a_folder_it_cannot_write_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_migrate import _legacy_result
+
+    _legacy_result(tmp_path / "results", "BillboardMSCOCO", 0.5)
+
+    def read_only(src: Any, dst: Any) -> None:
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(shutil, "move", read_only)
+    assert main(["migrate", str(tmp_path / "results")]) == 8
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "BillboardMSCOCO: could not move" in err and "migrate again" in err
+
+
+def test_migrate_never_moves_into_a_folder_whose_lease_a_live_run_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.app.migrate import plan_moves
+    from harness.core.leases import Lease
+    from tests.test_migrate import _legacy_result
+
+    _legacy_result(tmp_path / "results", "BillboardMSCOCO", 0.5)
+    [move] = plan_moves(tmp_path / "results")
+    lease = Lease(move.target, "BillboardMSCOCO")
+    assert lease.acquire()
+    try:
+        assert main(["migrate", str(tmp_path / "results")]) == 7
+        assert f"a run holds its lease in {move.target}; nothing was moved" in capsys.readouterr().err
+        assert record_path(move.source, "BillboardMSCOCO").is_file()
+    finally:
+        lease.release()
+
+
+def test_a_disk_that_fills_while_examples_are_written_is_one_line_and_keeps_them(
+    gpt2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prompt retrieval's examples file used to end in `OSError: [Errno 28]` (a traceback). The lines written
+    before the disk filled stay, and the next run resumes from them."""
+    import errno
+
+    real_open = Path.open
+
+    class Filling:
+        def __init__(self, fh: Any) -> None:
+            self.fh, self.lines = fh, 0
+
+        def write(self, text: str) -> int:
+            if self.lines == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.lines += 1
+            return int(self.fh.write(text))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.fh, name)
+
+        def __enter__(self) -> Filling:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            self.fh.close()
+
+    def opening(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        fh = real_open(self, mode, *args, **kwargs)
+        return Filling(fh) if self.name.endswith(".examples.jsonl") and "a" in mode else fh
+
+    monkeypatch.setattr(Path, "open", opening)
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    args = ["run", "--tasks", "PromptRetrievalSST5", "--lm", str(gpt2), "--lm-device", "cpu", "--test-size", "12"]
+    args += ["--lm-batch-size", "1", "--data-dir", str(_pr_data(tmp_path)), "--output-dir", str(tmp_path / "out")]
+    assert main(args) == 8
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "examples.jsonl (No space left on device); everything finished" in err
+    assert len(_examples(tmp_path / "out")) == 2  # the lines written before the disk filled are kept
+
+
+def test_a_run_on_other_inputs_is_told_of_the_live_run_that_holds_its_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs of one condition on different data copies into one folder: the second exited 0 having left the task
+    to the first, whose result is not its own. The lease names its holder's inputs: a run on other inputs stops
+    (exit 7, naming what differs); a run on the same inputs still leaves the task to the holder."""
+    from harness.app.api import RunRequest, prepare
+    from harness.app.runner import plan
+    from harness.core.leases import Lease
+
+    mine, theirs = _data(tmp_path), tmp_path / "other"
+    shutil.copytree(mine, theirs)
+    _line("SmokeSTS", "test.jsonl", '"score": 4.8', '"score": 4.7')(theirs / "mteb")
+    holder = prepare(RunRequest(tasks=["SmokeSTS"], data_dir=theirs, output_dir=tmp_path / "out"))
+    [(_, fingerprint)] = plan(holder.specs, holder.library, holder.options).values()
+    lease = Lease(task_folder(holder.specs[0], holder.options), "SmokeSTS", fingerprint)
+    assert lease.acquire()
+    try:
+        args = ["run", "--tasks", "SmokeSTS", "--output-dir", str(tmp_path / "out"), "--data-dir"]
+        assert main([*args, str(mine)]) == 7
+        assert "SmokeSTS: another run is computing it into" in capsys.readouterr().err
+        assert main([*args, str(theirs)]) == 0
+        assert "another run is computing it" in capsys.readouterr().out  # the same inputs: left to the holder
+    finally:
+        lease.release()

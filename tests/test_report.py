@@ -19,6 +19,7 @@ from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, registry
 from harness.reports.aggregate import AVG70, MTEB_AVG, Run, aggregate, relative_gain
 from harness.reports.load import REFERENCE, load_reference, load_run_dir, load_runs
 from harness.reports.render import report
+from tests.conftest import finished
 
 REG = registry()
 BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c in CATEGORIES}
@@ -26,7 +27,7 @@ BY_CAT = {c: sorted(s.name for s in REG.tasks.values() if s.category == c) for c
 
 def _records(folder: Path, scores: dict[str, float]) -> Path:
     for task, score in scores.items():
-        write_json(folder / f"{task}.run.json", {"unit": {"task": task}, "main_score": score / 100})
+        finished(folder, task, score / 100)
     return folder
 
 
@@ -147,7 +148,7 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 def _unit_records(folder: Path, run: str, scores: dict[str, float]) -> Path:
     for task, score in scores.items():
-        write_json(folder / f"{task}.run.json", {"run": run, "unit": {"task": task}, "main_score": score / 100})
+        finished(folder, task, score / 100, run=run)
     return folder
 
 
@@ -317,8 +318,8 @@ def test_a_published_classification_figure_is_shown_beside_its_first_shuffle_noi
     }
     note = {"file": "train.jsonl", "line": 4, "what": "empty 'text'", "count": 1}
     for task, d in draws.items():
-        record = {"unit": {"task": task}, "main_score": float(np.mean(d["accuracy"])), "first_shuffle_draws": d}
-        write_json(folder / f"{task}.run.json", {**record, "data_notes": [note] if task.startswith("Emotion") else []})
+        notes = [note] if task.startswith("Emotion") else []
+        finished(folder, task, float(np.mean(d["accuracy"])), first_shuffle_draws=d, data_notes=notes)
     assert main(["report", str(folder), "gtr-t5-large"]) == 0
     text = capsys.readouterr().out
     assert "| 81.21 vs 81.00 ± 0.15 (5 draws): within noise |" in text

@@ -19,6 +19,7 @@ from harness.core.leases import Lease
 from harness.core.paths import data_dir, smoke_dir
 from harness.core.results import Unit, record_path
 from harness.core.spec import Registry
+from tests.conftest import finished
 
 SMOKE = Registry(smoke_dir() / "tasks")
 LIB = Library(data_dir("instructions"), SMOKE)
@@ -50,11 +51,8 @@ def test_plan_says_done_missing_and_stale_with_what_differs(tmp_path: Path) -> N
     status = plan(specs, LIB, opts)
     assert [v[0] for v in status.values()] == ["missing", "missing"]
     folder = task_folder(specs[0], opts)
-    folder.mkdir(parents=True)
-    record_path(folder, "SmokeSTS").parent.mkdir(parents=True, exist_ok=True)
-    record_path(folder, "SmokeSTS").write_text(json.dumps({"fingerprint": status["SmokeSTS"][1]}))
-    # a record counts as done only beside its readable result file (a record alone is recomputed)
-    (task_folder(specs[0], opts) / "SmokeSTS.json").write_text("{}")
+    # a record counts as done only beside a result file giving its score (a record alone is recomputed)
+    finished(folder, "SmokeSTS", 0.5, fingerprint=status["SmokeSTS"][1])
     old = json.loads(json.dumps(status["SmokeClustering"][1]))
     old["inputs"]["model"]["max_length"] = 8
     old["sha256"] = "a record made with --max-length 8"

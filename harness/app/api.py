@@ -121,11 +121,11 @@ def prepare(request: RunRequest) -> Prepared:
     mode = r.mode or default_mode(r.model)
     check_mode(variant != "none", mode)
     try:
-        revision = r.revision or resolve_model(r.model, r.revision)[1]
+        revision, weights = (r.revision, r.revision) if r.revision else resolve_model(r.model)[1:]
     except HarnessError:
         if not r.dry_run:
             raise
-        revision = "unresolved"  # a plan can still be shown; its paths name no revision
+        revision = weights = "unresolved"  # a plan can still be shown; its paths name no revision
     options = RunOptions(
         Unit(r.model, revision, variant, mode, r.limit),
         Path(r.output_dir),
@@ -136,6 +136,7 @@ def prepare(request: RunRequest) -> Prepared:
         r.log,
         settings=benchmark_settings(r.settings, r.limit),
         model_settings=r.model_settings,
+        weights=weights,
         shard=r.shard,
         models=LocalModels(),
     )

@@ -22,9 +22,10 @@ from typing import Any
 
 from harness.core.benchmark import get_benchmark
 from harness.core.context import RunOptions
-from harness.core.errors import ResultError
+from harness.core.errors import OutputError, ResultError
 from harness.core.fingerprint import digest
 from harness.core.io import write_json
+from harness.core.leases import Lease
 from harness.core.results import Unit, experiment_name, read_record, record_path
 
 
@@ -107,15 +108,24 @@ def migrate(output: Path, dry_run: bool = False) -> tuple[list[Move], list[Move]
         (left if (move.target, move.task) in taken else moves).append(move)
         taken.add((move.target, move.task))
     for move in moves:
-        if (move.source / ".leases" / move.task).exists():
-            raise ResultError(f"{move.task}: a run holds its lease in {move.source}; migrate once that run has ended")
+        for folder in (move.source, move.target):
+            if Lease(folder, move.task).holder():
+                raise ResultError(
+                    f"{move.task}: a run holds its lease in {folder}; nothing was moved. Migrate once that run has ended"
+                )
         if record_path(move.target, move.task).exists():
             raise ResultError(
                 f"{move.task}: {move.target} already holds a result of it; nothing was moved. Keep one of the two "
                 f"(delete {record_path(move.target, move.task)} or the old one), then migrate again"
             )
     for move in [] if dry_run else moves:
-        _apply(move)
+        try:
+            _apply(move)
+        except OSError as exc:  # a read-only or full folder: what was moved before stays moved, and readable
+            raise OutputError(
+                f"{move.task}: could not move {move.source} -> {move.target} ({exc.strerror or exc}); make both "
+                "writable (or free space), then migrate again: finished moves are kept"
+            ) from None
     return moves, left
 
 

@@ -15,7 +15,7 @@ from harness.core.context import Context, Outcome, RunOptions
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
 from harness.core.instructions import Library
-from harness.core.interfaces import TextEncoder
+from harness.core.interfaces import TextEncoder, unnamed_weights
 from harness.core.io import ensure_writable
 from harness.core.leases import Lease
 from harness.core.progress import display
@@ -23,6 +23,7 @@ from harness.core.results import (
     package_versions,
     read_record,
     record_path,
+    result_problem,
     write_model_meta,
     write_record,
 )
@@ -48,7 +49,14 @@ def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict
             "task": spec.model_dump(mode="json"),
             "data": data,
             "instructions": instructions,
-            "model": {"name": unit.model, "revision": unit.revision, "mode": unit.mode, **opts.model_settings},
+            "model": {
+                "name": unit.model,
+                "revision": unit.revision,
+                "mode": unit.mode,
+                **opts.model_settings,
+                # where the revision does not name the bytes (the packaged alias: a version string), their digest
+                **({"weights": w} if (w := unnamed_weights(unit.revision, opts.weights)) else {}),
+            },
             "limit": unit.limit,
             **benchmark.condition(opts),  # the benchmark's own condition keys (MTEB: "protocol")
             "settings": settings,
@@ -67,30 +75,15 @@ def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str,
         if not path.is_file():
             out[spec.name] = ("missing", fp)
             continue
-        old = read_record(path).get("fingerprint")
+        record = read_record(path)
+        old = record.get("fingerprint")
         same = isinstance(old, dict) and old.get("sha256") == fp["sha256"]
-        if same and (broken := _broken_result(task_folder(spec, opts), spec.subtasks or [spec.name])):
+        if same and (broken := result_problem(task_folder(spec, opts), record)):
             opts.log(f"resume: {spec.name}: {broken}; the task is recomputed")
             out[spec.name] = ("missing", fp)
             continue
         out[spec.name] = ("done", fp) if same else (f"stale: {', '.join(differences(old, fp))}", fp)
     return out
-
-
-def _broken_result(folder: Path, names: list[str]) -> str | None:
-    """Why a finished task's result files (one per part: CQADupstack's forums) beside its intact run record cannot
-    be read (a copy cut short, a disk that filled during another tool's write), or None: such a task is
-    recomputed, not resumed."""
-    import json
-
-    for path in (folder / f"{name}.json" for name in names):
-        if not path.is_file():
-            return f"its result file {path} is missing"
-        try:
-            json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return f"its result file {path} is truncated or unreadable ({exc})"
-    return None
 
 
 def cost(fp: dict[str, Any]) -> int:
@@ -145,6 +138,8 @@ def run_tasks(
                 f" -> {record_path(task_folder(s, opts), s.name)}"
             )
         return [*outcomes.values(), *(Outcome(s.name, "planned") for s in todo)]
+    for s in todo:  # a live run on other inputs holds the task: said before any model loads
+        refuse_other_inputs(s, opts, Lease(task_folder(s, opts), s.name, status[s.name][1]))
     checks = {s.name: get_benchmark(s.benchmark).preflight(s, opts) for s in todo}  # all, before any model loads
     for name, check in checks.items():
         if check.notes:
@@ -170,8 +165,9 @@ def run_tasks(
 def _evaluate_all(todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome]) -> None:
     opts, started = ctx.opts, time.perf_counter()
     for n, spec in enumerate(todo, 1):
-        lease = Lease(task_folder(spec, opts), spec.name)
+        lease = Lease(task_folder(spec, opts), spec.name, ctx.fingerprints[spec.name])
         if not lease.acquire():
+            refuse_other_inputs(spec, opts, lease)
             opts.log(f"[{n}/{len(todo)}] {spec.name}: another run is computing it ({lease.path}); left to it")
             _event(opts, spec, "task_elsewhere")
             outcomes[spec.name] = Outcome(spec.name, "elsewhere")
@@ -191,8 +187,9 @@ def _evaluate_one(
     opts = ctx.opts
     path = record_path(task_folder(spec, opts), spec.name)
     fresh = ctx.fingerprints[spec.name]["sha256"]
-    finished = path.is_file() and read_record(path).get("fingerprint", {}).get("sha256") == fresh
-    if not opts.overwrite and finished and not _broken_result(task_folder(spec, opts), spec.subtasks or [spec.name]):
+    record = read_record(path) if path.is_file() else {}
+    finished = record.get("fingerprint", {}).get("sha256") == fresh
+    if not opts.overwrite and finished and not result_problem(task_folder(spec, opts), record):
         outcomes[spec.name] = _resumed(task_folder(spec, opts), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
@@ -220,6 +217,17 @@ def _evaluate_one(
         f" {work.texts_encoded:,} texts encoded so far ({work.rate:.0f}/s);"
         f" {run_line(n, todo, ctx, time.perf_counter() - started)}"
     )
+
+
+def refuse_other_inputs(spec: TaskSpec, opts: RunOptions, lease: Lease) -> None:
+    """A task whose lease a live run holds is left to it, unless that run computes it from other inputs (another
+    data copy, other settings of the same condition): its result would not be this run's, so this run stops."""
+    if other := lease.differs():
+        raise ResultError(
+            f"{spec.name}: another run is computing it into {task_folder(spec, opts)} from other inputs "
+            f"({', '.join(other)}); its result would not be this run's. Wait for it and re-run with --overwrite, "
+            "or pass another --output-dir"
+        )
 
 
 def _event(opts: RunOptions, spec: TaskSpec, event: str, **fields: Any) -> None:

@@ -28,6 +28,7 @@ class RunOptions:
     log: Callable[..., None] = print
     settings: dict[str, Any] = field(default_factory=dict)  # benchmark name -> its own settings object
     model_settings: dict[str, Any] = field(default_factory=dict)  # max_length, precision: they change numbers
+    weights: str = ""  # the model's bytes (`models.resolve.Resolved.weights`): in the fingerprint beside its revision
     shard: tuple[int, int] | None = None  # (i, N): this process runs the i-th of N cost-balanced parts
     models: LanguageModels | None = None  # the LMs a benchmark may load (prompt retrieval), from the top layer
 

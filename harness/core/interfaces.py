@@ -29,11 +29,21 @@ class ModelIdentity:
     dimension: int
     precision: Precision
     backend: str = "torch"  # torch, or onnx (harness.models.onnx): part of the cache key
+    weights: str = ""  # the bytes' identity (`models.resolve.Resolved.weights`) where the revision does not name them
 
     @property
     def key(self) -> str:
-        backend = "" if self.backend == "torch" else f"|{self.backend}"  # torch keys as before: the cache stays
-        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{backend}"
+        """The embedding cache's key of the model: everything of its identity that changes a vector. Hub and local
+        models key as before (their revision names their bytes already), so their cached vectors stay."""
+        backend = "" if self.backend == "torch" else f"|{self.backend}"
+        weights = f"|weights={w}" if (w := unnamed_weights(self.revision, self.weights)) else ""
+        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{backend}{weights}"
+
+
+def unnamed_weights(revision: str, weights: str) -> str | None:
+    """A model's weights digest where its revision does not name its bytes already (the packaged alias's
+    `<package>==<version>`); None for a hub commit or a local folder's `sha256-<16>` (a prefix of its digest)."""
+    return None if not weights or weights.startswith(revision) else weights
 
 
 @dataclass

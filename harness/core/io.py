@@ -47,7 +47,9 @@ def ensure_writable(folder: Path, need_bytes: int = 50_000_000) -> None:
                 stale.unlink()
 
 
-def _unwritable(path: Path, exc: OSError) -> OSError | OutputError:
+def unwritable(path: Path, exc: OSError) -> OSError | OutputError:
+    """A full, over-quota, read-only or forbidden write as the OutputError naming the file (exit 8); another
+    OSError as it is."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
         return OutputError(
             f"could not write {path} ({exc.strerror}); everything finished before it is kept: free space or "
@@ -64,7 +66,7 @@ def write_atomic_path(path: Path, write: Callable[[Path], None]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise _unwritable(path, exc) from None
+        raise unwritable(path, exc) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -75,7 +77,7 @@ def write_atomic_path(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise _unwritable(path, exc) from None
+        raise unwritable(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

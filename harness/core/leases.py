@@ -19,14 +19,22 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+
+from harness.core.fingerprint import differences
 
 TTL = 300.0
 HEARTBEAT = 20.0
 
 
 class Lease:
-    def __init__(self, folder: Path, task: str) -> None:
+    """`fingerprint`: the inputs the holder computes the task from (`harness.core.fingerprint`), in its owner file,
+    so that a run on other inputs that finds the lease taken is told so rather than left a result it did not ask
+    for (`differs`)."""
+
+    def __init__(self, folder: Path, task: str, fingerprint: dict[str, Any] | None = None) -> None:
         self.path = folder / ".leases" / task
+        self.fingerprint = fingerprint
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self._since = time.time()
@@ -71,6 +79,8 @@ class Lease:
         owner = (folder or self.path) / "owner"
         draft = owner.with_name(f"owner.{os.getpid()}.tmp")
         owner_info = {"host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "since": self._since}
+        if self.fingerprint is not None:
+            owner_info["fingerprint"] = self.fingerprint
         draft.write_text(json.dumps(owner_info))
         os.replace(draft, owner)
 
@@ -81,6 +91,18 @@ class Lease:
         except (OSError, ValueError):
             return None
         return None if self._stale() else info
+
+    def differs(self) -> list[str] | None:
+        """What differs between the inputs of the live holder and ours (`fingerprint.differences`), or None when
+        it computes the same result (or names no inputs: an older harness's lease)."""
+        theirs = (self.holder() or {}).get("fingerprint")
+        if (
+            not isinstance(theirs, dict)
+            or self.fingerprint is None
+            or theirs.get("sha256") == self.fingerprint["sha256"]
+        ):
+            return None
+        return differences(theirs, self.fingerprint)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT):

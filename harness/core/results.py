@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import ResultError
+from harness.core.errors import HarnessError, ResultError
 from harness.core.instructions import sha256
 from harness.core.io import write_atomic_path, write_json
 from harness.core.spec import TaskSpec
@@ -150,6 +150,58 @@ def write_model_meta(folder: Path, unit: Unit, identity: Any, similarity: str) -
         }
     )
     write_json(path, {**meta.model_dump(mode="json"), "experiment_kwargs": unit.condition})
+
+
+# How far a stored score may sit from what its files give back: mteb's TaskResult stores 6 decimals, some mteb
+# evaluators round to 5 (the runner's own check at write time is 1e-9 plus that rounding). An edit of a shown
+# figure (0.01 points = 1e-4) is far outside it.
+AGREE = 1e-9 + 0.5e-5
+
+
+def result_problem(folder: Path, record: dict[str, Any]) -> str | None:
+    """Why a finished task's results beside its run record cannot be believed, naming the file, or None. Its mteb
+    result file(s) (one per CQADupstack forum) must be readable and give the record's score (mteb's reader shows
+    the file, reports the record: they may never disagree), and its per-item outputs must still give that score.
+    The run loop recomputes such a task instead of resuming it; reports refuse to show it."""
+    task = record.get("task") or {}
+    parts = task.get("subtasks") or [record.get("unit", {}).get("task") or task.get("name")]
+    scores = record.get("part_scores") or {parts[0]: record.get("main_score")}
+    for part in parts:
+        path = folder / f"{part}.json"
+        if not path.is_file():
+            return f"its result file {path} is missing"
+        try:
+            shown = _stored_score(json.loads(path.read_text(encoding="utf-8")), record, task)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return f"its result file {path} is truncated or unreadable ({exc})"
+        if shown is None or not isinstance(scores.get(part), float) or abs(shown - scores[part]) > AGREE:
+            return f"its result file {path} gives {shown}, its run record {scores.get(part)}: one was edited"
+    main = record.get("main_score")
+    if record.get("part_scores") and isinstance(main, float) and abs(sum(scores.values()) / len(scores) - main) > AGREE:
+        return f"its run record's score {main} is not the mean of its parts' {sorted(scores.values())}"
+    saved = (record.get("uncertainty") or {}).get("items")
+    if saved:
+        from harness.core import items as per_item
+
+        try:
+            again = per_item.load(folder / saved).score()
+        except (OSError, ValueError, KeyError, HarnessError) as exc:
+            return f"its per-item outputs {folder / saved} are unreadable ({exc})"
+        if not isinstance(main, float) or abs(again - main) > AGREE:
+            return f"its per-item outputs {folder / saved} give {again}, its run record {main}: one was edited"
+    return None
+
+
+def _stored_score(result: dict[str, Any], record: dict[str, Any], task: dict[str, Any]) -> float | None:
+    """The main score an mteb TaskResult holds for the record's task: its metric (else `main_score`), averaged
+    over the task's subsets of its split, as the record's score is."""
+    split, metric = task.get("split") or record.get("unit", {}).get("split"), record.get("main_metric")
+    subsets = task.get("subsets") or ["default"]
+    rows = [r for r in (result.get("scores") or {}).get(split, []) if r.get("hf_subset", "default") in subsets]
+    values = [r.get(metric, r.get("main_score")) for r in rows]
+    if not values or not all(isinstance(v, int | float) for v in values):
+        return None
+    return float(sum(values) / len(values))
 
 
 def read_record(path: Path) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class Encoder:
             raise ModelError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
         from sentence_transformers import SentenceTransformer
 
-        folder, resolved = resolve_model(name, revision)
+        folder, resolved, weights = resolve_model(name, revision)
         self.model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         if precision != "fp32":
             if self.model.device.type == "cpu":
@@ -72,7 +72,7 @@ class Encoder:
         if dimension is None:
             raise ModelError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
         self.identity = ModelIdentity(
-            name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision
+            name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision, weights=weights
         )
         self.batch_size = batch_size
         self.telemetry = Telemetry(str(self.model.device))

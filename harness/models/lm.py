@@ -29,7 +29,7 @@ def check_causal_lm(name: str, revision: str | None = None) -> None:
 
     from harness.models.resolve import resolve_model
 
-    folder, _ = resolve_model(name, revision)
+    folder = resolve_model(name, revision).folder
     try:
         config = AutoConfig.from_pretrained(folder)
     except (OSError, ValueError) as exc:
@@ -63,7 +63,7 @@ class CausalLM:
         from harness.models.resolve import resolve_model
 
         check_causal_lm(name, revision)
-        folder, self.revision = resolve_model(name, revision)
+        folder, self.revision, _ = resolve_model(name, revision)
         self.name = name
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -168,4 +168,4 @@ class LocalModels:
     def revision(self, name: str) -> str:
         from harness.models.resolve import resolve_model
 
-        return resolve_model(name)[1]
+        return resolve_model(name).revision  # a hub commit or a local folder's digest: its bytes

@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.core.errors import ResultError, UsageError, unknown
 from harness.core.paths import data_dir
+from harness.core.results import result_problem
 from harness.core.spec import Registry, TaskSpec
 from harness.reports.aggregate import Run
 
@@ -76,6 +77,10 @@ def _condition_scores(
         except (OSError, json.JSONDecodeError) as exc:
             raise ResultError(f"{path}: unreadable result file ({exc})") from None
         if path.name.endswith(".run.json"):
+            if problem := result_problem(path.parent.parent if path.parent.name == "records" else path.parent, obj):
+                raise ResultError(
+                    f"{path}: {problem}; not shown. Run the command that made it again: it recomputes the task"
+                )
             tasks[obj["unit"]["task"]] = 100 * obj["main_score"]
             name = obj.get("run", name)
             if records is not None:

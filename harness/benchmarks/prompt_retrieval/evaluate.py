@@ -30,7 +30,7 @@ from harness.benchmarks.prompt_retrieval.types import Example, PromptTask
 from harness.core.errors import ResultError
 from harness.core.instructions import sha256
 from harness.core.interfaces import Demo, ScoringLM
-from harness.core.io import write_atomic
+from harness.core.io import unwritable, write_atomic
 from harness.core.items import Items, Stratum
 
 if TYPE_CHECKING:
@@ -155,6 +155,12 @@ class _Run:
     def answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
         """Records of all test examples, scoring those the records lack; returns them by id. The file is held
         with an exclusive lock from before it is read, so two runs never interleave their lines."""
+        try:
+            return self._answer(tests, records, name, log)
+        except OSError as exc:  # a full disk: every line written before it is kept, and resumed from
+            raise unwritable(records, exc) from None
+
+    def _answer(self, tests: list[Example], records: Path, name: str, log: Callable[..., None]) -> dict[str, dict]:
         records.parent.mkdir(parents=True, exist_ok=True)
         with records.open("a", encoding="utf-8") as out:
             try:
