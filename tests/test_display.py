@@ -112,3 +112,22 @@ def test_mteb_summarization_bar_is_off_when_the_libraries_are_quiet(
     assert "Scoring" not in capsys.readouterr().err
     module = importlib.import_module(SUMMARIZATION_BAR)
     assert module.tqdm.__module__.startswith("tqdm")  # the module's own tqdm again, not a partial
+
+
+def test_in_a_pipe_a_long_first_group_still_shows_a_line_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first line came when the first 16 batches were done: 80 s into SciFact's long abstracts. An encode call
+    still running after `FIRST_LINE` seconds says so, whatever its batches do."""
+    import io
+    import time
+
+    from harness.core import progress
+
+    monkeypatch.setattr(progress, "FIRST_LINE", 0.2)
+    stream = io.StringIO()
+    shown = progress.configure(True, stream=stream, tty=False, every=30)
+    with shown.encoding(5183) as advance:
+        time.sleep(0.5)  # the first group of batches, still running
+        first = stream.getvalue()
+        advance(512)
+    assert first.startswith("encoding 0/5,183 texts (0/s, first batches running)")
+    progress.configure(False)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from harness.benchmarks.mteb import eras
+from harness.benchmarks.mteb.protocols import ERAS
 from harness.benchmarks.mteb.spec import MtebTaskSpec
 from harness.core.instructions import Side, library
 from harness.core.items import Items
@@ -52,7 +53,7 @@ def _evaluated(era_name: str, name: str) -> tuple[dict, Items]:
     embed = FixtureEmbedder(
         {"query": sides.query, "document": sides.document} if sides else {"query": "", "document": ""}
     )
-    return eras.evaluate(eras.ERAS[era_name], spec, rows, embed)
+    return eras.evaluate(ERAS[era_name], spec, rows, embed)
 
 
 def _scores(era_name: str, name: str) -> dict:
@@ -91,7 +92,7 @@ def test_classification_equals_the_fork(name: str) -> None:
 def test_classification_draws_equal_mteb_0_0_2_from_each_first_state(name: str) -> None:
     """0.0.2 from np.random.seed(s) before the task, for s = 0..19: each draw equal, the score their mean."""
     recorded = OUTPUTS["mteb-2022"][name]
-    assert recorded["first_shuffle_seed"] == list(eras.ERAS["mteb-2022"].first_shuffles)
+    assert recorded["first_shuffle_seed"] == list(ERAS["mteb-2022"].first_shuffles)
     scores = _scores("mteb-2022", name)
     assert scores["first_shuffle_draws"]["accuracy"] == pytest.approx(recorded["main_score"], abs=1e-6)
     assert scores["main_score"] == pytest.approx(float(np.mean(recorded["main_score"])), abs=1e-6)

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from harness.benchmarks.mteb import era_rows, load_part, mteb_parts, mteb_task, stats
+from harness.benchmarks.mteb import stats
+from harness.benchmarks.mteb.data import era_rows, load_part, mteb_parts, mteb_task
 from harness.benchmarks.mteb.mirror import rows_root
 from harness.benchmarks.mteb.portable import TaskData
 from harness.benchmarks.mteb.spec import HubPin, MtebTaskSpec

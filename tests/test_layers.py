@@ -90,7 +90,7 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
 # mteb-facing API by definition, composed in the top layer because they need the encoder the app builds. MTEB's
 # protocol is MTEB's own setting (`benchmarks/mteb/settings.py`), so no generic layer names it.
 NAMED_OUTSIDE = {
-    ("harness.app.mteb", "harness.benchmarks.mteb"),
+    ("harness.app.mteb", "harness.benchmarks.mteb.data"),
     ("harness.app.mteb", "harness.benchmarks.mteb.adapter"),
     ("harness.app.mteb", "harness.benchmarks.mteb.settings"),
     ("harness.app.mteb", "harness.benchmarks.mteb.spec"),
@@ -98,8 +98,8 @@ NAMED_OUTSIDE = {
 
 
 def test_a_benchmark_is_imported_by_name_only_from_its_own_package() -> None:
-    """Benchmarks are found by folder (`core.plugins`); their settings and flags come through their
-    `settings.py` hooks. A new `from harness.benchmarks.<name> import ...` elsewhere fails here."""
+    """Benchmarks are found by folder (`core.plugins`); their settings and flags are members of `Benchmark`
+    (`flags`, `settings`). A new `from harness.benchmarks.<name> import ...` elsewhere fails here."""
     found = set()
     for module, targets in GRAPH.items():
         for target in targets:

@@ -13,10 +13,11 @@ import pytest
 
 import harness
 from harness.app.migrate import plan_moves
-from harness.app.runner import plan, task_folder
+from harness.app.runner import plan
 from harness.benchmarks.mteb.settings import MtebSettings
 from harness.cli import main
 from harness.core import items as per_item
+from harness.core.benchmark import task_folder
 from harness.core.context import RunOptions
 from harness.core.fingerprint import digest
 from harness.core.instructions import library

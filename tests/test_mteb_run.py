@@ -104,7 +104,8 @@ def test_every_smoke_task_runs_and_is_written(tiny: Path, tmp_path: Path) -> Non
         saved = record["uncertainty"]
         assert set(saved["interval"]) >= {"low", "high", "se", "resamples", "seed"}, o.task
         again = per_item.load(folder / saved["items"]).score()
-        assert again == pytest.approx(o.score, abs=5e-6 if o.task == "SmokeRetrieval" else 1e-12), o.task
+        rounded = o.task in {"SmokeRetrieval", "SmokeDev"}  # mteb rounds retrieval's metrics to 5 decimals
+        assert again == pytest.approx(o.score, abs=5e-6 if rounded else 1e-12), o.task
     summ = json.loads((folder / "SmokeSummarization.json").read_text())["scores"]["test"][0]
     assert summ["legacy_pvalue_averaging"] is True and "cosine_spearman_correct" in summ
 
@@ -305,7 +306,7 @@ def test_mirror_round_trips_the_portable_format(task: str, tmp_path: Path) -> No
     skip = NOT_CARRIED.get(spec.category, set())
     for subset, rows in original.subsets.items():
         for part, data in rows.items():
-            if part == "corpus":  # an Arrow table (portable.read_corpus)
+            if part == "corpus":  # an Arrow table (rows.read_corpus)
                 assert again.subsets[subset][part].equals(data)
                 continue
             expected = data if part == "qrels" else [{k: v for k, v in r.items() if k not in skip} for r in data]
@@ -385,11 +386,11 @@ def test_mirror_unrolls_single_row_pair_classification(tmp_path: Path) -> None:
 
 
 def test_the_streamed_corpus_equals_the_row_readers(tmp_path: Path) -> None:
-    """pyarrow's blocks (portable.read_corpus) give the very rows the line reader gives, on the real SciFact corpus
+    """pyarrow's blocks (rows.read_corpus) give the very rows the line reader gives, on the real SciFact corpus
     (5,183 abstracts, several blocks), and a row pyarrow refuses (a numeric id) is named by its line."""
     import pyarrow as pa
 
-    from harness.benchmarks.mteb.portable import NOTES, SCHEMAS, read_corpus, read_rows
+    from harness.benchmarks.mteb.rows import NOTES, SCHEMAS, read_corpus, read_rows
 
     path = need(DATA / "mteb" / "SciFact" / "corpus.jsonl")
     table = read_corpus("SciFact", path)

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from harness.app.runner import run_tasks, task_folder
+from harness.app.runner import run_tasks
 from harness.benchmarks.prompt_retrieval import PromptSettings
 from harness.benchmarks.prompt_retrieval.evaluate import plain_prompt
 from harness.benchmarks.prompt_retrieval.scoring import rouge_l
 from harness.benchmarks.prompt_retrieval.tasks import ADAPTERS
 from harness.benchmarks.prompt_retrieval.tasks.multiwoz import tracker as mw
+from harness.core.benchmark import task_folder
 from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import library

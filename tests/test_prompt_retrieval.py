@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from harness.app.runner import run_tasks, task_folder
+from harness.app.runner import run_tasks
 from harness.benchmarks.prompt_retrieval import PromptSettings
 from harness.benchmarks.prompt_retrieval.demonstrations import Budget, cosine, mean_centre, most_similar_first, select
 from harness.benchmarks.prompt_retrieval.scoring import rouge_l
+from harness.core.benchmark import task_folder
 from harness.core.context import RunOptions
 from harness.core.errors import HarnessError
 from harness.core.instructions import library
@@ -487,10 +488,13 @@ def test_its_settings_come_through_its_own_hook_and_a_misspelt_one_is_refused() 
     """`--lm`, `--test-size`, ... are prompt retrieval's (`settings.py`), reach it as `RunOptions.settings`, and
     `--limit` caps the test size; a keyword no benchmark reads used to be dropped without a word."""
     from harness.app.api import RunRequest, prepare, split_settings
+    from harness.benchmarks.prompt_retrieval import settings
     from harness.core.errors import UsageError
 
     request = RunRequest(tasks=["SmokeSTS"], limit=3, **split_settings({"lm": "x", "test_size": 5, "demos": "random"}))
-    chosen = prepare(request).options.settings["prompt-retrieval"]
+    opts = prepare(request).options
+    assert opts.settings["prompt-retrieval"].test_size == 5  # as given; the unit's limit caps it where it is read
+    chosen = settings(opts)
     assert (chosen.lm, chosen.test_size, chosen.demos) == ("x", 3, "random")
     with pytest.raises(UsageError, match=r"unknown run setting 'lm_batchsize'\. Did you mean: lm_batch_size"):
         prepare(RunRequest(tasks=["SmokeSTS"], settings={"lm_batchsize": 4}))

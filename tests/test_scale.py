@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.app.runner import plan, shard, task_folder
+from harness.app.runner import plan, shard
 from harness.core import leases
+from harness.core.benchmark import task_folder
 from harness.core.context import RunOptions
 from harness.core.instructions import Library
 from harness.core.leases import Lease

@@ -39,6 +39,8 @@ GOLDEN = {
         "SmokeRetrieval": 0.95491,
         "SmokeSTS": 0.8251748251748254,
         "SmokeSummarization": 0.5,
+        "SmokeSubsets": 0.6190476190476192,
+        "SmokeDev": 1.0,
     },
     ("minilm", "instructor-large", "prefix"): {
         "SmokeClassification": 1.0,
@@ -48,6 +50,8 @@ GOLDEN = {
         "SmokeRetrieval": 0.97252,
         "SmokeSTS": 0.8671328671328673,
         "SmokeSummarization": 0.5332264561862954,
+        "SmokeSubsets": 0.5833333333333334,
+        "SmokeDev": 1.0,
     },
     ("tiny", "instructor-large", "masked"): {
         "SmokeClassification": 0.25,
@@ -57,6 +61,8 @@ GOLDEN = {
         "SmokeRetrieval": 0.36423,  # a relevant passage at rank 10: nDCG@9 would give 0.34162
         "SmokeSTS": 0.0,
         "SmokeSummarization": 0.5277777777777778,
+        "SmokeSubsets": 0.19492763246111855,
+        "SmokeDev": 0.42611,
     },
 }
 
@@ -118,16 +124,28 @@ def _rows(task: str, split: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def _spearman_of_cosines(rows: list[dict]) -> float:
+    from scipy.stats import spearmanr
+
+    a, b = _minilm_vectors([r["sentence1"] for r in rows]), _minilm_vectors([r["sentence2"] for r in rows])
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return float(spearmanr(cosine, [r["score"] for r in rows]).statistic)
+
+
 def test_smoke_sts_golden_is_the_spearman_of_cosines_computed_independently() -> None:
     """Spearman's rho (scipy) of each pair's cosine against its gold score: a wrong similarity (dot on
     unnormalised vectors, the pairs' order lost) or a pooling change moves it off GOLDEN's 0.82517."""
-    from scipy.stats import spearmanr
-
-    rows = _rows("SmokeSTS", "test")
-    a, b = _minilm_vectors([r["sentence1"] for r in rows]), _minilm_vectors([r["sentence2"] for r in rows])
-    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    rho = spearmanr(cosine, [r["score"] for r in rows]).statistic
+    rho = _spearman_of_cosines(_rows("SmokeSTS", "test"))
     assert rho == pytest.approx(GOLDEN[("minilm", "none", "none")]["SmokeSTS"], abs=1e-9)
+
+
+def test_a_task_of_subsets_scores_the_mean_of_its_sub_folders_computed_independently() -> None:
+    """SmokeSubsets holds en-en/ and es-es/ (as STS17 and STS22 hold their subsets): its score is the mean of the two
+    subsets' Spearman, each from its own sub-folder. A subset read from the wrong folder, one subset dropped, or
+    the pairs pooled across subsets moves it off GOLDEN's 0.61905."""
+    per_subset = [_spearman_of_cosines(_rows("SmokeSubsets", f"{s}/test")) for s in ("en-en", "es-es")]
+    assert per_subset[0] != per_subset[1]
+    assert np.mean(per_subset) == pytest.approx(GOLDEN[("minilm", "none", "none")]["SmokeSubsets"], abs=1e-9)
 
 
 def test_smoke_classification_golden_is_the_papers_protocol_computed_independently() -> None:

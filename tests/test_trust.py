@@ -344,3 +344,35 @@ def test_the_mteb_result_file_names_the_data_that_was_read(tiny: Path, tmp_path:
     result = json.loads(next((tmp_path / "out").rglob("SmokeSTS.json")).read_text())
     digest = outcome.record["data"]["SmokeSTS"]["sha256"]
     assert result["dataset_revision"] == f"sha256-{digest[:16]}"
+
+
+@pytest.mark.parametrize(("task", "edit"), [("SmokeSubsets", "es-es/test.jsonl"), ("SmokeDev", "qrels/dev.tsv")])
+def test_tasks_of_real_shapes_resume_and_refuse_an_edit_of_any_file(
+    task: str, edit: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task of two subsets in sub-folders (as STS17) and one scored on its dev split (as MSMARCO): a finished
+    result resumes (its result file gives its score: the subsets' mean, the dev split's), and an edit of any of
+    its files, in a sub-folder or the dev judgements, refuses reuse. Fails if the data identity left out
+    sub-folders, or a result of several subsets or another split could not be checked on resume."""
+    lib = Library(data_dir("instructions"), SMOKE)
+
+    def run(**change: Any) -> Any:
+        [outcome] = run_tasks(
+            [SMOKE.get(task)], lambda: Encoder(str(tiny), mode="masked"), lib, _opts(tmp_path, **change)
+        )  # type: ignore[arg-type]
+        return outcome
+
+    first = run()
+    assert first.status == "done" and run().status == "resumed"
+    path = _data(tmp_path) / "mteb" / task / edit
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))  # one judgement or pair fewer
+    with pytest.raises(HarnessError, match=rf"computed from other inputs: {task} \(data"):
+        run()
+    assert main(["data", "check", "--tasks", task, "--data-dir", str(_data(tmp_path))]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line == (
+        "ok       SmokeSubsets: en-en/test 8, es-es/test 7"
+        if task == "SmokeSubsets"
+        else "ok       SmokeDev: corpus 12, queries 4, judged queries 4"  # q4 keeps one of its two
+    )

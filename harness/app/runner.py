@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.core.benchmark import Evaluation, get_benchmark, task_unit
+from harness.core.benchmark import Evaluation, get_benchmark, task_folder, task_unit
 from harness.core.context import Context, Outcome, RunOptions
 from harness.core.errors import HarnessError, Interrupted, ResultError, Terminated
 from harness.core.fingerprint import differences, fingerprint
@@ -29,11 +29,6 @@ from harness.core.results import (
 )
 from harness.core.spec import TaskSpec
 from harness.core.version import __version__
-
-
-def task_folder(spec: TaskSpec, opts: RunOptions) -> Path:
-    """Where a task's results go (its benchmark decides; prompt retrieval adds its LM settings)."""
-    return get_benchmark(spec.benchmark).result_folder(spec, opts)
 
 
 def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict[str, Any]:
@@ -65,24 +60,34 @@ def unit_fingerprint(spec: TaskSpec, library: Library, opts: RunOptions) -> dict
     )
 
 
+def task_state(spec: TaskSpec, opts: RunOptions, fingerprint: dict[str, Any]) -> str:
+    """Whether a task is finished: `done` (a result of these inputs whose files give its score: resumed), `stale:
+    <what differs>` (a result of other inputs: refused unless --overwrite), `missing`, or `broken: <why>` (a result
+    of these inputs that cannot be believed: recomputed). The one resume decision: of the plan and of a unit
+    another run may have finished meanwhile."""
+    folder = task_folder(spec, opts)
+    path = record_path(folder, spec.name)
+    if not path.is_file():
+        return "missing"
+    record = read_record(path)
+    old = record.get("fingerprint")
+    if not (isinstance(old, dict) and old.get("sha256") == fingerprint["sha256"]):
+        return f"stale: {', '.join(differences(old, fingerprint))}"
+    broken = result_problem(folder, record)
+    return f"broken: {broken}" if broken else "done"
+
+
 def plan(specs: list[TaskSpec], library: Library, opts: RunOptions) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Task -> (status, fingerprint): done (a finished result with this fingerprint), missing, or stale (a
-    finished result from other inputs, named in the status)."""
+    """Task -> (status, fingerprint): done, missing, or stale naming what differs (a broken result is
+    missing, said once: `task_state`)."""
     out = {}
     for spec in specs:
         fp = unit_fingerprint(spec, library, opts)
-        path = record_path(task_folder(spec, opts), spec.name)
-        if not path.is_file():
-            out[spec.name] = ("missing", fp)
-            continue
-        record = read_record(path)
-        old = record.get("fingerprint")
-        same = isinstance(old, dict) and old.get("sha256") == fp["sha256"]
-        if same and (broken := result_problem(task_folder(spec, opts), record)):
-            opts.log(f"resume: {spec.name}: {broken}; the task is recomputed")
-            out[spec.name] = ("missing", fp)
-            continue
-        out[spec.name] = ("done", fp) if same else (f"stale: {', '.join(differences(old, fp))}", fp)
+        state = task_state(spec, opts, fp)
+        if state.startswith("broken: "):
+            opts.log(f"resume: {spec.name}: {state.removeprefix('broken: ')}; the task is recomputed")
+            state = "missing"
+        out[spec.name] = (state, fp)
     return out
 
 
@@ -185,18 +190,14 @@ def _evaluate_one(
     n: int, spec: TaskSpec, todo: list[TaskSpec], ctx: Context, outcomes: dict[str, Outcome], started: float
 ) -> None:
     opts = ctx.opts
-    path = record_path(task_folder(spec, opts), spec.name)
-    fresh = ctx.fingerprints[spec.name]["sha256"]
-    record = read_record(path) if path.is_file() else {}
-    finished = record.get("fingerprint", {}).get("sha256") == fresh
-    if not opts.overwrite and finished and not result_problem(task_folder(spec, opts), record):
+    if not opts.overwrite and task_state(spec, opts, ctx.fingerprints[spec.name]) == "done":
         outcomes[spec.name] = _resumed(task_folder(spec, opts), spec.name)  # another run finished it meanwhile
         return
     opts.log(f"[{n}/{len(todo)}] {spec.name} ({spec.category}) ...")
     _event(opts, spec, "task_start", category=spec.category)
     display().task = spec.name
     t0, loading = time.perf_counter(), ctx.load_seconds
-    evaluation = get_benchmark(spec.benchmark).evaluate(spec, ctx)
+    evaluation = get_benchmark(spec.benchmark).evaluate(spec, ctx, task_folder(spec, opts))
     seconds = time.perf_counter() - t0 - (ctx.load_seconds - loading)  # the task's own time, model loads apart
     metric = evaluation.metric or spec.main_metric
     if not math.isfinite(evaluation.main_score):
@@ -236,9 +237,11 @@ def _event(opts: RunOptions, spec: TaskSpec, event: str, **fields: Any) -> None:
 
 
 def run_line(n: int, todo: list[TaskSpec], ctx: Context, elapsed: float) -> str:
-    """Tasks done / total and the run's ETA: the seconds per unit of cost (`cost`) measured on the finished tasks,
-    model loads excluded, times the cost of those left."""
-    costs = [cost(ctx.fingerprints[s.name]) for s in todo]
+    """Tasks done / total and the run's ETA from the work: the seconds per character of distinct text
+    (`DataCheck.work`) measured on this run's finished tasks, model loads excluded, times the work left (the data's
+    bytes, `cost`, where a task's work is unknown before it loads: mteb's own hub loads)."""
+    work = [ctx.checks[s.name].work if s.name in ctx.checks else None for s in todo]
+    costs = [w or 1 for w in work] if None not in work else [cost(ctx.fingerprints[s.name]) for s in todo]
     working = max(elapsed - ctx.load_seconds, 1e-9)
     left = sum(costs[n:]) * working / max(sum(costs[:n]), 1)
     loads = f", model load {ctx.load_seconds:.1f}s apart" if ctx.load_seconds >= 0.05 else ""

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from harness.core.plugins import plugin
+from harness.core.plugins import benchmark_names, plugin
 
 if TYPE_CHECKING:
     from harness.core.checks import DataCheck
@@ -32,6 +33,23 @@ class Evaluation:
     decimals: int | None = None  # the main score's rounding by its evaluator (mteb rounds retrieval to 5), if any
 
 
+@dataclass(frozen=True)
+class Flag:
+    """One of a benchmark's own run settings, declared as data: its request value (`RunRequest.settings[name]`,
+    a keyword of `harness.evaluate`) and its flag on `run`, `plan`, `robustness` and `data` (`--name-with-dashes`).
+    `default` is shown in the help and applied by the benchmark's `settings`."""
+
+    name: str
+    help: str
+    type: Callable[[str], Any] = str
+    choices: tuple[str, ...] | None = None
+    default: Any = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
 S = TypeVar("S", bound="TaskSpec", contravariant=True)  # the benchmark's own spec type, which its methods take
 
 
@@ -41,6 +59,13 @@ class Benchmark(Protocol[S]):
     # whether `run --encode-share` workers fill the embedding cache for its tasks (their evaluations see
     # placeholder vectors for the other shares, and are thrown away)
     encode_share: bool
+    # its own run settings, declared (the CLI lists them without importing an evaluator): `settings` reads them
+    flags: tuple[Flag, ...]
+
+    def settings(self, values: Mapping[str, Any]) -> Any:
+        """Its settings object from a request's values of `flags` (absent ones at their defaults; an invalid one
+        refused), handed to it as `RunOptions.settings[name]`."""
+        ...
 
     def check_data(self, spec: S, opts: RunOptions) -> DataCheck:
         """Read and check all the task's data (local or hub) without a model: rows, notes; a refusal raises
@@ -52,8 +77,8 @@ class Benchmark(Protocol[S]):
         repeated by the evaluation, that its files are at hand) and anything else the task needs."""
         ...
 
-    def evaluate(self, spec: S, ctx: Context) -> Evaluation:
-        """Score the task, writing its result files under `self.result_folder(spec, ctx.opts)`."""
+    def evaluate(self, spec: S, ctx: Context, folder: Path) -> Evaluation:
+        """Score the task, writing its result files under `folder` (`task_folder`)."""
         ...
 
     def data_identity(self, spec: S, opts: RunOptions) -> dict[str, Any]:
@@ -74,9 +99,14 @@ class Benchmark(Protocol[S]):
         and run beside the model, instructions and mode, and enter its fingerprint; {} for none."""
         ...
 
-    def result_folder(self, spec: S, opts: RunOptions) -> Path:
-        """Where the task's results go: its unit's folder (`task_unit`), or a sub-folder for settings of this
-        benchmark."""
+    def metric(self, spec: S, opts: RunOptions) -> str:
+        """The name of the main score the task reports under these settings (MTEB's era protocols score reranking
+        by `map`, installed mteb by `map_at_1000`): one name in `harness tasks`, the run's table and its record."""
+        ...
+
+    def subfolder(self, spec: S, opts: RunOptions) -> str | None:
+        """A folder below the unit's for settings of this benchmark too many and long to name the unit (prompt
+        retrieval's LM and demonstrations), or None."""
         ...
 
 
@@ -85,10 +115,28 @@ def task_unit(spec: TaskSpec, opts: RunOptions) -> Unit:
     return opts.unit.within(get_benchmark(spec.benchmark).condition(opts))
 
 
+def task_folder(spec: TaskSpec, opts: RunOptions) -> Path:
+    """Where a task's results go: its unit's folder, or its benchmark's settings folder below it."""
+    below = get_benchmark(spec.benchmark).subfolder(spec, opts)
+    folder = task_unit(spec, opts).folder(opts.output)
+    return folder / below if below else folder
+
+
 def run_unit(specs: list[TaskSpec], opts: RunOptions) -> Unit:
     """A run's unit as its header names it: the run's, within every selected benchmark's own condition."""
     own = {k: v for b in dict.fromkeys(s.benchmark for s in specs) for k, v in get_benchmark(b).condition(opts).items()}
     return opts.unit.within(own)
+
+
+def all_benchmarks() -> list[Benchmark[Any]]:
+    """Every benchmark (`plugins`: found by folder, each package light to import: its heavy code loads in the
+    methods that need it)."""
+    return [get_benchmark(name) for name in benchmark_names()]
+
+
+def setting_names() -> list[str]:
+    """Every benchmark's own request values (`Benchmark.flags`): what `run` passes on as settings."""
+    return [flag.name for benchmark in all_benchmarks() for flag in benchmark.flags]
 
 
 def get_benchmark(name: str) -> Benchmark[Any]:

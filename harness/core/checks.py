@@ -7,6 +7,7 @@ check` and the report. The table of every check is in the README ("Data checks")
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,6 +64,14 @@ class DataCheck:
 
     rows: dict[str, int] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
+    # what encoding it costs: the characters of the distinct texts it embeds (the run's ETA, `runner.run_line`),
+    # where known before the model loads
+    work: int | None = None
+
+    @staticmethod
+    def characters(texts: Iterable[str]) -> int:
+        """The `work` of a task that embeds `texts`: each distinct text counted once (the encoder's rule)."""
+        return sum(len(t) for t in set(texts))
 
     def line(self) -> str:
         rows = ", ".join(f"{part} {n:,}" for part, n in self.rows.items()) or "rows not counted before loading"

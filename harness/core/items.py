@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from harness.core.errors import HarnessError
 
@@ -219,6 +218,8 @@ def statistic_rows(s: Stratum, idx: np.ndarray | None) -> np.ndarray:
     if s.kind == "pearson":
         return _pearson_rows(c["x"].astype(float)[idx], c["y"].astype(float)[idx])
     if s.kind == "spearman":
+        from scipy.stats import rankdata  # here, not at import: scipy.stats takes 0.7 s to load
+
         return _pearson_rows(rankdata(c["x"][idx], axis=1), rankdata(c["y"][idx], axis=1))
     if s.kind == "v_measure":  # the contingency table of each resample, counted from its items' cells
         cells, shape = _cells(c["label"], c["pred"])

@@ -27,20 +27,3 @@ def plugin(name: str) -> ModuleType:
     if name not in benchmark_names():
         raise unknown("benchmark", name, benchmark_names())
     return importlib.import_module(f"{PACKAGE}.{name.replace('-', '_')}")
-
-
-def settings_hooks() -> dict[str, ModuleType]:
-    """Each benchmark's own run settings, by benchmark name: the module `harness/benchmarks/<name>/settings.py`
-    where it has one, giving `NAMES` (the request values it reads), `add_arguments(parser)` (its flags) and
-    `from_values(values, limit)` (its settings object, handed to it as `RunOptions.settings[name]`)."""
-    hooks = {}
-    for name in benchmark_names():
-        module = f"{PACKAGE}.{name.replace('-', '_')}.settings"
-        if importlib.util.find_spec(module) is not None:
-            hooks[name] = importlib.import_module(module)
-    return hooks
-
-
-def setting_names() -> list[str]:
-    """Every benchmark's own request values (`settings_hooks`' `NAMES`): what `run` passes on as settings."""
-    return [name for hook in settings_hooks().values() for name in hook.NAMES]

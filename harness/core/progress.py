@@ -10,12 +10,15 @@ The libraries underneath stay quiet through their own switches (`quiet_libraries
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
+
+FIRST_LINE = 10.0  # seconds into an encode call before its first line off a terminal
 
 
 @dataclass
@@ -67,19 +70,40 @@ class Display:
         start = last = self.clock()
         done = 0
 
+        def line(now: float) -> None:
+            nonlocal last
+            rate = done / max(now - start, 1e-9)
+            eta = f"ETA {(total - done) / rate:.0f}s" if rate else "first batches running"
+            print(f"{label} {done:,}/{total:,} texts ({rate:,.0f}/s, {eta})", file=self._stream(), flush=True)
+            last = now
+
         def advance(n: int) -> None:
-            nonlocal done, last
+            nonlocal done
             done += n
             now = self.clock()
             if now - last >= self.every or (done >= total and now - start >= self.every):
-                rate = done / max(now - start, 1e-9)
-                eta = (total - done) / rate if rate else float("inf")
-                print(
-                    f"{label} {done:,}/{total:,} texts ({rate:,.0f}/s, ETA {eta:.0f}s)", file=self._stream(), flush=True
-                )
-                last = now
+                line(now)
 
-        yield advance
+        # a call that is still running after FIRST_LINE seconds says so, though no batch group has finished yet (a
+        # group of long texts took 80 s before the first line): a pipe or a Slurm log sees the task alive early
+        stop = threading.Event()
+
+        def beat() -> None:
+            wait = min(FIRST_LINE, self.every)
+            while not stop.wait(wait):
+                if self.clock() - last >= wait:
+                    line(self.clock())
+                wait = self.every
+
+        timer = threading.Thread(target=beat, daemon=True) if self.every > 0 else None  # 0: a line per step anyway
+        if timer is not None:
+            timer.start()
+        try:
+            yield advance
+        finally:
+            stop.set()
+            if timer is not None:
+                timer.join()
 
 
 _DISPLAY = Display()

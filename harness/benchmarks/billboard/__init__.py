@@ -4,12 +4,13 @@ reference, correlated with human judgments (`scoring.py`). Data: the published f
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_validator
 
-from harness.core.benchmark import Evaluation
+from harness.core.benchmark import Evaluation, Flag
 from harness.core.checks import DataCheck, Notes
 from harness.core.fingerprint import files_identity
 from harness.core.instructions import sha256
@@ -53,15 +54,21 @@ class BillboardBenchmark:
     name = "billboard"
     spec_type: type[TaskSpec] = BillboardTaskSpec
     encode_share = True
+    flags: tuple[Flag, ...] = ()  # no settings of its own
+
+    def settings(self, values: Mapping[str, Any]) -> None:
+        return None
 
     def check_data(self, spec: BillboardTaskSpec, opts: RunOptions) -> DataCheck:
         notes = Notes()
         data, _ = billboard_data(spec, opts.data_dir, notes)
-        return DataCheck({"hypotheses": len(data.hypotheses), "items": len(data.references)}, notes.all())
+        texts = [h.text for h in data.hypotheses] + [r for refs in data.references.values() for r in refs]
+        rows = {"hypotheses": len(data.hypotheses), "items": len(data.references)}
+        return DataCheck(rows, notes.all(), DataCheck.characters(texts))
 
     preflight = check_data
 
-    def evaluate(self, spec: BillboardTaskSpec, ctx: Context) -> Evaluation:
+    def evaluate(self, spec: BillboardTaskSpec, ctx: Context, folder: Path) -> Evaluation:
         from harness.benchmarks.billboard import scoring
 
         data, source = billboard_data(spec, ctx.opts.data_dir)
@@ -76,7 +83,7 @@ class BillboardBenchmark:
         start = time.perf_counter()
         predicted = scoring.max_reference_cosine(data, lambda texts: ctx.encoder.encode(texts, instruction=instruction))
         scores = scoring.correlations(data, predicted)
-        write_scores(self.result_folder(spec, ctx.opts), spec, scores, source["commit"], time.perf_counter() - start)
+        write_scores(folder, spec, scores, source["commit"], time.perf_counter() - start)
         return Evaluation(
             scores["main_score"],
             {
@@ -103,8 +110,11 @@ class BillboardBenchmark:
     def condition(self, opts: RunOptions) -> dict[str, str]:
         return {}
 
-    def result_folder(self, spec: BillboardTaskSpec, opts: RunOptions) -> Path:
-        return opts.unit.folder(opts.output)
+    def metric(self, spec: TaskSpec, opts: RunOptions) -> str:
+        return spec.main_metric
+
+    def subfolder(self, spec: BillboardTaskSpec, opts: RunOptions) -> str | None:
+        return None
 
 
 BENCHMARK = BillboardBenchmark()

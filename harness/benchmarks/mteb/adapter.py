@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 from mteb.models import ModelMeta
 from mteb.models.abs_encoder import AbsEncoder
-from mteb.models.model_meta import ScoringFunction
 from mteb.similarity_functions import _upcast_low_precision
 from mteb.types import PromptType
 
 from harness.core.errors import UsageError
 from harness.core.instructions import Library, Side
 from harness.core.interfaces import TextEncoder
+from harness.core.results import model_meta
 
 
 class InstructedEncoder(AbsEncoder):
@@ -38,13 +38,7 @@ class InstructedEncoder(AbsEncoder):
         variant: str,
         instruction_keys: dict[str, tuple[str, str | None]],
     ) -> None:
-        self.mteb_model_meta = ModelMeta.create_empty(
-            overwrites={
-                "name": encoder.identity.name,
-                "revision": encoder.identity.revision,
-                "similarity_fn_name": ScoringFunction.from_str(encoder.similarity_fn_name),
-            }
-        )
+        self.mteb_model_meta = model_meta(encoder.identity, encoder.similarity_fn_name)
         self.encoder = encoder
         self.library = library
         self.variant = variant

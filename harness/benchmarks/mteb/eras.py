@@ -36,48 +36,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import numpy as np
 
 from harness.benchmarks.mteb.era_sklearn import fit_logreg, kmeans_labels
+from harness.benchmarks.mteb.protocols import ERA_METRICS as MAIN
+from harness.benchmarks.mteb.protocols import Era
 from harness.benchmarks.mteb.spec import ClassificationProtocol, MtebTaskSpec
 from harness.core.instructions import Side
 from harness.core.items import Items, Stratum, single
 
-FIRST_SHUFFLE_DRAWS = 20  # mteb-2022: first-shuffle states averaged (seeds 0..N-1); see the module docstring
 RERANKING_MRR_AT = 10
 # The version of these evaluators, part of every era result's fingerprint: bump it with any change that can move a
 # number, so results computed by the previous code are refused, never reused.
 RULES = "1"
-
-
-@dataclass(frozen=True)
-class Era:
-    name: str
-    code: str
-    first_shuffles: tuple[int, ...]  # the states of the first undersampling shuffle, averaged
-    clustering_seed: int
-    fork_quirks: bool  # the INSTRUCTOR fork's instruction handling (SummEval machine summaries, skipped documents)
-
-
-ERAS = {
-    "mteb-2022": Era(
-        "mteb-2022",
-        "mteb 0.0.2 (embeddings-benchmark/mteb@210d012, PyPI, 2022-06-30)",
-        tuple(range(FIRST_SHUFFLE_DRAWS)),
-        28042000,
-        False,
-    ),
-    "instructor": Era(
-        "instructor",
-        "the INSTRUCTOR mteb fork (xlang-ai/instructor-embedding@9a9742c, evaluation/MTEB)",
-        (42,),
-        42,
-        True,
-    ),
-}
 
 
 class Embedder(Protocol):
@@ -92,14 +65,6 @@ class Embedder(Protocol):
 
 Rows = list[dict[str, Any]]
 Scores = dict[str, Any]
-
-MAIN = {
-    "Clustering": "v_measure",
-    "PairClassification": "cosine_ap",
-    "Reranking": "map",
-    "STS": "cosine_spearman",
-    "Summarization": "cosine_spearman",
-}
 
 
 def evaluate(era: Era, spec: MtebTaskSpec, rows: dict[str, Rows], embed: Embedder) -> tuple[Scores, Items]:

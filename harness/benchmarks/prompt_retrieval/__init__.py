@@ -9,10 +9,11 @@ and the answer kind are the task file's. Demonstrations: `demonstrations.py`; th
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.benchmarks.prompt_retrieval.settings import PromptSettings
+from harness.benchmarks.prompt_retrieval.settings import FLAGS, PromptSettings, from_values
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.core.benchmark import Evaluation
 from harness.core.checks import DataCheck
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 
 def settings(opts: RunOptions) -> PromptSettings:
+    """The run's settings, its `--limit` capping the test size (`RunOptions.unit.limit`, as every benchmark's)."""
     found = opts.settings.get(BENCHMARK.name)
-    return found if isinstance(found, PromptSettings) else PromptSettings()
+    return (found if isinstance(found, PromptSettings) else PromptSettings()).limited(opts.unit.limit)
 
 
 def models(opts: RunOptions) -> LanguageModels:
@@ -42,6 +44,10 @@ class PromptRetrievalBenchmark:
     name = "prompt-retrieval"
     spec_type: type[TaskSpec] = PromptRetrievalTaskSpec
     encode_share = False  # small pools, and its LM would answer prompts built from placeholder demos
+    flags = FLAGS
+
+    def settings(self, values: Mapping[str, Any]) -> PromptSettings:
+        return from_values(values)
 
     def check_data(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> DataCheck:
         from harness.benchmarks.prompt_retrieval.data import check_data
@@ -50,7 +56,8 @@ class PromptRetrievalBenchmark:
         task = adapter(spec)
         check_data(spec, opts.data_dir)
         data = task.load(settings(opts).applied(spec), opts.data_dir)  # the draw the run makes, so its refusals
-        return DataCheck({"pool": len(data.pool), "test": len(data.tests)})
+        texts = [e.embed_text for e in [*data.pool, *data.tests]]  # what the embedding model sees; the LM's is apart
+        return DataCheck({"pool": len(data.pool), "test": len(data.tests)}, work=DataCheck.characters(texts))
 
     def preflight(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> DataCheck:
         check = self.check_data(spec, opts)
@@ -63,7 +70,7 @@ class PromptRetrievalBenchmark:
         models(opts).check(lm)
         return check
 
-    def evaluate(self, spec: PromptRetrievalTaskSpec, ctx: Context) -> Evaluation:
+    def evaluate(self, spec: PromptRetrievalTaskSpec, ctx: Context, folder: Path) -> Evaluation:
         from harness.benchmarks.prompt_retrieval.evaluate import claim_records, evaluate
 
         opts, prompt = ctx.opts, settings(ctx.opts)
@@ -74,7 +81,6 @@ class PromptRetrievalBenchmark:
             ),
         )
         instruction = ctx.library.get(spec.name, opts.unit.variant).query  # pool and test inputs alike
-        folder = self.result_folder(spec, opts)
         records = folder / f"{spec.name}.examples.jsonl"
         claim_records(records, ctx.fingerprints[spec.name]["sha256"], opts.overwrite)
         start = time.perf_counter()
@@ -154,11 +160,14 @@ class PromptRetrievalBenchmark:
         return mirror_files(spec, spec.source, out)
 
     def condition(self, opts: RunOptions) -> dict[str, str]:
-        return {}  # its settings name a folder below the unit's (`result_folder`), as they are many and long
+        return {}  # its settings name a folder below the unit's (`subfolder`), as they are many and long
 
-    def result_folder(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> Path:
+    def metric(self, spec: TaskSpec, opts: RunOptions) -> str:
+        return spec.main_metric
+
+    def subfolder(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> str | None:
         """Results depend on the LM and demonstrations too: a sub-folder per LM setting."""
-        return opts.unit.folder(opts.output) / settings(opts).folder_name(spec)
+        return settings(opts).folder_name(spec)
 
 
 BENCHMARK = PromptRetrievalBenchmark()

@@ -1,10 +1,9 @@
 """Prompt retrieval's own run settings (`--lm`, `--demos`, `--test-size`, ...): they change its numbers, and name
-its result folders below the unit's. This module is the benchmark's settings hook (`harness.core.plugins.settings_hooks`):
-its flags (`add_arguments`) and its settings from a request's values (`from_values`)."""
+its result folders below the unit's. Declared as data (`FLAGS`, `Benchmark.flags`) and read into its settings
+object by `from_values`."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.core.argtypes import device, positive_int
+from harness.core.benchmark import Flag
 from harness.core.results import model_label, slug
 
 CONDITIONS = ("similar", "random", "zero-shot")
@@ -27,6 +27,12 @@ class PromptSettings:
     lm_batch_size: int = 8
     demos: str = "similar"
     test_size: int | None = None
+
+    def limited(self, limit: int | None) -> PromptSettings:
+        """`--limit` caps the test size, as it caps every benchmark's evaluation items (`RunOptions.unit.limit`)."""
+        if limit and (self.test_size is None or self.test_size > limit):
+            return dataclasses.replace(self, test_size=limit)
+        return self
 
     def applied(self, spec: PromptRetrievalTaskSpec) -> PromptRetrievalTaskSpec:
         """The spec with `--test-size` in its protocol (the draw itself keeps the task file's: `super_ni_split`)."""
@@ -45,29 +51,21 @@ class PromptSettings:
         )
 
 
-NAMES = tuple(f.name for f in dataclasses.fields(PromptSettings))  # the request values this benchmark reads
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Its flags, on `run` and `robustness` (dests are `NAMES`)."""
-    pr = parser.add_argument_group("prompt retrieval")
-    pr.add_argument("--lm", help="causal LM that uses the demonstrations (hub id or local folder)")
-    pr.add_argument("--lm-device", type=device, help="device of the LM (default: cuda if available)")
-    pr.add_argument("--lm-precision", choices=["fp32", "fp16", "bf16"], default="fp32")
-    pr.add_argument("--lm-batch-size", type=positive_int, default=8)
-    pr.add_argument(
-        "--demos",
-        choices=list(CONDITIONS),
+FLAGS = (
+    Flag("lm", "causal LM that uses the demonstrations (hub id or local folder)"),
+    Flag("lm_device", "device of the LM (default: cuda if available)", type=device),
+    Flag("lm_precision", "the LM's precision", choices=("fp32", "fp16", "bf16"), default="fp32"),
+    Flag("lm_batch_size", "prompts the LM scores at once", type=positive_int, default=8),
+    Flag(
+        "demos",
+        "retrieved demonstrations (the paper), random ones within the same budget, or none",
+        choices=CONDITIONS,
         default="similar",
-        help="retrieved demonstrations (the paper), random ones within the same budget, or none",
-    )
-    pr.add_argument("--test-size", type=positive_int, help="test examples (default: the task's, 256)")
+    ),
+    Flag("test_size", "test examples (default: the task's, 256; --limit caps it)", type=positive_int),
+)
 
 
-def from_values(values: Mapping[str, Any], limit: int | None) -> PromptSettings:
-    """The settings a request's values name (absent ones at their defaults); `--limit` caps the test size, as
-    it caps every benchmark's evaluation items."""
-    chosen = PromptSettings(**{k: v for k, v in values.items() if k in NAMES and v is not None})
-    if limit and (chosen.test_size is None or chosen.test_size > limit):
-        chosen = dataclasses.replace(chosen, test_size=limit)
-    return chosen
+def from_values(values: Mapping[str, Any]) -> PromptSettings:
+    """The settings a request's values name (absent ones at their defaults)."""
+    return PromptSettings(**{f.name: values[f.name] for f in FLAGS if values.get(f.name) is not None})

@@ -64,11 +64,6 @@ class Turn:
     def previous_name(self) -> str | None:
         return f"{self.dialogue}_turn_{self.index - 1}" if self.index else None
 
-    @property
-    def history(self) -> str:
-        """What the embedding model sees (no instruction)."""
-        return f"[system] {self.system} [user] {'' if self.user == 'none' else self.user}"
-
 
 def read_dialogues(path: Path) -> dict[str, list[Turn]]:
     """Turns by dialogue, in file order; turns outside the five domains are dropped, as the reference does."""
