@@ -43,10 +43,10 @@ def test_mtebs_results_cache_reads_a_harness_run_from_the_default_folder(
         assert model.model_name == "sentence-transformers/all-MiniLM-L6-v2"  # the hub id, not the alias
         seen[model.experiment_name] = {t.task_name: 100 * t.get_score() for t in model.task_results}
     for protocol, scores in runs.items():
-        condition = experiment_name({"instructions": "none", "mode": "none", "protocol": protocol})
+        condition = experiment_name({"instructions": "none", "mode": "none", "protocol": protocol, "suite": "smoke"})
         # mteb keeps six decimals of a 0-1 score
         assert seen[condition] == pytest.approx({s.task: s.score for s in scores}, abs=1e-4)
-    assert len(seen) == 2  # the two conditions stay apart
+    assert len(seen) == 2  # the two conditions stay apart (and apart from the real tasks': suite=smoke)
 
 
 def test_mteb_evaluate_runs_the_harness_model_on_mock_tasks_without_a_mapping(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_the_harness_model_under_mteb_gives_harness_runs_numbers(tiny: Path, tmp
     STSBenchmark's) = `harness run --protocol mteb` on it, and mteb writes it into the harness unit's folder."""
     import mteb
 
-    from harness.benchmarks.mteb import mteb_task
+    from harness.benchmarks.mteb.data import mteb_task
     from harness.benchmarks.mteb.portable import TaskData
     from harness.core.paths import smoke_dir
     from harness.core.spec import Registry
@@ -90,7 +90,11 @@ def test_the_harness_model_under_mteb_gives_harness_runs_numbers(tiny: Path, tmp
     harness_folder = record_path(
         next((tmp_path / "results").rglob("records")).parent, "SmokeSTS"
     ).parent.parent.relative_to(tmp_path / "results")
-    assert [p.parent.relative_to(tmp_path / "mteb-cache" / "results") for p in written] == [harness_folder]
+    # the same condition's folder; the harness keeps its smoke runs apart from real tasks' (suite=smoke), mteb's
+    # model is not told that its task is a smoke task
+    smoke_apart = harness_folder.with_name(harness_folder.name.removesuffix("__suite_smoke"))
+    assert harness_folder.name.endswith("__suite_smoke")
+    assert [p.parent.relative_to(tmp_path / "mteb-cache" / "results") for p in written] == [smoke_apart]
     assert json.loads((written[0].parent / "model_meta.json").read_text())["experiment_kwargs"]["mode"] == "masked"
 
 
@@ -104,7 +108,9 @@ def test_the_event_log_tells_a_run_and_its_resumption(tmp_path: Path, capsys: py
     assert "SmokeSTS" in out and "[1/2]" not in out  # the table, without the per-task lines
     assert main(args) == 0
     # the header names the run with the selected benchmarks' own condition (MTEB's protocol), as records do
-    assert "run minilm:instructions=none,mode=none,protocol=instructor: 2 task(s)" in capsys.readouterr().out
+    assert (
+        "run minilm:instructions=none,mode=none,protocol=instructor,suite=smoke: 2 task(s)" in capsys.readouterr().out
+    )
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     kinds = [(e["event"], e.get("task")) for e in events]
     assert kinds == [
@@ -124,8 +130,8 @@ def test_the_event_log_tells_a_run_and_its_resumption(tmp_path: Path, capsys: py
     assert done["SmokeSTS"]["score"] == record["main_score"] and done["SmokeSTS"]["metric"] == "cosine_spearman"
     # a task's lines are named by its unit, as its record is; the run's own lines by the run's shared parts
     assert {e["run"] for e in events if e.get("task")} == {record["run"]}
-    assert record["run"] == "minilm:instructions=none,mode=none,protocol=instructor"
-    assert {e["run"] for e in events if not e.get("task")} == {"minilm:instructions=none,mode=none"}
+    assert record["run"] == "minilm:instructions=none,mode=none,protocol=instructor,suite=smoke"
+    assert {e["run"] for e in events if not e.get("task")} == {"minilm:instructions=none,mode=none,suite=smoke"}
 
 
 def test_limit_is_a_partial_run_named_and_filed_as_one(tmp_path: Path) -> None:

@@ -128,11 +128,15 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     folder = _records(tmp_path / "r", {"STS12": 72.37, "SciFact": 64.51})
     assert main(["report", str(folder), "--baseline", "gtr-t5-large", "--format", "json"]) == 0
     base, run = json.loads(capsys.readouterr().out)
-    assert run["categories"]["STS"] == {"score": 72.37, "n_tasks": 1, "n_expected": 10}
+    assert run["categories"]["STS"] == {"score": 72.37, "n_tasks": 1, "n_expected": 10, "ci95": None}
     assert run["avg70"]["n_expected"] == 70 and run["avg70"]["n_tasks"] == 2
     assert run["mteb_avg"]["score"] == pytest.approx((72.37 + 64.51) / 2)
-    assert base["categories"]["Billboard"] == {"score": 31.2, "n_tasks": 0, "n_expected": 3, "published": True}
+    billboard = {"score": 31.2, "n_tasks": 0, "n_expected": 3, "ci95": None, "published": True}
+    assert base["categories"]["Billboard"] == billboard and base["run"] == "gtr-t5-large (published 2022)"
     assert run["relative_gain"]["STS"] is None  # partial
+    gtr_sts12 = load_reference("gtr-t5-large").tasks["STS12"]
+    assert run["versus_baseline"]["STS12"] == {"difference": pytest.approx(72.37 - gtr_sts12), "baseline_in_ci95": None}
+    assert run["paired"] == {}  # neither side has per-item outputs
     for fmt, needle in (
         ("md", "| STS12 | STS |"),
         ("csv", "STS12,STS"),
@@ -208,7 +212,7 @@ def test_latex_has_page_wide_summary_and_per_task_tables(tmp_path: Path) -> None
     assert tex.count(r"\resizebox{\textwidth}{!}{%") == 2 and tex.count(r"\toprule") == 2
     assert r"STS12 & STS & 72.37 \\" in tex and r"SciFact & Retrieval & 64.51 \\" in tex
     assert r"MiniLM\_L6 (50\%)" in tex and "MiniLM_L6" not in tex.replace(r"MiniLM\_L6", "")
-    assert r"\caption{Per-task scores.}" in tex
+    assert r"\caption{Per-task scores. Category = mean" in tex and "'(k/n)': a partial average" in tex
 
 
 def test_the_quick_start_is_reportable_outside_the_papers_averages(tmp_path: Path) -> None:
@@ -222,7 +226,8 @@ def test_the_quick_start_is_reportable_outside_the_papers_averages(tmp_path: Pat
     assert main(["report", str(tmp_path / "out"), "--output", str(md)]) == 0
     text = md.read_text()
     assert f"| SmokeSTS | STS | {scores[0].score:.2f} [" in text  # with its interval
-    assert "| minilm:instructions=none,mode=none,protocol=instructor | — | — | — | — | — | — | — |" in text
+    assert "Retri." not in text  # no category row of dashes: none of its tasks is in the paper's averages
+    assert "listed per task, never inside the paper's averages" in text and "first-shuffle" not in text
     page = tmp_path / "r.html"
     assert main(["report", str(tmp_path / "out"), "--format", "html", "--output", str(page)]) == 0
     html = page.read_text()
@@ -273,9 +278,12 @@ def test_report_intervals_and_paired_tests_by_hand(tmp_path: Path) -> None:
     same = paired(run, run, registry())
     assert {t.p_value for t in same.values()} == {1.0}
     better = paired(_run_with_items(tmp_path, "b", 0.3, 0), run, registry())
-    assert better["STS"].difference > 0 and better["STS"].p_value < 0.05
+    assert better["STS12"].difference > 0 and better["STS12"].p_value < 0.05
+    # no mean over a partial set: 2 of 10 STS tasks, 3 of 70 in all (a 3-of-70 run printed one under Avg (70))
+    assert better.keys() == {"STS12", "STS13", "SummEval", "Summarization"}  # the one complete category
     text = report([_run_with_items(tmp_path, "b", 0.3, 0)], registry(), run, "md")
-    assert "|   95% CI |" in text and "difference, paired p" in text and "p=" in text
+    assert "|   95% CI |" in text and "difference, paired p" in text
+    assert "| STS12 | STS |" in text and "p=" in text  # the per-task paired test
 
 
 def test_csv_is_one_tidy_table_that_pandas_reads_as_numbers(tmp_path: Path) -> None:
@@ -284,14 +292,14 @@ def test_csv_is_one_tidy_table_that_pandas_reads_as_numbers(tmp_path: Path) -> N
     import pandas as pd
 
     import harness
-    from harness.reports.render import SUMMARY, TIDY
+    from harness.reports.export import PAIRED, SUMMARY, TIDY, VERSUS
 
     scores = harness.evaluate("minilm", ["SmokeSTS", "SmokeClassification"], output_dir=tmp_path / "out", cache=False)
     tidy, summary = tmp_path / "r.csv", tmp_path / "s.csv"
     assert main(["report", str(tmp_path / "out"), "--format", "csv", "--output", str(tidy)]) == 0
     assert main(["report", str(tmp_path / "out"), "--format", "summary-csv", "--output", str(summary)]) == 0
     table = pd.read_csv(tidy)
-    assert list(table.columns) == TIDY and len(table) == 2
+    assert list(table.columns) == TIDY + VERSUS and len(table) == 2
     for column in ("score", "ci_low", "ci_high"):
         assert table[column].dtype == np.float64
     by_task = table.set_index("task")
@@ -301,29 +309,56 @@ def test_csv_is_one_tidy_table_that_pandas_reads_as_numbers(tmp_path: Path) -> N
     assert by_task.loc["SmokeSTS", "n_items"] == 12  # the smoke STS task's pairs (harness/smoke/data)
     assert table["partial"].isna().all()
     cells = pd.read_csv(summary)
-    assert list(cells.columns) == SUMMARY and cells["score"].dtype == np.float64
+    assert list(cells.columns) == SUMMARY + PAIRED and cells["score"].dtype == np.float64
     avg70 = cells.set_index("column").loc["Avg (70)"]
     assert pd.isna(avg70["score"]) and avg70["n_tasks"] == 0  # smoke tasks are never inside a paper average
 
 
-def test_a_published_classification_figure_is_shown_beside_its_first_shuffle_noise(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """gtr-t5-large's published Banking77 (81.21) lies 1.4 sd from the draws' mean: within noise; Emotion's (46.32) lies
-    4 sd off. A data note shows in the per-task table."""
-    folder = tmp_path / "r"
+def _drawn(folder: Path, model: str = "minilm", limit: int | None = None) -> Path:
+    """mteb-2022 classification results of `model` with their first-shuffle draws, Emotion with a data note."""
     draws = {
-        "Banking77Classification": {"accuracy": [0.8095, 0.8100, 0.8105, 0.8090, 0.8110], "sd": 0.0015},
+        "Banking77Classification": {"accuracy": [0.7970, 0.7975, 0.7980, 0.7965, 0.7985], "sd": 0.0008},
         "EmotionClassification": {"accuracy": [0.4500, 0.4520, 0.4510], "sd": 0.0028},
     }
     note = {"file": "train.jsonl", "line": 4, "what": "empty 'text'", "count": 1}
     for task, d in draws.items():
-        notes = [note] if task.startswith("Emotion") else []
-        finished(folder, task, float(np.mean(d["accuracy"])), first_shuffle_draws=d, data_notes=notes)
-    assert main(["report", str(folder), "gtr-t5-large"]) == 0
+        spec = REG.tasks[task]
+        unit = {"model": model, "protocol": "mteb-2022", "task": task, "split": spec.split, "limit": limit}
+        finished(
+            folder,
+            task,
+            float(np.mean(d["accuracy"])),
+            unit=unit,
+            first_shuffle_draws=d,
+            data_notes=[note] if task.startswith("Emotion") else [],
+            partial={"limit": limit} if limit else None,
+        )
+    return folder
+
+
+def test_a_published_2022_figure_is_set_against_the_same_models_first_shuffle_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """all-MiniLM-L6-v2's published 2022 Banking77 (79.75) lies at the draws' mean: within noise; its Emotion
+    (38.43) lies 23.8 sd from these draws. The column names whose figure it is. A data note shows beside the row."""
+    folder = _drawn(tmp_path / "r")
+    assert main(["report", str(folder), "--baseline", "all-MiniLM-L6-v2"]) == 0
     text = capsys.readouterr().out
-    assert "| 81.21 vs 81.00 ± 0.15 (5 draws): within noise |" in text
-    assert "| 46.32 vs 45.10 ± 0.28 (3 draws): 4.4 sd off | empty 'text' x1 (first train.jsonl:4) |" in text
+    assert "all-MiniLM-L6-v2 (published 2022) vs " in text and "'s first-shuffle draws" in text
+    assert "| 79.75 vs 79.75 ± 0.08 (5 draws): within noise |" in text
+    assert "| 38.43 vs 45.10 ± 0.28 (3 draws): 23.8 sd off | empty 'text' x1 (first train.jsonl:4) |" in text
+
+
+@pytest.mark.parametrize(("baseline", "limit"), [("gtr-t5-large", None), ("all-MiniLM-L6-v2", 50)])
+def test_the_noise_check_says_nothing_of_another_model_or_a_partial_run(
+    baseline: str, limit: int | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MiniLM's Emotion draws were set against GTR's figure ("46.32 vs 39.80 +- 0.77: 8.4 sd off"), and a --limit
+    run's draws against a full-data figure: neither says anything of the model."""
+    folder = _drawn(tmp_path / "r", limit=limit)
+    assert main(["report", str(folder), "--baseline", baseline]) == 0
+    text = capsys.readouterr().out
+    assert "first-shuffle draws" not in text.split("### Per task")[1] and " sd off" not in text
 
 
 def test_a_rows_conditions_are_named_once_by_the_union_of_their_parts() -> None:
@@ -340,3 +375,48 @@ def test_a_rows_conditions_are_named_once_by_the_union_of_their_parts() -> None:
     assert merged_label([mteb, other]) == f"{mteb} + {other}"
     assert merged_label([mteb, "gtr:instructions=none,mode=none"]) == f"{mteb} + gtr:instructions=none,mode=none"
     assert merged_label(["old-folder", mteb]) == f"old-folder + {mteb}"
+
+
+def test_settings_off_their_default_name_the_run_and_its_folder(tmp_path: Path) -> None:
+    """Backend, precision and max length entered the fingerprint but not the run's name or folder: two runs of
+    one model under different max lengths collided in one --output-dir (exit 7) and showed as identical columns.
+    Each setting off its default is now a key of the condition: a folder and a row of its own."""
+    import dataclasses
+
+    from harness.app.api import RunRequest, prepare
+    from harness.core.benchmark import task_folder
+
+    request = RunRequest(tasks=["SmokeSTS"], output_dir=tmp_path, dry_run=True)
+    plain, short = (prepare(dataclasses.replace(request, max_length=m)) for m in (None, 16))
+    spec = plain.specs[0]
+    assert task_folder(spec, plain.options) != task_folder(spec, short.options)
+    assert "max_length_16" in task_folder(spec, short.options).name and "max_length" not in plain.options.unit.name
+    assert short.options.unit.name == "minilm:instructions=none,mode=none,max_length=16,suite=smoke"
+    onnx = prepare(dataclasses.replace(request, backend="onnx", precision="bf16", device="cuda"))
+    assert onnx.options.unit.condition == {
+        "instructions": "none",
+        "mode": "none",
+        "backend": "onnx",
+        "precision": "bf16",
+        "suite": "smoke",
+    }
+
+
+def test_the_smoke_suite_is_filed_and_reported_apart_from_real_runs(tmp_path: Path) -> None:
+    """The quick start's smoke results were filed under the same condition as a later real run, so its 7
+    meaningless rows showed in every report of that folder. They are a condition of their own (suite=smoke),
+    never merged into a real run's row."""
+    import harness
+
+    real = tmp_path / "data" / "mteb" / "STS12"
+    real.mkdir(parents=True)
+    rows = [{"sentence1": f"a cat {i}", "sentence2": f"the cat {i % 3}", "score": i % 5} for i in range(12)]
+    (real / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    harness.evaluate("minilm", ["SmokeSTS"], output_dir=out, cache=False)
+    harness.evaluate("minilm", ["STS12"], data_dir=tmp_path / "data", output_dir=out, cache=False)
+    runs = {r.label: set(r.tasks) for r in load_run_dir(out, REG)}
+    assert runs == {
+        "minilm:instructions=none,mode=none,protocol=instructor,suite=smoke": {"SmokeSTS"},
+        "minilm:instructions=none,mode=none,protocol=instructor": {"STS12"},
+    }

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from harness.app.api import RunRequest, prepare, robustness_study
-from harness.app.runner import task_folder
 from harness.cli import main
 from harness.core import items as per_item
+from harness.core.benchmark import task_folder
 from harness.core.instructions import library
 from harness.core.items import single
 from harness.core.results import record_path
@@ -31,13 +31,22 @@ def test_variant_names() -> None:
 def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     need(DATA / "mteb" / "BIOSSES")
     spec = registry().get("BIOSSES")
-    request = RunRequest(model="minilm", mode="prefix", tasks=["BIOSSES"], data_dir=DATA, output_dir=tmp_path / "out")
+    said: list[str] = []
+    request = RunRequest(
+        model="minilm", mode="prefix", tasks=["BIOSSES"], data_dir=DATA, output_dir=tmp_path / "out", log=said.append
+    )
     variants = variant_names("paraphrases", "query")
     s = robustness_study(request, variants, "paraphrases")
+    steps = [line for line in said if line.startswith("variant ")]  # the study's own progress, with its ETA
+    assert steps[0] == "variant 1/5: paraphrase-query:1" and steps[4].startswith(
+        "variant 5/5: paraphrase-query:5, study ETA "
+    )
     scores = s.scores["BIOSSES"]
     assert list(scores) == variants and len(set(scores.values())) > 1  # the wording moves the score
     for variant in variants:  # each variant is a unit of its own, with its exact instruction recorded
-        folder = task_folder(spec, prepare(dataclasses.replace(request, instructions=variant)).options)
+        filed = library().variant_for("BIOSSES", variant)  # STS has no query side: paraphrase:K, not -query:K
+        assert filed == variant.replace("-query", "")
+        folder = task_folder(spec, prepare(dataclasses.replace(request, instructions=filed)).options)
         record = json.loads(record_path(folder, "BIOSSES").read_text())
         assert record["instructions"]["BIOSSES"]["query"]["text"] == library().get("BIOSSES", variant).query
         assert 100 * record["main_score"] == pytest.approx(scores[variant])
@@ -55,8 +64,9 @@ def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     observed, reps = s.spread_replicates("BIOSSES")  # type: ignore[misc]
     assert observed == pytest.approx(stats["best_minus_worst"]) and len(reps) == 1000
     assert stats["low"] <= stats["best_minus_worst"] + 1e-9 and stats["p_value"] is not None
-    assert stats["beyond_noise"] == (stats["p_value"] < 0.05)
-    write_figure([s], tmp_path / "ranges.png")
+    assert stats["beyond_noise"] == (not stats["low"] <= 0 <= stats["high"])  # one notion: the drawn interval
+    assert not list((tmp_path / "out").rglob("*paraphrase-query*"))
+    write_figure([s], [spec], tmp_path / "ranges.png")
     assert (tmp_path / "ranges.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in render([s], [spec], "html")
 
@@ -92,15 +102,18 @@ def test_spread_beyond_noise_is_told_from_noise(tmp_path: Path) -> None:
 
 
 def test_category_spread_averages_the_tasks_replicates(tmp_path: Path) -> None:
-    """The category row's interval is the percentile interval of the tasks' spread replicates averaged."""
+    """The category row's interval is the corrected interval of the tasks' spread replicates averaged: centred
+    on the mean spread, half-width the 1 - 0.05/10 quantile of |replicate - mean spread| (10 pairs of 5)."""
     rng = np.random.default_rng(3)
     gold = np.linspace(0, 5, 200)
     s = _study_with_items(tmp_path, {f"paraphrase:{k}": gold + rng.normal(0, k, 200) for k in range(1, 6)})
     s.scores["STS13"], s.items["STS13"] = s.scores["STS12"], s.items["STS12"]
     test = category_test(s, ["STS12", "STS13"])
-    both = (s.spread_replicates("STS12")[1] + s.spread_replicates("STS13")[1]) / 2  # type: ignore[index]
-    assert test["low"] == pytest.approx(float(np.quantile(both, 0.025)))
-    assert test["high"] == pytest.approx(float(np.quantile(both, 0.975)))
+    (a, ra), (b, rb) = s.spread_replicates("STS12"), s.spread_replicates("STS13")  # type: ignore[misc]
+    observed, both = (a + b) / 2, (ra + rb) / 2
+    half = float(np.quantile(np.abs(both - observed), 1 - 0.05 / 10))
+    assert (test["low"], test["high"]) == pytest.approx((observed - half, observed + half))
+    assert test["beyond_noise"] == (not test["low"] <= 0 <= test["high"])
 
 
 def test_tasks_without_an_evaluated_instruction_are_flagged_in_the_study() -> None:
@@ -177,3 +190,20 @@ def test_two_models_side_by_side_by_hand() -> None:
     assert by[("STS13", "model-b")] == ["60.00", "7.91", "20.00"]  # sqrt(62.5)
     assert by[("(mean of 2)", "model-a")] == ["77.50", "2.70", "6.50"]  # category = mean of the task statistics
     assert by[("(mean of 2)", "model-b")] == ["60.00", "3.95", "10.00"]
+
+
+def test_the_table_and_figure_say_what_they_show() -> None:
+    """Level columns read none / tag / simple / detailed (they read #1..#4); a category's mean spread is drawn
+    beside its tasks' (it was missing from the figure); a --limit study says so in table and figure."""
+    from harness.reports.robustness import figure_data, limit_note
+
+    specs = [registry().get("STS12"), registry().get("STS13")]
+    levels = variant_names("levels", "query")
+    scores = {t: dict(zip(levels, [60.0, 61.0, 63.0, 64.0], strict=True)) for t in ("STS12", "STS13")}
+    s = Study("m", scores, {v: 1.0 for v in levels}, {}, "levels", limit=50)
+    header, _ = table([s], specs)
+    assert header[-4:] == ["none", "tag", "simple", "detailed"]
+    drawn = figure_data([s], specs)["m levels"]
+    assert list(drawn) == ["STS12", "STS13", "(mean of 2) STS"] and drawn["(mean of 2) STS"]["best_minus_worst"] == 4.0
+    assert limit_note([s]) == "partial: at most 50 items per task (--limit)"
+    assert "partial: at most 50 items per task (--limit)" in render([s], specs, "md")

@@ -67,5 +67,5 @@ def _launch(args: argparse.Namespace) -> int:
             cpus_per_task=args.cpus_per_job,
             mem_gb=args.mem_gb,
         )
-    score_table([(s.task, s.category, s.metric, s.score, s.status) for s in scores])
+    score_table([(s.task, s.category, s.metric, s.score, s.status, s.record) for s in scores])
     return 0

@@ -15,8 +15,14 @@ def _report_args(p: argparse.ArgumentParser) -> None:
         metavar="RUN",
         help="result folders (harness or mteb files, any era) or published reference names (e.g. instructor-large)",
     )
-    p.add_argument("--baseline", help="a published reference name or a result folder, shown first with gains")
-    from harness.reports.render import FORMATS
+    p.add_argument(
+        "--baseline",
+        help="a result folder, or a published model (reference/README.md: all-MiniLM-L6-v2, gtr-t5-large, "
+        "instructor-large, ...; NAME@ERA for one era, else the era the runs' protocol reproduces): shown first; per "
+        "task the difference, whether it lies in the run's 95%% interval, the paired test where both have items",
+    )
+    p.add_argument("--baseline-label", help="the baseline's name in the tables and figures")
+    from harness.reports import FORMATS  # not render: the help needs no numpy
 
     p.add_argument(
         "--format",
@@ -37,13 +43,15 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 def _report(args: argparse.Namespace) -> int:
 
     from harness.core.spec import every_task
-    from harness.reports.aggregate import aggregate
     from harness.reports.load import load_runs
     from harness.reports.render import report
 
     reg = every_task()  # the smoke suite's results are reportable too
     runs = load_runs(args.runs, reg, args.label)
-    baselines = load_runs([args.baseline], reg) if args.baseline else [None]
+    protocols = {r.protocol for r in runs if r.protocol}  # a published baseline of the era the runs reproduce
+    protocol = protocols.pop() if len(protocols) == 1 else None
+    labels = [args.baseline_label] if args.baseline_label else None
+    baselines = load_runs([args.baseline], reg, labels, protocol) if args.baseline else [None]
     if len(baselines) > 1:
         raise UsageError(
             f"--baseline {args.baseline} holds {len(baselines)} conditions ("
@@ -51,12 +59,5 @@ def _report(args: argparse.Namespace) -> int:
             + "): pass the folder of one of them"
         )
     baseline = baselines[0]
-    figures = None
-    if args.format == "html":
-        from harness.reports.figures import category_bars
-        from harness.reports.significance import intervals
-
-        everyone = ([baseline] if baseline else []) + runs
-        figures = [category_bars([(r.label, aggregate(r, reg), intervals(r, reg)) for r in everyone])]
-    text = report(runs, reg, baseline, args.format, figures)
+    text = report(runs, reg, baseline, args.format)
     return emit(text, args.output)

@@ -14,7 +14,7 @@ from harness.cli.common import (
     model_args,
     positive_int,
     request,
-    task_names,
+    tasks_option,
 )
 
 
@@ -31,7 +31,7 @@ def variant_kinds(text: str) -> list[str]:
 def _robustness_args(p: argparse.ArgumentParser) -> None:
     model_args(p)
     p.add_argument("--models", help="more models, comma-separated, run side by side with --model")
-    p.add_argument("--tasks", required=True, type=task_names, help="comma-separated task names")
+    tasks_option(p, required=True)
     p.add_argument(
         "--variants",
         type=variant_kinds,
@@ -47,11 +47,11 @@ def _robustness_args(p: argparse.ArgumentParser) -> None:
         "once) or both sides",
     )
     p.add_argument("--data-dir", type=existing_folder, help="root of the portable layout")
-    p.add_argument("--output-dir", default="results")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--output-dir", default="results", help="where each variant's results go, as `run` files them")
+    p.add_argument("--overwrite", action="store_true", help="re-run variants that already have results")
     p.add_argument("--limit", type=positive_int, help="at most N evaluation items per task, as in `run`")
     benchmark_args(p)
-    p.add_argument("--format", choices=["md", "json", "html"], default="md")
+    p.add_argument("--format", choices=["md", "json", "html"], default="md", help="the table's format (default md)")
     p.add_argument("--output", help="write the table here; with --figure, the PNG of the ranges too")
     p.add_argument("--figure", help="write the robustness-range figure (PNG) here")
 
@@ -80,5 +80,5 @@ def _robustness(args: argparse.Namespace) -> int:
     specs = registry().select(names=args.tasks)
     text = render(studies, specs, args.format)
     if args.figure:
-        write_figure(studies, Path(args.figure))
+        write_figure(studies, specs, Path(args.figure))
     return emit(text, args.output)

@@ -14,20 +14,24 @@ from harness.cli.common import (
     request,
     score_table,
     table,
-    task_names,
+    tasks_option,
 )
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     model_args(p)
     sel = p.add_argument_group("what to run (none given: the packaged smoke suite, offline)")
-    sel.add_argument("--tasks", type=task_names, help="comma-separated task names")
+    tasks_option(sel)
     sel.add_argument("--category", help="all tasks of a category, e.g. STS")
     sel.add_argument("--benchmark", help="mteb, billboard or prompt-retrieval")
     p.add_argument(
         "--instructions",
-        help="variant: instructor-large|base|xl, none, paraphrase:K, level:L "
-        "(default: the checkpoint's family for INSTRUCTOR models, none otherwise)",
+        metavar="VARIANT",
+        help="instructor-base|instructor-large|instructor-xl (the paper's families); FAMILY@2023-02-23 (the "
+        "instructions as first released); none; paraphrase:K, paraphrase-query:K, frames:K, frames-query:K "
+        "(K 1-5: rewordings of instructor-large's, -query: the query side only); level:none|tag|simple|detailed "
+        "(the paper's detail levels). Default: the checkpoint's family for INSTRUCTOR models, none otherwise. "
+        "`harness instructions TASK` prints each",
     )
     p.add_argument(
         "--data-dir",
@@ -86,8 +90,8 @@ def _run_and_share_args(p: argparse.ArgumentParser) -> None:
 @command("run", "evaluate a model on tasks with an instruction variant; resumable", _run_and_share_args)
 def _run(args: argparse.Namespace) -> int:
     from harness.app.api import encoder_for
-    from harness.app.runner import run_tasks, task_folder
-    from harness.core.benchmark import run_unit
+    from harness.app.runner import run_tasks
+    from harness.core.benchmark import run_unit, task_folder
     from harness.core.checks import Note
 
     if args.encode_share:
@@ -102,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     by_name = {s.name: s for s in specs}
     score_table(
         [
-            (o.task, by_name[o.task].category, o.metric, None if o.score is None else 100 * o.score, o.status)
+            (o.task, by_name[o.task].category, o.metric, None if o.score is None else 100 * o.score, o.status, o.record)
             for o in outcomes
         ]
     )
@@ -135,8 +139,8 @@ def _plan(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from harness.app.runner import cost, plan, shard, task_folder
-    from harness.core.benchmark import task_unit
+    from harness.app.runner import cost, plan, shard
+    from harness.core.benchmark import task_folder, task_unit
     from harness.core.leases import Lease
     from harness.core.results import record_path
 

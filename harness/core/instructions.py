@@ -202,6 +202,14 @@ class Library:
             return Instruction(reworded.query, large.document)
         return reworded
 
+    def variant_for(self, task: str, variant: str) -> str:
+        """The name of what a variant rewords on this task: `paraphrase-query:3` on a symmetric task (STS: one
+        instruction for both sides) rewords it on both, as `paraphrase:3` does, and is filed under that name."""
+        kind, _, arg = variant.partition(":")
+        if kind in REWORDINGS and kind.endswith("-query") and self.tasks.get(task).symmetric:
+            return f"{kind.removesuffix('-query')}:{arg}"
+        return variant
+
     def paraphrase(self, original: str, k: int) -> str:
         """The k-th (1-based) paraphrase of an instruction string; the empty string stays empty."""
         if not original:
@@ -246,12 +254,26 @@ class Library:
         record["symmetric"] = spec.symmetric
         return record
 
+    def own_problems(self, spec: TaskSpec) -> list[str]:
+        """What a task of an include path lacks: an instruction in at least one family (a run names the family
+        with --instructions), unless it borrows another task's (`instructions_from`)."""
+        if spec.instructions_from:
+            return []
+        include = self.tasks.files[spec.name].parents[2]  # DIR of DIR/tasks/<benchmark>/<Task>.yaml
+        return [
+            f"{spec.name} ({self.tasks.files[spec.name]}): no instruction for {key!r} in any family: add "
+            f"`{key}: 'Represent the ...: '` to {include / 'instructions'}/<family>.yaml (e.g. instructor-large.yaml)"
+            for key in self.keys(spec.name)
+            if not any(key in self.families[f] for f in FAMILIES)
+        ]
+
     def problems(self) -> list[str]:
         """Everything missing or inconsistent across the registry and the instruction files."""
         found = []
         for spec in self.tasks.tasks.values():
-            # your own tasks (include paths) need only what their runs ask for, which the run checks
+            # your own tasks (include paths) need an instruction in one family (`own_problems`), not every variant
             shipped = self.tasks.shipped(spec.name)
+            found += [] if shipped else self.own_problems(spec)
             for key in self.keys(spec.name):
                 for variant in (
                     *FAMILIES,

@@ -79,6 +79,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", text.strip("/")).strip("-") or "_"
 
 
+# The run's own condition keys beside instructions and mode: the model settings that change a number when they are
+# not their default (`settings_keys`), and the packaged smoke suite (`suite=smoke`), filed apart from real runs.
+SETTING_DEFAULTS: dict[str, str | None] = {"backend": "torch", "max_length": None, "precision": "fp32"}
+SUITE = "suite"
+
+
+def settings_keys(model_settings: Mapping[str, Any], smoke: bool = False) -> dict[str, str]:
+    """The condition keys of a run's model settings (those not at their default) and of the smoke suite."""
+    keys = {k: str(v) for k, v in model_settings.items() if k in SETTING_DEFAULTS and v != SETTING_DEFAULTS[k]}
+    return {**keys, **({SUITE: "smoke"} if smoke else {})}
+
+
 @dataclass(frozen=True)
 class Unit:
     model: str
@@ -88,15 +100,20 @@ class Unit:
     limit: int | None = None  # --limit: at most this many evaluation items per task (a partial run)
     # a benchmark's own keys of the condition (`Benchmark.condition`: MTEB's protocol), sorted: `within` sets them
     extra: tuple[tuple[str, str], ...] = ()
+    # the run's own keys (`settings_keys`: model settings off their default, the smoke suite), sorted
+    settings: tuple[tuple[str, str], ...] = ()
 
     def within(self, condition: Mapping[str, str]) -> Unit:
         """This unit under a benchmark's own condition (`Benchmark.condition`), which names its folder too."""
         return dataclasses.replace(self, extra=tuple(sorted(condition.items())))
 
+    def _keys(self) -> list[tuple[str, str]]:
+        return sorted([*self.settings, *self.extra])
+
     @property
     def name(self) -> str:
         """HELM-style run name: the parts that change the numbers."""
-        own = "".join(f",{k}={v}" for k, v in self.extra)
+        own = "".join(f",{k}={v}" for k, v in self._keys())
         partial = f",limit={self.limit}" if self.limit else ""
         return f"{self.model}:instructions={self.variant},mode={self.mode}{own}{partial}"
 
@@ -105,19 +122,21 @@ class Unit:
         """What, beside the model and its revision, names the unit: mteb's `experiment_kwargs` (a partial run's
         limit included, so its folder is never a full run's)."""
         limit = {"limit": str(self.limit)} if self.limit else {}
-        return {"instructions": self.variant, "mode": self.mode, **dict(self.extra), **limit}
+        return {"instructions": self.variant, "mode": self.mode, **dict(self._keys()), **limit}
 
     def record(self) -> dict[str, Any]:
-        """The unit as its run records store it: its fields, the benchmark's condition keys among them."""
+        """The unit as its run records store it: its fields, the condition keys among them."""
         fields = {"model": self.model, "revision": self.revision, "variant": self.variant, "mode": self.mode}
-        return {**fields, **dict(self.extra), "limit": self.limit}
+        return {**fields, **dict(self._keys()), "limit": self.limit}
 
     @classmethod
     def from_record(cls, unit: Mapping[str, Any]) -> Unit:
         """The unit a run record's `unit` names (`record()`, beside the task's own `task` and `split`)."""
         own = ("model", "revision", "variant", "mode", "limit", "task", "split")
-        base = cls(unit["model"], unit["revision"], unit["variant"], unit["mode"], unit.get("limit"))
-        return base.within({k: str(v) for k, v in unit.items() if k not in own})
+        keys = {k: str(v) for k, v in unit.items() if k not in own}
+        settings = tuple(sorted((k, v) for k, v in keys.items() if k in SETTING_DEFAULTS or k == SUITE))
+        base = cls(unit["model"], unit["revision"], unit["variant"], unit["mode"], unit.get("limit"), (), settings)
+        return base.within({k: v for k, v in keys.items() if k not in dict(settings)})
 
     def folder(self, output: Path) -> Path:
         """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read
@@ -132,24 +151,28 @@ def record_path(folder: Path, task: str) -> Path:
     return folder / "records" / f"{task}.run.json"
 
 
-def write_model_meta(folder: Path, unit: Unit, identity: Any, similarity: str) -> None:
-    """The unit folder's `model_meta.json` (mteb's ModelMeta plus the condition as `experiment_kwargs`), once."""
-    path = folder / "model_meta.json"
-    if path.is_file():
-        return
+def model_meta(identity: Any, similarity: str, condition: Mapping[str, str] | None = None) -> Any:
+    """mteb's ModelMeta of a model (`interfaces.ModelIdentity`): its name as mteb's results know it, revision,
+    dimension, max tokens and similarity, and a unit's condition as `experiment_kwargs` (where mteb's results cache
+    files an experiment of the model). The one place the harness describes a model to mteb."""
     from mteb.models import ModelMeta
     from mteb.models.model_meta import ScoringFunction
 
-    meta = ModelMeta.create_empty(
-        overwrites={
-            "name": mteb_model_name(unit.model),
-            "revision": unit.revision,
-            "embed_dim": identity.dimension,
-            "max_tokens": identity.max_length,
-            "similarity_fn_name": ScoringFunction.from_str(similarity),
-        }
-    )
-    write_json(path, {**meta.model_dump(mode="json"), "experiment_kwargs": unit.condition})
+    fields = {
+        "name": mteb_model_name(identity.name),
+        "revision": identity.revision,
+        "embed_dim": identity.dimension,
+        "max_tokens": identity.max_length,
+        "similarity_fn_name": ScoringFunction.from_str(similarity),
+    }
+    return ModelMeta.create_empty(overwrites={**fields, **({"experiment_kwargs": condition} if condition else {})})
+
+
+def write_model_meta(folder: Path, unit: Unit, identity: Any, similarity: str) -> None:
+    """The unit folder's `model_meta.json` (`model_meta` with the unit's condition), once."""
+    path = folder / "model_meta.json"
+    if not path.is_file():
+        write_json(path, model_meta(identity, similarity, unit.condition).model_dump(mode="json"))
 
 
 # How far a stored score may sit from what its files give back: mteb's TaskResult stores 6 decimals, some mteb

@@ -35,6 +35,20 @@ class Run:
     published: dict[str, float] = field(default_factory=dict)  # column -> published figure x100
     source: str = ""
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> what its run record says
+    model: str = ""  # the model's hub id (mteb's name of it), where known: whose figures are compared with whose
+    era: str = ""  # a published row's era (`reference/README.md`: 2022, 2024, card)
+
+    @property
+    def protocol(self) -> str | None:
+        """The MTEB protocol its records name, where they name one (a published row: None)."""
+        found = {r["condition"].get("protocol") for r in self.records.values() if "condition" in r}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
+
+    @property
+    def partial(self) -> bool:
+        """A `--limit` run: its tasks were scored on some of their items."""
+        return any(r.get("partial") for r in self.records.values())
 
 
 @dataclass(frozen=True)

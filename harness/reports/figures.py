@@ -23,10 +23,11 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell], Mapping[str, Any
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(11, 4))
+    columns = [c for c in COLUMNS if any(cells[c].score is not None for _, cells, _ in rows)]  # empty ones dropped
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(columns) + 3), 4))
     width = 0.8 / max(len(rows), 1)
     for i, (label, cells, bands) in enumerate(rows):
-        for j, column in enumerate(COLUMNS):
+        for j, column in enumerate(columns):
             cell = cells[column]
             if cell.score is None:
                 continue
@@ -42,10 +43,10 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell], Mapping[str, Any
                 color=f"C{i}",
                 hatch=hatch,
                 edgecolor="white",
-                label=label if j == 0 or column == next(c for c in COLUMNS if cells[c].score is not None) else None,
+                label=label if j == 0 or column == next(c for c in columns if cells[c].score is not None) else None,
             )
     ax.set_xticks(
-        [j + width * (len(rows) - 1) / 2 for j in range(len(COLUMNS))], [SHORT[c] for c in COLUMNS], rotation=30
+        [j + width * (len(rows) - 1) / 2 for j in range(len(columns))], [SHORT[c] for c in columns], rotation=30
     )
     ax.set_ylabel("score")
     ax.set_title("Category scores, 95% intervals (hatched: partial average; dotted: published figure)")
@@ -62,9 +63,42 @@ def category_bars(rows: Sequence[tuple[str, Mapping[str, Cell], Mapping[str, Any
     return data
 
 
-def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> bytes:
-    """Per task and study: best minus worst over the instruction variants (bar) with the 95% interval of the
-    paired difference (whisker); a spread within the test set's noise (`beyond_noise` False) is hatched."""
+def forest(rows: Sequence[tuple[str, str, float, float | None, float | None, bool]], title: str) -> bytes:
+    """Paired differences as a forest plot: one line per (comparison, task or mean), the difference as a point
+    and its 95% interval as a whisker, a line at 0; filled where the paired test finds a difference (p < 0.05),
+    open where not, a bare point where there are no per-item outputs to test. `rows`: (group, label,
+    difference, low, high, significant), drawn top to bottom in order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.4))
+    groups = list(dict.fromkeys(g for g, *_ in rows))
+    for y, (group, _, diff, low, high, significant) in enumerate(rows):
+        color = f"C{groups.index(group)}"
+        if low is not None and high is not None:
+            ax.plot([low, high], [y, y], color=color, linewidth=1.5)
+        ax.plot(diff, y, "o", color=color, markerfacecolor=color if significant else "white")
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [f"{label}" for _, label, *_ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("difference (points), 95% interval of the paired bootstrap")
+    ax.set_title(title, fontsize=9)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{i}", marker="o", label=g) for i, g in enumerate(groups)]
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    fig.tight_layout()
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, Any]]], note: str = "") -> bytes:
+    """Per task (then per category mean) and study: best minus worst over the instruction variants (bar) with
+    the corrected 95% interval of the paired difference (whisker: `reports.robustness.METHOD`); a spread whose
+    interval includes 0 (`beyond_noise` False) is hatched. `note`: what the figure covers (a --limit run)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,7 +127,8 @@ def robustness_ranges(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> b
     ax.set_xticks([j + width * (len(stats) - 1) / 2 for j in range(len(tasks))], tasks, rotation=30, ha="right")
     ax.set_ylabel("best - worst (points)")
     ax.set_title(
-        "Instruction robustness: best minus worst variant, 95% CI of the paired difference; hatched: within noise",
+        "Instruction robustness: best minus worst variant, Bonferroni-corrected 95% CI of the paired difference;"
+        " hatched: the interval includes 0 (within noise)" + (f"\n{note}" if note else ""),
         fontsize=9,
     )
     from matplotlib.patches import Patch

@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.core.errors import ResultError, UsageError, unknown
 from harness.core.paths import data_dir
-from harness.core.results import result_problem
+from harness.core.results import SUITE, mteb_model_name, result_problem
 from harness.core.spec import Registry, TaskSpec
 from harness.reports.aggregate import Run
 
@@ -120,6 +120,16 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
             conditions.append((name or (relative if relative != "." else folder.name), where, tasks))
     if not conditions:
         raise ResultError(f"{folder}: no result files for any registry task")
+    suites: dict[str, list[tuple[str, Path, dict[str, float]]]] = {}  # the smoke suite is never a real run's row
+    for condition in conditions:
+        suites.setdefault(_suite(records[condition[1]]), []).append(condition)
+    return [run for group in suites.values() for run in _rows(group, records, folder)]
+
+
+def _rows(
+    conditions: list[tuple[str, Path, dict[str, float]]], records: dict[Path, dict[str, dict[str, Any]]], folder: Path
+) -> list[Run]:
+    """One row for conditions whose tasks do not overlap, else one row each (`load_run_dir`)."""
     seen: dict[str, int] = {}
     for _, _, tasks in conditions:
         for task in tasks:
@@ -128,8 +138,23 @@ def load_run_dir(folder: Path, registry: Registry) -> list[Run]:
         merged = {t: v for _, _, tasks in conditions for t, v in tasks.items()}
         label = merged_label([_short(n, w) for n, w, _ in conditions])
         provenance_of = {t: r for _, w, _ in conditions for t, r in records[w].items()}
-        return [Run(label=label, tasks=merged, source=str(folder), records=provenance_of)]
-    return [Run(label=_short(n, w), tasks=t, source=str(w), records=records[w]) for n, w, t in conditions]
+        return [Run(label=label, tasks=merged, source=str(folder), records=provenance_of, model=_model(provenance_of))]
+    return [
+        Run(label=_short(n, w), tasks=t, source=str(w), records=records[w], model=_model(records[w]))
+        for n, w, t in conditions
+    ]
+
+
+def _suite(records: dict[str, dict[str, Any]]) -> str:
+    """The suite a condition's records name (`results.SUITE`: the packaged smoke suite), "" for a real run."""
+    return next((str(r["condition"].get(SUITE, "")) for r in records.values() if r.get("condition")), "")
+
+
+def _model(records: dict[str, dict[str, Any]]) -> str:
+    """The model a run's records name, as mteb names it (an alias's hub id): whose published figures are its own."""
+    names = {r["condition"].get("model") for r in records.values() if r.get("condition")}
+    names.discard(None)
+    return mteb_model_name(str(names.pop())) if len(names) == 1 else ""
 
 
 def merged_label(names: list[str]) -> str:
@@ -174,28 +199,61 @@ def _short(name: str, where: Path) -> str:
     return f"{name},{where.name}" if nested and not name.endswith(where.name) else name
 
 
+ERAS_BY_PROTOCOL = {"mteb-2022": ("2022",), "instructor": ("card", "2022"), "mteb": ("2024",)}
+
+
+def _reference_rows() -> list[dict[str, str]]:
+    with (REFERENCE / "mteb_per_task.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def reference_models() -> list[str]:
-    with (REFERENCE / "table2.csv").open() as a, (REFERENCE / "mteb_per_task.csv").open() as b:
-        return sorted({r["model"] for r in csv.DictReader(a)} | {r["model"] for r in csv.DictReader(b)})
+    with (REFERENCE / "table2.csv").open(encoding="utf-8") as fh:
+        names = {r["model"] for r in csv.DictReader(fh)}
+    rows = _reference_rows()
+    return sorted(names | {r["model"] for r in rows} | {r["hub_id"] for r in rows if r["hub_id"]})
 
 
-def load_reference(name: str) -> Run:
-    if name not in reference_models():
+def load_reference(name: str, protocol: str | None = None) -> Run:
+    """A published row by model name or hub id, `NAME@ERA` for one era (`reference/README.md`); without one, the
+    era the runs' protocol reproduces (`ERAS_BY_PROTOCOL`), else the model's first era (2022 for the MTEB
+    baselines, the model card for INSTRUCTOR's checkpoints)."""
+    model, _, era = name.partition("@")
+    if model not in reference_models():
         raise unknown("reference model", name, reference_models())
-    run = Run(label=f"{name} (published)", source=REFERENCE_SOURCE)
-    with (REFERENCE / "mteb_per_task.csv").open() as fh:
-        run.tasks = {r["task"]: float(r["score"]) for r in csv.DictReader(fh) if r["model"] == name}
-    with (REFERENCE / "table2.csv").open() as fh:
-        run.published = {r["category"]: float(r["score"]) for r in csv.DictReader(fh) if r["model"] == name}
+    rows = [r for r in _reference_rows() if model in (r["model"], r["hub_id"])]
+    eras = list(dict.fromkeys(r["era"] for r in rows))
+    if era and era not in eras:
+        raise UsageError(f"{model} has no published figures of era {era!r}: use {', '.join(eras) or 'none'}")
+    preferred = [e for e in ERAS_BY_PROTOCOL.get(protocol or "", ()) if e in eras]
+    chosen = era or (preferred[0] if preferred else eras[0] if eras else "")
+    short = rows[0]["model"] if rows else model
+    run = Run(label=f"{short} (published {chosen})".replace(" ()", ""), source=REFERENCE_SOURCE, era=chosen)
+    run.tasks = {r["task"]: float(r["score"]) for r in rows if r["era"] == chosen}
+    run.model = next((r["hub_id"] for r in rows if r["hub_id"]), "")
+    if chosen in ("", "2022", "card"):  # the INSTRUCTOR paper's Table 2 shows these eras' figures
+        with (REFERENCE / "table2.csv").open(encoding="utf-8") as fh:
+            run.published = {r["category"]: float(r["score"]) for r in csv.DictReader(fh) if r["model"] == short}
     return run
 
 
-def load_runs(sources: list[str], registry: Registry, labels: list[str] | None = None) -> list[Run]:
-    """Each source's runs (a folder may hold several conditions: one run each), then `labels` in order."""
+def is_folder(source: str) -> bool:
+    """A RUN argument names a result folder (else a published row): it exists, or it reads as a path and is no
+    published model's hub id."""
+    if Path(source).exists() or source.startswith((".", "/", "~")):
+        return True
+    return "/" in source and source.partition("@")[0] not in reference_models()
+
+
+def load_runs(
+    sources: list[str], registry: Registry, labels: list[str] | None = None, protocol: str | None = None
+) -> list[Run]:
+    """Each source's runs (a folder may hold several conditions: one run each; a published row in the era
+    `protocol` reproduces), then `labels` in order."""
     runs = [
         run
         for s in sources
-        for run in (load_run_dir(Path(s), registry) if Path(s).exists() or "/" in s else [load_reference(s)])
+        for run in (load_run_dir(Path(s), registry) if is_folder(s) else [load_reference(s, protocol)])
     ]
     if labels:
         if len(labels) != len(runs):

@@ -21,8 +21,10 @@ from harness.core.spec import TaskSpec
 
 KINDS = ("paraphrases", "frames", "levels")
 METHOD = (
-    "95% CI and p: paired bootstrap over test items of best minus worst (harness.core.bootstrap, 1000 resamples), "
-    "p Bonferroni-corrected for the n(n-1)/2 pairs the best and worst were picked from; beyond noise: p < 0.05."
+    "95% CI: the paired bootstrap over test items of best minus worst (harness.core.bootstrap, 1000 resamples), "
+    "Bonferroni-corrected for the n(n-1)/2 pairs the best and worst were picked from (level 1 - 0.05/(n(n-1)/2)), "
+    "centred on the spread; beyond noise: that interval excludes 0 (the figure draws the same interval). p: the "
+    "corrected paired p-value, below 0.05 exactly where the interval excludes 0 but for ties at its edge."
 )
 
 
@@ -43,6 +45,7 @@ class Study:
     items: dict[str, dict[str, Path | None]] = field(default_factory=dict)  # task -> variant -> per-item outputs
     kind: str = ""
     flagged: dict[str, str] = field(default_factory=dict)  # task -> why it has no spread (no evaluated instruction)
+    limit: int | None = None  # --limit: every variant scored on at most this many items per task
     _replicates: dict[str, tuple[float, np.ndarray] | str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -94,9 +97,11 @@ class Study:
 
 
 def _tested(observed: float, reps: np.ndarray, n_variants: int) -> dict[str, Any]:
-    test = bootstrap.paired_test(observed, reps)
-    p = min(1.0, test.p_value * n_variants * (n_variants - 1) / 2)
-    return {"p_value": p, "low": test.low, "high": test.high, "beyond_noise": p < 1 - bootstrap.LEVEL}
+    """One notion of beyond noise for the table and the figure: the Bonferroni-corrected interval (`METHOD`)."""
+    pairs = max(1, n_variants * (n_variants - 1) // 2)
+    p = min(1.0, bootstrap.paired_test(observed, reps).p_value * pairs)
+    low, high = bootstrap.centred_interval(observed, reps, 1 - (1 - bootstrap.LEVEL) / pairs)
+    return {"p_value": p, "low": low, "high": high, "beyond_noise": not low <= 0 <= high}
 
 
 def category_test(s: Study, names: list[str]) -> dict[str, Any]:
@@ -120,12 +125,38 @@ def _test_cells(t: dict[str, Any]) -> list[str]:
     return [f"[{t['low']:.2f}, {t['high']:.2f}]", _fmt(t["p_value"], ".3f"), "yes" if t["beyond_noise"] else "no"]
 
 
+def variant_columns(studies: list[Study]) -> list[str]:
+    """The variant columns' names: what each variant is where every study runs the same ones (levels: none, tag,
+    simple, detailed; paraphrases 1..5), else their positions #1..#k."""
+    orders = {tuple(v.partition(":")[2] for v in scores) for s in studies for scores in s.scores.values()}
+    if len(orders) == 1:
+        return list(next(iter(orders)))
+    return [f"#{k}" for k in range(1, max((len(o) for o in orders), default=0) + 1)]
+
+
+def category_rows(s: Study, specs: list[TaskSpec]) -> dict[str, dict[str, Any]]:
+    """Per category with tasks in the study: the mean of its tasks' mean, std and best-worst, and the test of its
+    mean spread (`category_test`), by the row's name, `(mean of N) Category`."""
+    out = {}
+    per_task = s.stats()
+    for category in dict.fromkeys(x.category for x in specs):
+        names = [x.name for x in specs if x.category == category and x.name not in s.flagged and x.name in per_task]
+        if names:
+            means = {k: statistics.mean(per_task[n][k] for n in names) for k in ("mean", "std", "best_minus_worst")}
+            out[f"(mean of {len(names)}) {category}"] = {**means, **category_test(s, names)}
+    return out
+
+
+def limit_note(studies: list[Study]) -> str:
+    limits = sorted({s.limit for s in studies if s.limit})
+    return f"partial: at most {', '.join(map(str, limits))} items per task (--limit)" if limits else ""
+
+
 def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[list[str]]]:
     """Per task and per category rows, studies (model x kind of variant) side by side; the variants' scores in
-    their order (paraphrase 1..5, or levels none, tag, simple, detailed)."""
-    width = max(len(v) for s in studies for v in s.scores.values()) if any(s.scores for s in studies) else 0
+    their order, named where every study runs the same ones (`variant_columns`)."""
     header = ["task", "category", "study", "mean", "std", "best-worst", "95% CI", "p (Bonf.)", "beyond noise"]
-    header += [f"#{k}" for k in range(1, width + 1)]
+    header += variant_columns(studies)
     rows = []
     for spec in specs:
         for s in studies:
@@ -145,22 +176,16 @@ def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[
                     *(f"{v:.2f}" for v in s.scores[spec.name].values()),
                 ]
             )
-    for category in dict.fromkeys(s.category for s in specs):
-        for s in studies:
-            names = [x.name for x in specs if x.category == category and x.name not in s.flagged]
-            if not names:
-                continue
-            per_task = s.stats()
+    for s in studies:
+        for name, row in category_rows(s, specs).items():
+            label, _, category = name.partition(") ")
             rows.append(
                 [
-                    f"(mean of {len(names)})",
+                    f"{label})",
                     category,
                     s.label,
-                    *(
-                        f"{statistics.mean(per_task[n][k] for n in names):.2f}"
-                        for k in ("mean", "std", "best_minus_worst")
-                    ),
-                    *_test_cells(category_test(s, names)),
+                    *(f"{row[k]:.2f}" for k in ("mean", "std", "best_minus_worst")),
+                    *_test_cells(row),
                 ]
             )
     return header, rows
@@ -178,7 +203,7 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
     import json
 
     header, rows = table(studies, specs)
-    notes = [cost_note(s) for s in studies]
+    notes = [n for n in (limit_note(studies), *(cost_note(s) for s in studies)) if n]
     if fmt == "json":
         return json.dumps(
             [
@@ -187,8 +212,10 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
                     "kind": s.kind,
                     "scores": s.scores,
                     "stats": s.stats(),
+                    "categories": category_rows(s, specs),
                     "flagged": s.flagged,
                     "seconds": s.seconds,
+                    "limit": s.limit,
                 }
                 for s in studies
             ],
@@ -200,7 +227,7 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
         from harness.reports.figures import robustness_ranges
         from harness.reports.render import html_page, html_table
 
-        png = robustness_ranges({s.label: s.stats() for s in studies})
+        png = robustness_ranges(figure_data(studies, specs), limit_note(studies))
         body = f"{html_table(header, rows)}<p>{'<br>'.join(map(html.escape, notes))}</p>"
         return html_page("Instruction robustness", body, [png])
     from harness.reports.render import md_table
@@ -208,9 +235,14 @@ def render(studies: list[Study], specs: list[TaskSpec], fmt: str) -> str:
     return md_table(header, rows) + "\n\n" + "\n".join([METHOD, *notes]) + "\n"
 
 
-def write_figure(studies: list[Study], path: Path) -> None:
+def figure_data(studies: list[Study], specs: list[TaskSpec]) -> dict[str, dict[str, dict[str, Any]]]:
+    """What the figure draws per study: each task's spread and test, then each category's mean spread."""
+    return {s.label: {**s.stats(), **category_rows(s, specs)} for s in studies}
+
+
+def write_figure(studies: list[Study], specs: list[TaskSpec], path: Path) -> None:
     from harness.core.io import write_atomic
     from harness.reports.figures import robustness_ranges
 
-    png = robustness_ranges({s.label: s.stats() for s in studies})
+    png = robustness_ranges(figure_data(studies, specs), limit_note(studies))
     write_atomic(path, lambda fh: fh.write(png), mode="wb")

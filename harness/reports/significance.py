@@ -20,7 +20,7 @@ from harness.core import bootstrap
 from harness.core import items as per_item
 from harness.core.errors import HarnessError
 from harness.core.spec import CATEGORIES, MTEB_CATEGORIES, Registry
-from harness.reports.aggregate import AVG70, MTEB_AVG, Run
+from harness.reports.aggregate import AVG70, EXPECTED, MTEB_AVG, Run
 
 LOG = logging.getLogger("harness")
 
@@ -55,7 +55,7 @@ def _aggregate(per_task: dict[str, np.ndarray], columns: dict[str, list[str]]) -
     for column, names in columns.items():
         if names and all(n in per_task for n in names):
             out[column] = bootstrap.mean_of([per_task[n] for n in names])
-    present = [c for c in CATEGORIES if columns[c]]
+    present = [c for c in CATEGORIES if columns.get(c)]
     if present and all(c in out for c in present):
         out[AVG70] = bootstrap.mean_of([out[c] for c in present])
     return out
@@ -90,7 +90,11 @@ def paired(run: Run, baseline: Run, registry: Registry) -> dict[str, bootstrap.P
             continue
         observed[task], diffs[task] = 100 * difference, 100 * replicates
     shared = _columns(run.tasks.keys() & baseline.tasks.keys(), registry)
-    reps = {**diffs, **_aggregate(diffs, shared)}
+    # a mean's difference only over a complete column: no average over a partial set is shown, paired or not
+    whole = {c: names for c, names in shared.items() if len(names) == EXPECTED[c]}
+    reps = {**diffs, **_aggregate(diffs, whole)}
+    if not all(c in whole for c in CATEGORIES):  # Avg (70): the mean of all nine categories, or none
+        reps.pop(AVG70, None)
     for column in reps.keys() - diffs.keys():  # a mean's difference is the mean of its tasks' (categories')
         if column == AVG70:
             per_category = [np.mean([observed[n] for n in shared[c]]) for c in CATEGORIES if shared[c]]
