@@ -301,3 +301,40 @@ def test_a_folder_is_read_once_per_process_until_a_file_changes(
     (folder / "weights.bin").write_bytes(b"\x01" * 3001)
     changed = resolve.folder_digest(folder)
     assert changed == hashlib.sha256(b"config.json{}" + b"weights.bin" + b"\x01" * 3001).hexdigest() and len(reads) == 4
+
+
+def test_a_precision_the_cpu_lacks_is_refused_before_any_model_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bf16 on a CPU used to exit 5 "needs a GPU device" only after a full model load, and --dry-run accepted it.
+    Now a CPU without native bf16 (AVX512-BF16 or AMX) refuses it at once, under --dry-run too, naming the fix."""
+    import sentence_transformers
+
+    from harness.cli import main
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", lambda *a, **k: pytest.fail("model loaded"))
+    for extra in ([], ["--dry-run"]):
+        args = ["run", "--tasks", "SmokeSTS", "--device", "cpu", "--precision", "bf16", "--output-dir", str(tmp_path)]
+        assert main([*args, *extra]) == 5
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert "this CPU has no native bf16 (AVX512-BF16 or AMX)" in line and "use --precision fp32" in line
+    with pytest.raises(HarnessError, match=r"--precision bf16: .*use --precision fp32"):
+        Encoder("minilm", mode="none", device="cpu", precision="bf16")
+
+
+@pytest.mark.skipif(
+    not (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()), reason="no native bf16 here"
+)
+def test_bf16_on_a_cpu_that_has_it_computes_in_bf16_close_to_fp32() -> None:
+    """Where the CPU has native bf16, `--precision bf16` runs the matmuls in bf16 under autocast (chosen by
+    perf/cpu_precision.py: the closest to fp32 of the bf16 variants), the weights staying fp32."""
+    texts = ["A man is playing a guitar.", "Cells divide by mitosis, and the spindle pulls " * 8, "what is 2 + 2?"]
+    fp32 = Encoder("minilm", mode="none", device="cpu").encode(texts)
+    bf16 = Encoder("minilm", mode="none", device="cpu", precision="bf16")
+    half = bf16.encode(texts)
+    cosine = np.sum(fp32 * half, axis=1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(half, axis=1)
+    assert cosine.min() > 0.9995 and np.abs(half - fp32).max() > 1e-4  # close, and really not fp32
+    assert half.dtype == np.float32 and next(bf16.model.parameters()).dtype == torch.float32
+    assert bf16.identity.precision == "bf16" and "bf16" in bf16.identity.key

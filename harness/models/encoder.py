@@ -16,9 +16,9 @@ Caching is a wrapper (`harness.models.cache.CachedEncoder`), not part of this cl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -51,16 +51,36 @@ class Encoder:
     ) -> None:
         if mode not in MODES:
             raise ModelError(f"unknown instruction mode {mode!r}: use one of {', '.join(MODES)}")
+        check_precision(precision, device)
         from sentence_transformers import SentenceTransformer
 
         folder, resolved, weights = resolve_model(name, revision)
-        self.model = SentenceTransformer(str(folder), device=device, local_files_only=True)
+        model = SentenceTransformer(str(folder), device=device, local_files_only=True)
+        self._attach(
+            model, ModelIdentity(name, resolved, mode, 0, 0, precision, weights=weights), max_length, batch_size
+        )
+
+    @classmethod
+    def of(cls, model: Any, identity: ModelIdentity, *, max_length: int | None, batch_size: int) -> Encoder:
+        """An encoder of a SentenceTransformer already loaded (`harness.models.objects`), known by `identity`
+        (its max length and dimension filled in here)."""
+        encoder = cls.__new__(cls)
+        encoder._attach(model, identity, max_length, batch_size)
+        return encoder
+
+    def _attach(self, model: Any, identity: ModelIdentity, max_length: int | None, batch_size: int) -> None:
+        """Take `model` under `identity`'s mode and precision: its max length, pooling and telemetry."""
+        self.model = model
+        name, mode, precision = identity.name, identity.mode, identity.precision
+        self.autocast: Any = contextlib.nullcontext
         if precision != "fp32":
-            if self.model.device.type == "cpu":
-                raise ModelError(f"precision {precision} needs a GPU device; on CPU use fp32")
             import torch
 
-            self.model.to(dtype={"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
+            dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+            if self.model.device.type == "cpu":  # measured: perf/cpu_precision.py, docs/performance.md
+                self.autocast = lambda: torch.autocast("cpu", dtype=dtype)
+            else:
+                self.model.to(dtype=dtype)
         if max_length:
             self.model.max_seq_length = max_length
         elif mode == "masked":
@@ -71,9 +91,8 @@ class Encoder:
         dimension = self.model.get_embedding_dimension()
         if dimension is None:
             raise ModelError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
-        self.identity = ModelIdentity(
-            name, resolved, mode, int(self.model.max_seq_length or 0), int(dimension), precision, weights=weights
-        )
+        length = int(self.model.max_seq_length or 0)
+        self.identity = dataclasses.replace(identity, max_length=length, dimension=int(dimension))
         self.batch_size = batch_size
         self.telemetry = Telemetry(str(self.model.device))
 
@@ -116,7 +135,7 @@ class Encoder:
         return str(self.model.similarity_fn_name)
 
     def metadata(self) -> dict[str, Any]:
-        return asdict(self.identity)
+        return dataclasses.asdict(self.identity)
 
     def instruction_tokens(self, instruction: str) -> int:
         """INSTRUCTOR 1.0.1's count: tokens of `instruction.strip()` as the model's tokenizer gives them (special
@@ -142,7 +161,7 @@ class Encoder:
         exclude = self.instruction_tokens(instruction) if self.identity.mode == "masked" else 0
         inputs = self._inputs(texts, instruction)
         start = time.perf_counter()
-        with _pooling_excludes(self.poolings, exclude):
+        with _pooling_excludes(self.poolings, exclude), self.autocast():
             vectors = self._vectors(inputs)
         self.telemetry.add(len(inputs), time.perf_counter() - start)
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -173,6 +192,36 @@ def _pooling_excludes(poolings: list[Any], n: int) -> Iterator[None]:
         for pooling, include in originals:
             pooling.include_prompt = include
             pooling.__dict__.pop("forward", None)
+
+
+def default_device() -> str:
+    """The device sentence-transformers picks when none is given."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+
+
+def native_precision(precision: str, device: str) -> bool:
+    """Whether `device` runs `precision` natively: fp32 anywhere; on a CPU, bf16 with AVX512-BF16 or AMX and fp16
+    with AMX-FP16 (torch's own checks: elsewhere torch emulates them, slower than fp32); a GPU's own kernels."""
+    if precision == "fp32" or not device.startswith("cpu"):
+        return True
+    import torch
+
+    if precision == "bf16":
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return bool(torch.cpu._is_amx_fp16_supported())
+
+
+def check_precision(precision: str, device: str | None) -> None:
+    """Refuse a precision the device does not run natively, before any model loads (`harness run --dry-run` too)."""
+    where = device or default_device()
+    if not native_precision(precision, where):
+        need = "AVX512-BF16 or AMX" if precision == "bf16" else "AMX-FP16"
+        raise ModelError(
+            f"--precision {precision}: this CPU has no native {precision} ({need}), so it would run slower than "
+            f"fp32 and change the numbers: use --precision fp32 (or a GPU: --device cuda)"
+        )
 
 
 def check_texts(texts: Any) -> None:
