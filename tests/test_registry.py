@@ -93,7 +93,7 @@ def test_every_mteb_pin_is_the_one_mteb_loads() -> None:
     that stops being passed, would change which data a hub run scores)."""
     import mteb
 
-    from harness.benchmarks.mteb import mteb_parts
+    from harness.benchmarks.mteb.data import mteb_parts
 
     checked = 0
     for spec in registry().tasks.values():
@@ -309,7 +309,8 @@ def test_misspelt_protocol_keys_fail_validation(tmp_path: Path, task: str, old: 
 def test_a_hub_load_hands_mteb_the_task_files_revision(monkeypatch: pytest.MonkeyPatch, hub_cache: HubCache) -> None:
     """The revision in the task file is the one mteb loads (it used to be recorded but never passed): mteb reads
     that revision's files, not the repository's head."""
-    from harness.benchmarks.mteb import load_part, stats
+    from harness.benchmarks.mteb import stats
+    from harness.benchmarks.mteb.data import load_part
 
     seen: dict[str, str] = {}
 
@@ -417,3 +418,59 @@ def test_the_hub_layout_page_is_the_task_files() -> None:
     module_spec.loader.exec_module(module)
     page = path.parents[1] / "docs" / "reference" / "hub-layouts.md"
     assert page.read_text(encoding="utf-8") == module.table(), "run: python scripts/layout_table.py > " + str(page)
+
+
+def test_the_benchmarks_own_settings_never_collide() -> None:
+    """Each benchmark declares its settings (`Benchmark.flags`); a name two benchmarks share, or one of `run`'s own
+    (`RunRequest`), would hand one value to two readers: refused here."""
+    from harness.app.api import RunRequest
+    from harness.core.benchmark import all_benchmarks
+
+    names = [(b.name, f.name) for b in all_benchmarks() for f in b.flags]
+    assert len({n for _, n in names}) == len(names), names
+    assert not {n for _, n in names} & set(RunRequest.__dataclass_fields__)
+    assert {n for _, n in names} >= {"protocol", "lm", "test_size"}
+
+
+def test_validate_checks_your_tasks_instructions_and_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate` said `ok: 70 tasks` while an own task had no instruction at all (the run then failed), and never
+    read its data. Now an own task without an instruction in any family is a problem naming
+    `<include>/instructions/`, and `--data-dir` reads your tasks' data as a run would; `instructions MyTask` shows
+    the families it has instead of failing on the first it lacks."""
+    from harness.cli import main
+    from harness.core.instructions import _library
+    from harness.core.paths import smoke_dir
+    from harness.core.spec import _registry
+
+    monkeypatch.setenv("HARNESS_INCLUDE_PATH", "")
+    include, data = tmp_path / "mine", tmp_path / "data"
+    (include / "tasks" / "mteb").mkdir(parents=True)
+    spec = (smoke_dir() / "tasks" / "SmokeSTS.yaml").read_text().replace("name: SmokeSTS", "name: MySTS")
+    (include / "tasks" / "mteb" / "MySTS.yaml").write_text(spec.replace("instructions_from: STSBenchmark\n", ""))
+    args = ["--include-path", str(include)]
+
+    def validate(*extra: str) -> tuple[int, str]:
+        _registry.cache_clear()
+        _library.cache_clear()
+        code = main([*args, "validate", *extra])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    code, said = validate()
+    assert code == 3 and f"add `MySTS: 'Represent the ...: '` to {include / 'instructions'}/<family>.yaml" in said
+    (include / "instructions").mkdir()
+    (include / "instructions" / "instructor-large.yaml").write_text(
+        "family: instructor-large\nversion: 1\ninstructions:\n  MySTS: 'Represent my sentence: '\n"
+    )
+    code, said = validate()
+    assert code == 0 and "and 1 of yours (MySTS)" in said and "add --data-dir DIR" in said
+    code, said = validate("--data-dir", str(data))
+    assert code == 3 and "MySTS" in said and str(data / "mteb" / "MySTS") in said  # no data there yet
+    shutil.copytree(smoke_dir() / "data" / "mteb" / "SmokeSTS", data / "mteb" / "MySTS")
+    assert validate("--data-dir", str(data))[0] == 0
+    assert main([*args, "instructions", "MySTS"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "MySTS [instructor-large]: 'Represent my sentence: '"
+    assert not any("instructor-xl]" in line or "paraphrase" in line for line in shown)  # what it lacks: not shown

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from harness.app.runner import task_folder
 from harness.cli import main
+from harness.core.benchmark import task_folder
 from harness.core.paths import smoke_dir
 from harness.core.results import record_path
+from harness.core.spec import Registry
 from tests.tiny_models import tiny_gpt2, tiny_instructor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,32 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     ("empty tasks", [*SMOKE_RUN, "--tasks", ""], None, 2, r"no task names given"),
     ("commas only", [*SMOKE_RUN, "--tasks", " , "], None, 2, r"no task names given"),
     ("unknown task", [*SMOKE_RUN, "--tasks", "STS99"], None, 2, r"unknown task 'STS99'"),
+    # other tools' habits (mteb's, lm-evaluation-harness's): one line with the harness's spelling
+    (
+        "mteb's output folder",
+        [*SMOKE_RUN, "--output_folder", "x"],
+        None,
+        2,
+        r"--output_folder: .* spells it --output-dir",
+    ),
+    ("lm-eval's output path", [*SMOKE_RUN, "--output_path", "x"], None, 2, r"--output_path: .* spells it --output-dir"),
+    ("lm-eval's model args", [*SMOKE_RUN, "--model_args", "pretrained=x"], None, 2, r"spells it --model \(a hub id"),
+    (
+        "underscore flag",
+        [*SMOKE_RUN, "--batch_size", "4"],
+        None,
+        2,
+        r"--batch_size: the harness spells it --batch-size",
+    ),
+    (
+        "global flag after the verb",
+        [*SMOKE_RUN, "--include_path", "x"],
+        None,
+        2,
+        r"--include-path goes before the verb",
+    ),
+    ("misspelt flag", [*SMOKE_RUN, "--limt", "3"], None, 2, r"--limt: did you mean --limit\?"),
+    ("space-separated tasks, misspelt", [*SMOKE_RUN, "-t", "SciFact", "STS12", "SciFakt"], None, 2, r"Did you mean: SciFact"),
     ("misspelt task", [*SMOKE_RUN, "--tasks", "SciFakt"], None, 2, r"Did you mean: SciFact"),
     ("misspelt model alias", [*SMOKE_RUN, "--model", "minlm"], None, 5, r"'minlm' .* Did you mean: minilm\?"),
     ("unknown category", [*SMOKE_RUN, "--category", "Semantic"], None, 2, r"unknown category 'Semantic'"),
@@ -200,6 +227,13 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     ),
     # data files (copies of the smoke data, each with one defect)
     _data_case("missing task folder", lambda m: shutil.rmtree(m / "SmokeSTS"), r"no data folder .*SmokeSTS"),
+    # the shapes real tasks have: a subset's sub-folder (STS17, STS22), a dev split (MSMARCO)
+    _data_case(
+        "column missing in a subset's file",
+        _line("SmokeSubsets", "es-es/test.jsonl", '"score"', '"gold"'),
+        r"SmokeSubsets/es-es/test.jsonl:1: missing column 'score'",
+    ),
+    _data_case("dev qrels missing", _remove("SmokeDev", "qrels/dev.tsv"), r"missing file .*SmokeDev/qrels/dev.tsv"),
     _data_case(
         "missing file",
         _remove("SmokeRetrieval", "queries.jsonl"),
@@ -418,7 +452,7 @@ def reference(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     proc = _start(tiny, tmp / "out", tmp)
     assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""
     scores = _scores(tmp / "out")
-    assert len(scores) == 7
+    assert len(scores) == len(Registry(smoke_dir() / "tasks").tasks)
     return scores
 
 
@@ -840,3 +874,12 @@ def test_a_run_on_other_inputs_is_told_of_the_live_run_that_holds_its_task(
         assert "another run is computing it" in capsys.readouterr().out  # the same inputs: left to the holder
     finally:
         lease.release()
+
+
+def test_mtebs_short_flags_and_space_separated_tasks_are_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-m`, `-t` and `--tasks A B` (mteb's spellings) got argparse's bare 'unrecognized arguments'."""
+    assert main(["run", "-m", "minilm", "-t", "SmokeSTS", "SmokeClassification,SmokeSTS", "--dry-run"]) == 0
+    planned = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.endswith("planned")]
+    assert planned == ["SmokeSTS", "SmokeClassification"]  # each once, in the order given

@@ -55,10 +55,12 @@ class RunRequest:
     shard: tuple[int, int] | None = None
     limit: int | None = None  # at most this many evaluation items per task: a partial run, named as one
     # the benchmarks' own settings by name (MTEB's protocol; prompt retrieval's lm, demos, test_size, ...:
-    # `core.plugins.settings_hooks`)
+    # `Benchmark.flags`)
     settings: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
     log: Any = field(default=LOG.info, compare=False)  # the CLI passes print
+    # a model object's encoder (`with_model_object`), used instead of loading `model`, which is its name
+    loaded: Any = field(default=None, compare=False)
 
     @property
     def model_settings(self) -> dict[str, Any]:
@@ -101,12 +103,17 @@ def prepare(request: RunRequest) -> Prepared:
     from harness.core.context import RunOptions
     from harness.core.instructions import FAMILIES, Library, library
     from harness.core.paths import data_dir, smoke_dir
-    from harness.core.results import Unit
+    from harness.core.results import Unit, settings_keys
     from harness.core.spec import Registry, registry
+    from harness.models.encoder import check_precision
     from harness.models.lm import LocalModels
     from harness.models.resolve import default_mode, resolve_model
 
     r = request
+    if r.loaded is None:  # a model object was checked as it was taken (`with_model_object`)
+        devices: list[str | None] = list(r.devices) if r.devices else [r.device]
+        for device in devices:
+            check_precision(r.precision, device)  # before any data or model is read
     packaged = Registry(smoke_dir() / "tasks")
     # the smoke suite: nothing selected, or only its own tasks (a launcher's worker runs them one by one)
     smoke = not (r.tasks or r.category or r.benchmark) or bool(r.tasks and set(r.tasks) <= set(packaged.tasks))
@@ -121,20 +128,30 @@ def prepare(request: RunRequest) -> Prepared:
     mode = r.mode or default_mode(r.model)
     check_mode(variant != "none", mode)
     try:
-        revision, weights = (r.revision, r.revision) if r.revision else resolve_model(r.model)[1:]
+        if r.loaded is not None:
+            revision, weights = r.loaded.identity.revision, r.loaded.identity.weights
+        else:
+            revision, weights = (r.revision, r.revision) if r.revision else resolve_model(r.model)[1:]
     except HarnessError:
         if not r.dry_run:
             raise
         revision = weights = "unresolved"  # a plan can still be shown; its paths name no revision
     options = RunOptions(
-        Unit(r.model, revision, variant, mode, r.limit),
+        Unit(
+            r.model,
+            revision,
+            variant,
+            mode,
+            r.limit,
+            settings=tuple(sorted(settings_keys(r.model_settings, smoke).items())),
+        ),
         Path(r.output_dir),
         Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
         r.batch_size,
         r.overwrite,
         r.dry_run,
         r.log,
-        settings=benchmark_settings(r.settings, r.limit),
+        settings=benchmark_settings(r.settings),
         model_settings=r.model_settings,
         weights=weights,
         shard=r.shard,
@@ -143,17 +160,26 @@ def prepare(request: RunRequest) -> Prepared:
     return Prepared(specs, lib, options, smoke)
 
 
-def benchmark_settings(values: dict[str, Any], limit: int | None) -> dict[str, Any]:
-    """Each benchmark's settings object from a request's values (`core.plugins.settings_hooks`); a value that no
-    benchmark reads is refused, with a "did you mean", rather than ignored."""
+def default_options() -> RunOptions:
+    """Run options at every default (no model, no output): what the benchmarks report under default settings
+    (`harness tasks`' metric names)."""
+    from harness.core.context import RunOptions
+    from harness.core.results import Unit
+
+    return RunOptions(Unit("-", "-", "none", "none"), Path("."), settings=benchmark_settings({}))
+
+
+def benchmark_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Each benchmark's settings object from a request's values (`Benchmark.flags`, `Benchmark.settings`); a
+    value that no benchmark reads is refused, with a "did you mean", rather than ignored."""
+    from harness.core.benchmark import all_benchmarks, setting_names
     from harness.core.errors import unknown
-    from harness.core.plugins import setting_names, settings_hooks
 
     known = setting_names()
     for name in values:
         if name not in known:
             raise unknown("run setting", name, [*RunRequest.__dataclass_fields__, *known])
-    return {benchmark: hook.from_values(values, limit) for benchmark, hook in settings_hooks().items()}
+    return {benchmark.name: benchmark.settings(values) for benchmark in all_benchmarks()}
 
 
 def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -169,10 +195,15 @@ def encoder_for(request: RunRequest) -> TextEncoder:
     from harness.models.cache import CachedEncoder
     from harness.models.devices import MultiDeviceEncoder
     from harness.models.encoder import Encoder
+    from harness.models.objects import identified
     from harness.models.resolve import default_mode
     from harness.models.stores import open_store
     from harness.models.stores.memory import MemoryStore
 
+    if request.loaded is not None:  # a model object: cached only where its bytes identify it
+        return CachedEncoder(
+            request.loaded, open_store() if request.cache and identified(request.loaded) else MemoryStore()
+        )
     settings: dict[str, Any] = {
         "mode": request.mode or default_mode(request.model),
         "revision": request.revision,
@@ -243,17 +274,40 @@ def api_output(verbose: bool, progress: bool = False) -> None:
     display.configure(verbose or progress)
 
 
+def with_model_object(request: RunRequest, model: Any) -> RunRequest:
+    """`request` for a model object (a SentenceTransformer, or anything with `encode`): its encoder built now
+    (`harness.models.objects`: known by its state dict's digest), the request named by it."""
+    from harness.models.objects import object_encoder, object_name
+    from harness.models.resolve import default_mode
+
+    if isinstance(model, str):
+        return dataclasses.replace(request, model=model)
+    if request.devices or request.device or request.revision or request.backend != "torch":
+        raise UsageError("a model object runs where it is: device, devices, revision and backend apply to a name")
+    mode = request.mode or default_mode(object_name(model))
+    encoder = object_encoder(
+        model,
+        mode=mode,
+        precision=request.precision,
+        max_length=request.max_length,
+        batch_size=request.batch_size,
+        log=request.log,
+    )
+    return dataclasses.replace(request, model=encoder.identity.name, mode=mode, loaded=encoder)
+
+
 def evaluate(
-    model: str = "minilm", tasks: list[str] | None = None, verbose: bool = False, **settings: Any
+    model: Any = "minilm", tasks: list[str] | None = None, verbose: bool = False, **settings: Any
 ) -> list[TaskScore]:
     """Run `model` on `tasks` (the packaged smoke suite when none are named) and return one `TaskScore` per task,
-    resuming finished units and refusing stale ones exactly as `harness run` does. `settings` are `RunRequest`'s
-    fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ... Quiet unless `verbose`: the
-    lines go to the `harness` logger (`api_output`)."""
+    resuming finished units and refusing stale ones exactly as `harness run` does. `model`: a name (hub id,
+    folder, "minilm"), a SentenceTransformer, or any object with `encode(texts)` (`with_model_object`).
+    `settings` are `RunRequest`'s fields: instructions, mode, protocol, data_dir, output_dir, overwrite, lm, ...
+    Quiet unless `verbose`: the lines go to the `harness` logger (`api_output`)."""
     from harness.app.runner import run_tasks
 
-    request = RunRequest(model=model, tasks=tasks, **split_settings(settings))
-    api_output(verbose, request.progress)
+    api_output(verbose, bool(settings.get("progress")))
+    request = with_model_object(RunRequest(tasks=tasks, **split_settings(settings)), model)
     prepared = prepare(request)
     outcomes = run_tasks(prepared.specs, lambda: encoder_for(request), prepared.library, prepared.options)
     category = {s.name: s.category for s in prepared.specs}
@@ -266,35 +320,45 @@ def evaluate(
 def robustness_study(request: RunRequest, variants: list[str], kind: str = "", encoder_factory: Any = None) -> Study:
     """One model under every variant of one kind, each variant prepared as `harness run` prepares it, so with its
     checks (an instruction under mode none refused, naming --mode prefix; a data refusal before any model loads),
-    its `limit` and prompt retrieval's LM settings; the model loaded once for all. A task no variant of which
-    can differ (no evaluated instruction) is flagged, not run; one another run holds is flagged, never a 0."""
+    its `limit` and prompt retrieval's LM settings; the model loaded once for all. A task runs each variant under
+    the name of what it rewords there (`Library.variant_for`: STS has no query side, so `paraphrase-query:3` is
+    `paraphrase:3` there). A task no variant of which can differ (no evaluated instruction) is flagged, not run;
+    one another run holds is flagged, never a 0. Progress: `variant k/N: name`, with the study's ETA."""
     import functools
 
-    from harness.app.runner import run_tasks, task_folder
+    from harness.app.runner import run_tasks
+    from harness.core.benchmark import task_folder
     from harness.reports.robustness import Study
 
     encoder = encoder_factory or functools.cache(lambda: encoder_for(request))
-    prepared = [prepare(dataclasses.replace(request, instructions=v)) for v in variants]  # every check first
-    specs, library = prepared[0].specs, prepared[0].library
+    prepared = {v: prepare(dataclasses.replace(request, instructions=v)) for v in variants}  # every check first
+    specs, library = prepared[variants[0]].specs, prepared[variants[0]].library
     rewords = kind in ("paraphrases", "frames")
     flagged = {s.name: "no evaluated instruction" for s in specs if rewords and library.unevaluated(s.name)}
     runnable = [s for s in specs if s.name not in flagged]
     scores: dict[str, dict[str, float]] = {s.name: {} for s in runnable}
     items: dict[str, dict[str, Path | None]] = {s.name: {} for s in runnable}
-    seconds = {}
-    for variant, ready in zip(variants, prepared, strict=True):
+    seconds: dict[str, float] = {}
+    for k, variant in enumerate(variants, 1):
+        eta = f", study ETA {(len(variants) - k + 1) * sum(seconds.values()) / len(seconds):.0f}s" if seconds else ""
+        request.log(f"variant {k}/{len(variants)}: {variant}{eta}")
         start = time.perf_counter()
-        for outcome in run_tasks(runnable, encoder, ready.library, ready.options) if runnable else []:
-            if outcome.score is None:
-                flagged[outcome.task] = f"{variant}: {outcome.status} (another run holds it); run the study again"
-                continue
-            scores[outcome.task][variant] = 100 * outcome.score
-            saved = outcome.record.get("uncertainty", {}).get("items")
-            folder = task_folder(next(s for s in runnable if s.name == outcome.task), ready.options)
-            items[outcome.task][variant] = folder / saved if saved else None
+        named: dict[str, list[TaskSpec]] = {}  # the variant's name on each task, its tasks
+        for spec in runnable:
+            named.setdefault(library.variant_for(spec.name, variant), []).append(spec)
+        for effective, group in named.items():
+            ready = prepared.get(effective) or prepare(dataclasses.replace(request, instructions=effective))
+            for outcome in run_tasks(group, encoder, ready.library, ready.options):
+                if outcome.score is None:
+                    flagged[outcome.task] = f"{variant}: {outcome.status} (another run holds it); run the study again"
+                    continue
+                scores[outcome.task][variant] = 100 * outcome.score
+                saved = outcome.record.get("uncertainty", {}).get("items")
+                folder = task_folder(next(s for s in group if s.name == outcome.task), ready.options)
+                items[outcome.task][variant] = folder / saved if saved else None
         seconds[variant] = time.perf_counter() - start
     done = {t: v for t, v in scores.items() if t not in flagged}
-    return Study(request.model, done, seconds, {t: items[t] for t in done}, kind, flagged)
+    return Study(request.model, done, seconds, {t: items[t] for t in done}, kind, flagged, limit=request.limit)
 
 
 def load_results(paths: str | Path | list[str | Path], labels: list[str] | None = None) -> pd.DataFrame:

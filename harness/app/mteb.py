@@ -9,40 +9,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.app.api import RunRequest, api_output, check_mode, encoder_for
+from harness.app.api import RunRequest, api_output, check_mode, encoder_for, with_model_object
 from harness.core.errors import UsageError
 
 
-def mteb_model(model: str = "minilm", verbose: bool = False, **settings: Any) -> Any:
-    """The model as an mteb model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model
-    settings (instructions, mode, revision, device, precision, max_length, batch_size, cache). Its results are
-    the unit `harness run --protocol mteb` would write: the same condition in its ModelMeta."""
-    from mteb.models import ModelMeta
-    from mteb.models.model_meta import ScoringFunction
-
+def mteb_model(model: Any = "minilm", verbose: bool = False, **settings: Any) -> Any:
+    """The model (a name, a SentenceTransformer or any object with `encode`: `api.with_model_object`) as an mteb
+    model (`adapter.HarnessModel`) for `mteb.evaluate(...)`, with `RunRequest`'s model settings (instructions,
+    mode, revision, device, precision, max_length, batch_size, cache). Its results are the unit `harness run
+    --protocol mteb` would write: the same condition in its ModelMeta."""
     from harness.benchmarks.mteb.adapter import HarnessModel
     from harness.benchmarks.mteb.settings import MtebSettings
     from harness.core.instructions import FAMILIES, library
-    from harness.core.results import Unit, mteb_model_name
+    from harness.core.results import Unit, model_meta
     from harness.models.resolve import default_mode
 
-    request = RunRequest(model=model, **settings)
-    api_output(verbose, request.progress)
-    family = next((f for f in FAMILIES if f in model.lower()), None)
-    variant, mode = request.instructions or family or "none", request.mode or default_mode(model)
+    api_output(verbose, bool(settings.get("progress")))
+    request = with_model_object(RunRequest(**settings), model)
+    family = next((f for f in FAMILIES if f in request.model.lower()), None)
+    variant, mode = request.instructions or family or "none", request.mode or default_mode(request.model)
     check_mode(variant != "none", mode)
     encoder = encoder_for(request)
-    unit = Unit(model, encoder.identity.revision, variant, mode).within(MtebSettings("mteb").condition())
-    meta = ModelMeta.create_empty(
-        overwrites={
-            "name": mteb_model_name(model),
-            "revision": encoder.identity.revision,
-            "embed_dim": encoder.identity.dimension,
-            "max_tokens": encoder.identity.max_length,
-            "similarity_fn_name": ScoringFunction.from_str(encoder.similarity_fn_name),
-            "experiment_kwargs": unit.condition,
-        }
-    )
+    unit = Unit(request.model, encoder.identity.revision, variant, mode).within(MtebSettings("mteb").condition())
+    meta = model_meta(encoder.identity, encoder.similarity_fn_name, unit.condition)
     lib = library()
     lib.get("STS12", variant)  # an unknown variant fails here, naming the valid ones
     return HarnessModel(encoder, lib, variant, meta, log=request.log)
@@ -52,7 +41,7 @@ def mteb_task(name: str, data_dir: str | Path | None = None, limit: int | None =
     """An MTEB task of the registry as an mteb task object with its data loaded: from `data_dir` (the portable
     layout; offline), else the hub at today's pin (the hub cache offline). `limit`: at most that many evaluation
     items, as `--limit`. For `mteb.evaluate(harness.mteb_model(...), harness.mteb_task(...))`."""
-    from harness.benchmarks.mteb import load_part, mteb_parts
+    from harness.benchmarks.mteb.data import load_part, mteb_parts
     from harness.benchmarks.mteb.spec import MtebTaskSpec
     from harness.core.spec import every_task
 

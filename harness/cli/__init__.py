@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import sys
@@ -43,6 +44,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# other tools' spellings (mteb's and lm-evaluation-harness's CLIs) -> the harness's
+HABITS = {
+    "--output_folder": "--output-dir",
+    "--output-folder": "--output-dir",
+    "--output_path": "--output-dir",
+    "--output-path": "--output-dir",
+    "--model_name": "--model",
+    "--model_args": "--model (a hub id, a local folder or 'minilm')",
+    "--task": "--tasks",
+    "--task_types": "--category",
+    "--task-types": "--category",
+    "--verbosity": "-v (before the verb)",
+}
+
+
+def unrecognized(parser: argparse.ArgumentParser, argv: list[str], extra: list[str]) -> str:
+    """One line for arguments the parser does not know: the harness's spelling of another tool's flag (`HABITS`),
+    an underscore spelling's hyphen one, a close match, or where a global flag goes."""
+    verb = next((a for a in argv if a in COMMANDS), None)
+    spellings: set[str] = set()
+    globals_ = {s for a in parser._actions for s in a.option_strings}
+    if verb:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
+        spellings = {s for a in sub._actions for s in a.option_strings}
+    flag = next((a for a in extra if a.startswith("-")), extra[0]).split("=")[0]
+    hyphen = "--" + flag.lstrip("-").replace("_", "-")
+    if flag in HABITS:
+        hint = f"the harness spells it {HABITS[flag]}"
+    elif hyphen in spellings:
+        hint = f"the harness spells it {hyphen}"
+    elif hyphen in globals_:
+        hint = f"{hyphen} goes before the verb: harness {hyphen} ... {verb or 'COMMAND'} ..."
+    elif close := difflib.get_close_matches(flag, sorted(spellings), n=1, cutoff=0.6):
+        hint = f"did you mean {close[0]}?"
+    elif not flag.startswith("-"):
+        hint = "a value without its flag (several task names: --tasks A B or --tasks A,B)"
+    else:
+        hint = "not a flag of this command"
+    where = f"harness {verb} --help" if verb else "harness --help"
+    return f"unrecognized argument {flag}: {hint} (see `{where}`)"
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
@@ -51,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, then each error family's (harness.core.errors; README "Exit codes"), 130 on SIGINT,
     143 on SIGTERM. An expected failure prints one line; --debug adds its traceback."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    args, extra = parser.parse_known_args(given)
+    if extra:
+        print(f"error: {unrecognized(parser, given, extra)}", file=sys.stderr)
+        return 2
     if not args.verbose:
         progress.quiet_libraries()
     progress.configure(not args.quiet)

@@ -134,8 +134,19 @@ def read_jsonl(path: Path, nonfinite: bool = False) -> Iterator[tuple[int, dict[
 
 
 def read_texts(path: Path, field: str = "text") -> list[str]:
+    """The `field` of each line of a JSON Lines file (`harness embed --input`); a plain-text file is named as one,
+    with the line each text must be."""
+    try:
+        rows = list(read_jsonl(path))
+    except DataError as exc:
+        if "JSON" not in str(exc):
+            raise
+        raise DataError(
+            f'{exc}: each line must be a JSON object such as {{"{field}": "A man is playing a guitar."}}; from a '
+            f"plain-text file, one text per line: jq -R '{{{field}: .}}' {path.name} > texts.jsonl"
+        ) from None
     texts = []
-    for number, obj in read_jsonl(path):
+    for number, obj in rows:
         if field not in obj:
             raise DataError(f'{path}:{number}: missing field {field!r} (expected {{"{field}": ...}} per line)')
         if not isinstance(obj[field], str):

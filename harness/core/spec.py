@@ -159,15 +159,16 @@ class Registry:
     def select(
         self, *, names: list[str] | None = None, benchmark: str | None = None, category: str | None = None
     ) -> list[TaskSpec]:
-        """Tasks by name, or all of a benchmark / category. Names and a filter together must agree: a named task
-        outside the filter is an error, never silently dropped."""
+        """Tasks by name (each once, in the order given), or all of a benchmark / category. Names and a filter
+        together must agree: a named task outside the filter is an error, never silently dropped."""
         from harness.core.plugins import plugin
 
         if category is not None and category not in CATEGORIES:
             raise unknown("category", category, CATEGORIES)
         if benchmark is not None:
             plugin(benchmark)
-        specs = [self.get(n) for n in names] if names else list(self.tasks.values())
+        # a task named twice runs once (a second run of it would wait on the first's lease)
+        specs = [self.get(n) for n in dict.fromkeys(names)] if names else list(self.tasks.values())
         if names and (outside := [s.name for s in specs if benchmark not in (None, s.benchmark)]):
             raise UsageError(f"tasks {', '.join(outside)} are not of benchmark {benchmark}: drop one selector")
         if names and (outside := [s.name for s in specs if category not in (None, s.category)]):
