@@ -86,7 +86,7 @@ def _validate(args: argparse.Namespace) -> int:
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     print(f"{len(problems)} problem(s)" if problems else "ok: 70 tasks, every instruction variant present")
-    return SpecError.exit_code if problems else 0  # 3, as every malformed task or instruction file (README)
+    return SpecError.exit_code if problems else 0  # 3: a malformed task or instruction file (exit codes: docs)
 
 
 def _embed_args(p: argparse.ArgumentParser) -> None:
