@@ -10,5 +10,5 @@ export HF_HOME="$tmp/hf" MTEB_CACHE="$tmp/mteb" HARNESS_CACHE="$tmp/harness"
 ruff check harness tests perf scripts examples docs/hooks.py
 ruff format --check harness tests perf scripts examples docs/hooks.py
 mypy
-mkdocs build --strict --quiet --site-dir "$tmp/site"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$tmp/site"   # the variable: no end-of-life banner
 python -m pytest -q --durations=15 "$@"
