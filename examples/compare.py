@@ -18,8 +18,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=here.parent / "shared" / "data")
     parser.add_argument("--tasks", default="BIOSSES,STS12", help="comma-separated task names")
     parser.add_argument("--limit", type=int, default=200, help="items per task; 0: every item")
-    parser.add_argument("--output-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="compare-")))
+    parser.add_argument("--output-dir", type=Path, help="where results go (default: a new temporary folder)")
     args = parser.parse_args()
+    args.output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="compare-"))
 
     import harness
     from harness.cli import main as cli
@@ -33,6 +34,7 @@ def main() -> None:
         print(f"{b.task}: none {b.score:.2f}, instructor-large prefix {p.score:.2f}")
     # the report: both runs, the first as the baseline (`harness report RUN --baseline RUN`)
     cli(["report", str(args.output_dir / "prefix"), "--baseline", str(args.output_dir / "none")])
+    print(f"results: {args.output_dir}")
 
 
 if __name__ == "__main__":

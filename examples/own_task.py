@@ -1,8 +1,7 @@
 """Add your own task: a task file and its instructions under an include path, validated, then run.
 
-The task, MySTS, is an STS task over the first N pairs of the shared STSBenchmark copy, written in the portable
-layout. Its task file names the mteb task class that evaluates it; its instructions file gives it an instruction.
-Docs: docs/guides/own-task.md.
+MySTS is an STS task over the first N pairs of the shared STSBenchmark copy, in the portable layout, evaluated by
+mteb's STSBenchmark task class, with an instruction of its own. Docs: docs/guides/own-task.md.
 
     python examples/own_task.py [--data-dir ../shared/data] [--limit 100] [--output-dir DIR]
 """
@@ -42,17 +41,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=here.parent / "shared" / "data")
     parser.add_argument("--limit", type=int, default=100, help="pairs of STSBenchmark copied into the task")
-    parser.add_argument("--output-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="own-task-")))
+    parser.add_argument("--output-dir", type=Path, help="where results go (default: a new temporary folder)")
     args = parser.parse_args()
+    args.output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="own-task-"))
 
     mine, data = args.output_dir / "mine", args.output_dir / "data"  # the include path; the task's data
-    (mine / "tasks" / "mteb").mkdir(parents=True, exist_ok=True)
-    (mine / "tasks" / "mteb" / "MySTS.yaml").write_text(TASK, encoding="utf-8")
-    (mine / "instructions").mkdir(exist_ok=True)
-    (mine / "instructions" / "instructor-large.yaml").write_text(INSTRUCTIONS, encoding="utf-8")
     rows = (args.data_dir / "mteb" / "STSBenchmark" / "test.jsonl").read_text(encoding="utf-8").splitlines()
-    (data / "mteb" / "MySTS").mkdir(parents=True, exist_ok=True)
-    (data / "mteb" / "MySTS" / "test.jsonl").write_text("\n".join(rows[: args.limit]) + "\n", encoding="utf-8")
+    for path, text in [
+        (mine / "tasks" / "mteb" / "MySTS.yaml", TASK),
+        (mine / "instructions" / "instructor-large.yaml", INSTRUCTIONS),
+        (data / "mteb" / "MySTS" / "test.jsonl", "\n".join(rows[: args.limit]) + "\n"),
+    ]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
     os.environ["HARNESS_INCLUDE_PATH"] = str(mine)  # what `harness --include-path DIR` sets
     import harness
@@ -60,14 +61,9 @@ def main() -> None:
 
     if cli(["validate"]) != 0:  # `harness --include-path DIR validate`: every file, shipped and yours
         raise SystemExit("the task or instruction files are not valid (above)")
-    [score] = harness.evaluate(
-        "minilm",
-        ["MySTS"],
-        instructions="instructor-large",  # the family whose file gives MySTS its instruction
-        mode="prefix",  # minilm has no instruction training: the instruction is prepended to the text
-        data_dir=data,
-        output_dir=args.output_dir / "results",
-    )
+    # instructor-large: the family whose file gives MySTS its instruction; prefix: prepended to each text
+    settings = {"instructions": "instructor-large", "mode": "prefix", "output_dir": args.output_dir / "results"}
+    [score] = harness.evaluate("minilm", ["MySTS"], data_dir=data, **settings)
     print(f"{score.task}: {score.metric} {score.score:.4f} ({score.status})")
     print(f"instruction: {score.record['instructions']['MySTS']['query']['text']!r}")
     print(f"results: {args.output_dir / 'results'}")

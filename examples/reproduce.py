@@ -31,8 +31,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=here.parent / "shared" / "data")
     parser.add_argument("--tasks", default="STSBenchmark", help=f"comma-separated, of {', '.join(PUBLISHED_2022)}")
     parser.add_argument("--limit", type=int, help="at most N items per task: a partial run")
-    parser.add_argument("--output-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="reproduce-")))
+    parser.add_argument("--output-dir", type=Path, help="where results go (default: a new temporary folder)")
     args = parser.parse_args()
+    args.output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="reproduce-"))
 
     import harness
 

@@ -22,8 +22,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=here.parent / "shared" / "data")
     parser.add_argument("--tasks", default="BIOSSES", help="comma-separated task names")
     parser.add_argument("--limit", type=int, help="at most N items per task")
-    parser.add_argument("--output-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="robustness-")))
+    parser.add_argument("--output-dir", type=Path, help="where results go (default: a new temporary folder)")
     args = parser.parse_args()
+    args.output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="robustness-"))
 
     from harness.cli import main as cli
 
@@ -41,6 +42,7 @@ def main() -> None:
         print(f"  mean {s['mean']:.2f}, std {s['std']:.2f}; variants {scores}")
     for task, why in paraphrases["flagged"].items():
         print(f"{task}: flagged ({why})")
+    print(f"results: {args.output_dir}")
 
 
 if __name__ == "__main__":
