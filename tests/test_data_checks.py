@@ -1,4 +1,4 @@
-"""Data checks by consequence (`harness.core.checks`, README "Data checks"): what the era code evaluated as it
+"""Data checks by consequence (`harness.core.checks`, docs/concepts/data.md): what the era code evaluated as it
 stands is noted and evaluated, end to end with the packaged MiniLM; what would change a scored number is refused.
 
 The real cases: MTEB's TweetSentimentExtraction train split has an empty text; the INSTRUCTOR repository's CNN/DM

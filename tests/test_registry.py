@@ -383,7 +383,7 @@ def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path, mo
     bad.write_text(spec.replace("name: MySTS", "name: MyOtherSTS").replace("split: test", "splitt: test"))
     _registry.cache_clear()  # a process reads the task files once: a new command would start afresh
     _library.cache_clear()
-    assert main([*args, "validate"]) == 3  # the problem listed; 3, a malformed file, as the README says
+    assert main([*args, "validate"]) == 3  # the problem listed; 3, a malformed file, as the docs say
     assert main([*args, *run]) == 3  # a task file family error, naming the file
 
 

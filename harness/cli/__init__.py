@@ -91,7 +91,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 done, then each error family's (harness.core.errors; README "Exit codes"), 130 on SIGINT,
+    """Exit codes: 0 done, then each error family's (harness.core.errors; docs/concepts/failing-well.md), 130 on SIGINT,
     143 on SIGTERM. An expected failure prints one line; --debug adds its traceback."""
     parser = build_parser()
     given = sys.argv[1:] if argv is None else argv

@@ -12,7 +12,7 @@ def _migrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="list the moves only")
 
 
-@command("migrate", "move results of an older folder layout to where runs resume them (README, Results)", _migrate_args)
+@command("migrate", "move results of an older folder layout to where runs resume them (docs: Results)", _migrate_args)
 def _migrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -115,7 +115,7 @@ def _validate(args: argparse.Namespace) -> int:
     yours = f" and {len(own)} of yours ({', '.join(own)})" if own else ""
     data = "" if not own or args.data_dir else "; add --data-dir DIR to check your tasks' data too"
     print(f"{len(problems)} problem(s)" if problems else f"ok: 70 tasks{yours}, every instruction present{data}")
-    return SpecError.exit_code if problems else 0  # 3, as every malformed task or instruction file
+    return SpecError.exit_code if problems else 0  # 3: a malformed task or instruction file (exit codes: docs)
 
 
 def _own_data_problems(names: list[str], data: Path) -> list[str]:

@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
             for o in outcomes
         ]
     )
-    for o in outcomes:  # what the data held that the era code evaluated as it stands (README: Data checks)
+    for o in outcomes:  # what the data held that the era code evaluated as it stands (docs/concepts/data.md)
         if notes := o.record.get("data_notes"):
             print(f"data notes: {o.task}: " + "; ".join(Note(**n).text() for n in notes))
     if not args.dry_run:

@@ -1,6 +1,6 @@
 """Confidence intervals and paired tests from per-item outputs (`harness.core.items`).
 
-Method (documented in the README, recorded with every interval):
+Method (documented in docs/guides/compare.md, recorded with every interval):
 - Nonparametric bootstrap over test items: `RESAMPLES` replicates; in each, every stratum draws its items (or
   its groups) uniformly with replacement, `numpy.random.default_rng(seed)`, strata in order, one
   `rng.integers(0, n, size=n)` per stratum and replicate, replicate by replicate. The seed is `SEED` mixed with

@@ -2,7 +2,7 @@
 the file, the line and the fix); it *notes* what the era's reference code evaluated as it stands (an empty text, a
 non-finite value in a field no scorer reads, a field the harness does not read). Notes are counted per file and
 kind, with the first line, and go into the run record (`data_notes`), `harness run`'s task lines, `harness data
-check` and the report. The table of every check is in the README ("Data checks")."""
+check` and the report. The table of every check is in docs/concepts/data.md."""
 
 from __future__ import annotations
 

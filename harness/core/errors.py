@@ -1,4 +1,4 @@
-"""The harness's errors: one type per failure family, each with a stable exit code (README, "Exit codes"), and
+"""The harness's errors: one type per failure family, each with a stable exit code (docs/concepts/failing-well.md), and
 "did you mean" for unknown names. Every expected failure is one of these: the CLI prints its one-line message
 (the traceback only with --debug) and exits with its code."""
 

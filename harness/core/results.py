@@ -15,7 +15,7 @@ task), filed as mteb's results cache files an experiment of a model (`Unit.folde
 All are written atomically; the run record is written last, so its presence marks a finished task (with its
 result files readable: `harness.app.runner` recomputes a task whose result file is torn). Until December 2026
 every unit carried MTEB's protocol, so older Billboard and prompt-retrieval folders end in `__protocol_instructor`;
-reports read them as they read any condition folder (README, "Migrating result folders").
+reports read them as they read any condition folder (docs/concepts/results.md, "Layout history").
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class Unit:
 
     def folder(self, output: Path) -> Path:
         """mteb's results-cache layout, `<org__model>/<revision>/experiments/<condition>/`: mteb's loaders read
-        `--output-dir P` as `mteb.ResultCache(cache_path=P/..)` does `P/..` /results (README, "Results")."""
+        `--output-dir P` as `mteb.ResultCache(cache_path=P/..)` does `P/..` /results (docs/concepts/results.md)."""
         model = mteb_model_name(self.model).replace("/", "__")
         return output / slug(model) / slug(self.revision) / "experiments" / experiment_name(self.condition)
 

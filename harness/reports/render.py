@@ -52,7 +52,10 @@ LEGEND = (  # (what in the tables calls for it, its sentence): a report says wha
         "'first-shuffle draws': mteb 0.0.2 left classification's first shuffle unseeded, so a published 2022 "
         "figure is one draw; within noise = within 2 sd of the draws' mean.",
     ),
-    ("data notes", "'data notes': what the data held that the era code evaluated as it stands (README, Data checks)."),
+    (
+        "data notes",
+        "'data notes': what the data held that the era code evaluated as it stands (docs/concepts/data.md).",
+    ),
 )
 
 
@@ -318,7 +321,7 @@ def _html(
 
 def _provenance(runs: list[Run]) -> str:
     """Per run: its source, condition and versions, and each task's metric, device, time and fingerprint (the
-    fingerprint names everything that determined the number: README, "Results")."""
+    fingerprint names everything that determined the number: docs/concepts/results.md)."""
     parts = ["<h2>Runs</h2>"]
     for run in runs:
         parts.append(f"<h3>{html.escape(run.label)}</h3><p>source: <code>{html.escape(run.source)}</code></p>")

@@ -7,9 +7,9 @@
   result files, the baseline rows (GTR, Sent-T5, all-MiniLM-L6-v2) that the INSTRUCTOR paper's Table 2 copies.
 - `mteb`: the installed mteb as it is (today's evaluators, today's dataset revisions).
 
-The two era protocols load each dataset at the revision the paper-era code loaded (`source.paper_revision`, or the
-task's pin where it is the same) and evaluate every task type but retrieval with that code's evaluators
-(`eras.py`); retrieval runs mteb's evaluator, which reproduces BEIR's exact search.
+The two era protocols load each dataset at the revision the paper-era code loaded (the task file's `source.paper`
+pin, or its `source.pin` where that is the same) and evaluate every task type but retrieval with that code's
+evaluators (`eras.py`); retrieval runs mteb's evaluator, which reproduces BEIR's exact search.
 """
 
 from __future__ import annotations
