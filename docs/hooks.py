@@ -4,7 +4,7 @@ the site is built, so they never drift from it.
 - docs/reference/cli.md: `<!-- cli-help -->` becomes the `--help` text of `harness` and of every verb, from the
   parser the command itself uses (`harness.cli.build_parser`).
 - docs/reference/api.md: `<!-- benchmark-settings -->` becomes the table of each benchmark's own keyword settings
-  (`harness.core.plugins.settings_hooks`), which `harness.evaluate` takes beside `RunRequest`'s fields.
+  (`Benchmark.flags`, declared data), which `harness.evaluate` takes beside `RunRequest`'s fields.
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ def cli_help() -> str:
 
 def benchmark_settings() -> str:
     _harness()
-    from harness.core.plugins import settings_hooks
+    from harness.core.benchmark import all_benchmarks
 
-    rows = ["| benchmark | keyword settings | module |", "|---|---|---|"]
-    for benchmark, hook in settings_hooks().items():
-        names = ", ".join(f"`{n}`" for n in hook.NAMES)
-        rows.append(f"| `{benchmark}` | {names} | `{hook.__name__}` |")
+    rows = ["| benchmark | keyword | flag | default | meaning |", "|---|---|---|---|---|"]
+    for benchmark in all_benchmarks():
+        for flag in benchmark.flags:
+            default = "" if flag.default is None else f"`{flag.default}`"
+            meaning = flag.help.replace("|", "\\|")
+            rows.append(f"| `{benchmark.name}` | `{flag.name}` | `{flag.option}` | {default} | {meaning} |")
     return "\n".join(rows) + "\n"
 
 
