@@ -352,23 +352,24 @@ def test_civil_comments_tests_the_toxic_identity_subgroup(lm_path: Path, tmp_pat
     assert {r["gold"] for r in rows} == {"negative"}  # label 1 -> "negative" in main_civil.py's label_map
 
 
-def test_coda_generates_titles_after_plain_demonstrations(lm_path: Path, tmp_path: Path) -> None:
+def test_coda_generates_titles_after_plain_demonstrations(
+    lm_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CODA's score is the reference's: generated tokens decoded one by one and joined with spaces (`prediction`),
+    the decoded text beside (`prediction_text`, `rougeL_text`). The tiny GPT-2 decodes with spaces, so pieces and
+    text are made to differ here: a pipeline that scored the decoded text would pass otherwise."""
     folder = tmp_path / "prompt_retrieval/coda"
     folder.mkdir(parents=True)
-    instances = [{"id": str(i), "input": f"the cats are good {i}", "output": [f"cats {i}"]} for i in range(12)]
+    instances = [{"id": str(i), "input": f"the cats are good {i}", "output": ["Coronavirus cases"]} for i in range(12)]
     (folder / "coda_title_gen.json").write_text(json.dumps({"Instances": instances}))
+    monkeypatch.setattr(CausalLM, "pieces", lambda self, ids: ["Cor", "onav", "irus", " cases", "\n", "x"])
+    monkeypatch.setattr(CausalLM, "text", lambda self, ids, stop: "Coronavirus cases")
     outcome, rows = _run_with("PromptRetrievalCODA19", {"pool_size": 8, "test_size": 3}, tmp_path, lm_path, tmp_path)
-    assert len(rows) == 3 and all(
-        isinstance(r["prediction"], str) and "options" not in r or r["options"] is None for r in rows
-    )
     assert [r["id"] for r in rows] == [str(i) for i in random.Random(0).sample(range(12), 3)]
-    # scored as the reference: tokens decoded one by one and joined with spaces; the decoded text beside
-    lm = CausalLM(str(lm_path), device="cpu")
-    ids = [lm.generate_ids(lm.ids(f"write a title\n{i}"), 5) for i in ("a", "b")]
-    assert lm.text(ids[0], []) == lm.tokenizer.decode(ids[0]) and len(lm.pieces(ids[0])) == len(ids[0])
-    assert outcome.score == pytest.approx(rouge_l([r["prediction"] for r in rows], [r["gold"] for r in rows]) / 100)
-    text = [r["prediction_text"] for r in rows]
-    assert outcome.record["scores"]["rougeL_text"] == pytest.approx(rouge_l(text, [r["gold"] for r in rows]) / 100)
+    assert [r["prediction"] for r in rows] == ["Cor onav irus  cases"] * 3  # joined up to the stop, as the reference
+    assert [r["prediction_text"] for r in rows] == ["Coronavirus cases"] * 3
+    assert outcome.score == pytest.approx(rouge_l(["Cor onav irus  cases"] * 3, ["Coronavirus cases"] * 3) / 100)
+    assert outcome.score < 1 and outcome.record["scores"]["rougeL_text"] == pytest.approx(1.0)
 
 
 def test_coda_predictions_join_tokens_as_the_reference() -> None:

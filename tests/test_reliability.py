@@ -94,6 +94,13 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
     ("empty tasks", [*SMOKE_RUN, "--tasks", ""], None, 2, r"no task names given"),
     ("commas only", [*SMOKE_RUN, "--tasks", " , "], None, 2, r"no task names given"),
     ("unknown task", [*SMOKE_RUN, "--tasks", "STS99"], None, 2, r"unknown task 'STS99'"),
+    (
+        "malformed own task file",
+        ["--include-path", "{tmp}/mine", *SMOKE_RUN, "--tasks", "STS12"],
+        "bad-task-file",
+        3,
+        r"mine/tasks/mteb/MyTask.yaml: field benchmark: unknown benchmark",
+    ),
     # other tools' habits (mteb's, lm-evaluation-harness's): one line with the harness's spelling
     (
         "mteb's output folder",
@@ -119,7 +126,13 @@ CASES: list[tuple[str, list[str], Any, int, str]] = [
         r"--include-path goes before the verb",
     ),
     ("misspelt flag", [*SMOKE_RUN, "--limt", "3"], None, 2, r"--limt: did you mean --limit\?"),
-    ("space-separated tasks, misspelt", [*SMOKE_RUN, "-t", "SciFact", "STS12", "SciFakt"], None, 2, r"Did you mean: SciFact"),
+    (
+        "space-separated tasks, misspelt",
+        [*SMOKE_RUN, "-t", "SciFact", "STS12", "SciFakt"],
+        None,
+        2,
+        r"Did you mean: SciFact",
+    ),
     ("misspelt task", [*SMOKE_RUN, "--tasks", "SciFakt"], None, 2, r"Did you mean: SciFact"),
     ("misspelt model alias", [*SMOKE_RUN, "--model", "minlm"], None, 5, r"'minlm' .* Did you mean: minilm\?"),
     ("unknown category", [*SMOKE_RUN, "--category", "Semantic"], None, 2, r"unknown category 'Semantic'"),
@@ -382,6 +395,9 @@ def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
         (tmp_path / "cache" / "embeddings.sqlite").write_bytes(b"not sqlite at all" * 64)
     if edit == "cache-file":
         (tmp_path / "cache").write_text("a file where the cache folder should be")
+    if edit == "bad-task-file":
+        (tmp_path / "mine" / "tasks" / "mteb").mkdir(parents=True)
+        (tmp_path / "mine" / "tasks" / "mteb" / "MyTask.yaml").write_text("name: MyTask\n")
     if edit == "output-file":
         (tmp_path / "a-file").write_text("I am a file")
     values = {
@@ -407,8 +423,18 @@ def test_bad_input_fails_with_its_code_and_the_fix_and_writes_nothing(
     assert not list(tmp_path.rglob("*.run.json")), "a failed run wrote a result"
 
 
-def test_the_suite_is_large_enough() -> None:
-    assert len(CASES) >= 40
+def test_every_failure_family_of_the_command_line_has_a_case() -> None:
+    """Each exit code of `harness.core.errors` that a mistake at the command line can produce is exercised above (a
+    new error family without a case here fails). 7 needs a result or a live run already there (test_trust.py,
+    test_migrate.py and the lease tests below); 9, a launcher's failed job, is tested in test_launch.py."""
+    from harness.core import errors
+
+    families = {
+        c.exit_code
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.HarnessError) and isinstance(c.exit_code, int)
+    }
+    assert families - {7, 9} <= {case[3] for case in CASES}
 
 
 def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
