@@ -21,8 +21,9 @@ from harness.core.version import __version__
 __all__ = ["__version__", "evaluate", "load_results", "mteb_model", "mteb_task"]
 
 
-def evaluate(model: str = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
-    """`harness.app.api.evaluate`: run a model on tasks, as `harness run` does."""
+def evaluate(model: Any = "minilm", tasks: list[str] | None = None, **settings: Any) -> list[TaskScore]:
+    """`harness.app.api.evaluate`: run a model (a name, a SentenceTransformer or any object with `encode`) on
+    tasks, as `harness run` does."""
     from harness.app.api import evaluate as run
 
     return run(model, tasks, **settings)
@@ -35,8 +36,9 @@ def load_results(paths: Any, labels: list[str] | None = None) -> pd.DataFrame:
     return load(paths, labels)
 
 
-def mteb_model(model: str = "minilm", **settings: Any) -> Any:
-    """`harness.app.mteb.mteb_model`: the model, with its instructions for every MTEB task, as an mteb model."""
+def mteb_model(model: Any = "minilm", **settings: Any) -> Any:
+    """`harness.app.mteb.mteb_model`: the model (a name, a SentenceTransformer or any object with `encode`), with
+    its instructions for every MTEB task, as an mteb model."""
     from harness.app.mteb import mteb_model as build
 
     return build(model, **settings)

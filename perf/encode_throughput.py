@@ -13,7 +13,7 @@ sentences, 1/3 SciFact abstracts; synthetic texts without the shared data):
 
 Runs are interleaved and repeated (median), so drift hits every path alike. The ONNX paths need
 `pip install onnx onnxruntime` (not a dependency of the harness: this is the measurement by which the harness's
-ONNX backend was removed, CHANGELOG 0.6.0); without them they are skipped.
+ONNX backend was removed: CHANGELOG, docs/performance.md); without them they are skipped.
 
     python perf/encode_throughput.py [--model minilm] [--n 1200] [--repeats 5] [--mode none]
 """

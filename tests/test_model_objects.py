@@ -77,7 +77,7 @@ def test_what_an_object_cannot_do_is_one_line(minilm_path: str) -> None:
         harness.evaluate(Plain(_st(minilm_path)), ["SmokeSTS"], mode="masked")
     with pytest.raises(HarnessError, match=r"a model must be a name .* or an object with an encode\(texts\) method"):
         harness.evaluate(object(), ["SmokeSTS"])
-    with pytest.raises(HarnessError, match=r"device, devices, revision and backend apply to a name"):
+    with pytest.raises(HarnessError, match=r"device, devices and revision apply to a name"):
         harness.evaluate(_st(minilm_path), ["SmokeSTS"], device="cpu")
 
 

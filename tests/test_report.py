@@ -378,7 +378,7 @@ def test_a_rows_conditions_are_named_once_by_the_union_of_their_parts() -> None:
 
 
 def test_settings_off_their_default_name_the_run_and_its_folder(tmp_path: Path) -> None:
-    """Backend, precision and max length entered the fingerprint but not the run's name or folder: two runs of
+    """Precision and max length entered the fingerprint but not the run's name or folder: two runs of
     one model under different max lengths collided in one --output-dir (exit 7) and showed as identical columns.
     Each setting off its default is now a key of the condition: a folder and a row of its own."""
     import dataclasses
@@ -392,11 +392,10 @@ def test_settings_off_their_default_name_the_run_and_its_folder(tmp_path: Path) 
     assert task_folder(spec, plain.options) != task_folder(spec, short.options)
     assert "max_length_16" in task_folder(spec, short.options).name and "max_length" not in plain.options.unit.name
     assert short.options.unit.name == "minilm:instructions=none,mode=none,max_length=16,suite=smoke"
-    onnx = prepare(dataclasses.replace(request, backend="onnx", precision="bf16", device="cuda"))
-    assert onnx.options.unit.condition == {
+    half = prepare(dataclasses.replace(request, precision="bf16", device="cuda"))
+    assert half.options.unit.condition == {
         "instructions": "none",
         "mode": "none",
-        "backend": "onnx",
         "precision": "bf16",
         "suite": "smoke",
     }

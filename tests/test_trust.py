@@ -287,14 +287,13 @@ IDENTITY = {  # every field of the model's identity that changes a vector, chang
     "mode": {"mode": "prefix"},
     "max_length": {"max_length": 8},
     "precision": {"precision": "bf16"},
-    "backend": {"backend": "onnx"},
 }
 
 
 @pytest.mark.parametrize("field", list(IDENTITY))
 def test_every_field_of_the_model_identity_misses_the_embedding_cache(field: str) -> None:
     """A field left out of the cache key serves vectors computed under the old value (e.g. fp32 vectors to a
-    bf16 run, or an ONNX run's vectors to torch)."""
+    bf16 run)."""
     import dataclasses as dc
 
     from harness.core.interfaces import ModelIdentity

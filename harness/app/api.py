@@ -47,7 +47,6 @@ class RunRequest:
     device: str | None = None
     devices: list[str] | None = None  # several devices of one node (harness.models.devices)
     precision: str = "fp32"
-    backend: str = "torch"  # torch | onnx (harness.models.onnx)
     max_length: int | None = None
     cache: bool = True
     overwrite: bool = False
@@ -65,7 +64,7 @@ class RunRequest:
     @property
     def model_settings(self) -> dict[str, Any]:
         """The model settings that change numbers beyond name, revision and mode (part of every fingerprint)."""
-        return {"max_length": self.max_length, "precision": self.precision, "backend": self.backend}
+        return {"max_length": self.max_length, "precision": self.precision}
 
 
 @dataclass(frozen=True)
@@ -211,14 +210,8 @@ def encoder_for(request: RunRequest) -> TextEncoder:
         "max_length": request.max_length,
         "batch_size": request.batch_size,
     }
-    if request.backend == "onnx":
-        from harness.models.onnx import OnnxEncoder
-
-        if request.devices:
-            raise UsageError("--backend onnx runs on this process's CPU: drop --devices")
-        encoder: Encoder = OnnxEncoder(request.model, device=request.device, **settings)
-    elif request.devices:
-        encoder = MultiDeviceEncoder(request.model, devices=request.devices, **settings)
+    if request.devices:
+        encoder: Encoder = MultiDeviceEncoder(request.model, devices=request.devices, **settings)
     else:
         encoder = Encoder(request.model, device=request.device, **settings)
     # without the cache, the same wrapper over memory: the same batches, the same vectors
@@ -282,8 +275,8 @@ def with_model_object(request: RunRequest, model: Any) -> RunRequest:
 
     if isinstance(model, str):
         return dataclasses.replace(request, model=model)
-    if request.devices or request.device or request.revision or request.backend != "torch":
-        raise UsageError("a model object runs where it is: device, devices, revision and backend apply to a name")
+    if request.devices or request.device or request.revision:
+        raise UsageError("a model object runs where it is: device, devices and revision apply to a name")
     mode = request.mode or default_mode(object_name(model))
     encoder = object_encoder(
         model,

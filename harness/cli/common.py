@@ -98,12 +98,6 @@ def model_args(p: argparse.ArgumentParser) -> None:
         help="fp32 (default: the paper's numbers), or bf16/fp16 on a GPU or a CPU that runs them natively (bf16: "
         "AVX512-BF16 or AMX; refused elsewhere); part of the run's name and folder",
     )
-    p.add_argument(
-        "--backend",
-        choices=["torch", "onnx"],
-        default="torch",
-        help="onnx: the transformer in ONNX Runtime (CPU; exported once, checked against torch at load)",
-    )
     p.add_argument("--max-length", type=positive_int, help="max tokens of instruction + text (default: the model's)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 

@@ -166,7 +166,7 @@ def _cache_args(p: argparse.ArgumentParser) -> None:
         "--clear",
         action="store_true",
         help="delete everything the harness derived into its cache (embeddings, rows read from hub revisions, "
-        "model digests, ONNX exports, downloaded files), naming each",
+        "model digests, downloaded files, an earlier version's ONNX exports), naming each",
     )
     p.add_argument("--compact", action="store_true", help="merge the shard store's segments into few files")
 

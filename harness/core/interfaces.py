@@ -29,16 +29,14 @@ class ModelIdentity:
     max_length: int
     dimension: int
     precision: Precision
-    backend: str = "torch"  # torch, or onnx (harness.models.onnx): part of the cache key
     weights: str = ""  # the bytes' identity (`models.resolve.Resolved.weights`) where the revision does not name them
 
     @property
     def key(self) -> str:
         """The embedding cache's key of the model: everything of its identity that changes a vector. Hub and local
         models key as before (their revision names their bytes already), so their cached vectors stay."""
-        backend = "" if self.backend == "torch" else f"|{self.backend}"
         weights = f"|weights={w}" if (w := unnamed_weights(self.revision, self.weights)) else ""
-        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{backend}{weights}"
+        return f"{self.revision}|{self.mode}|{self.max_length}|{self.precision}{weights}"
 
 
 def unnamed_weights(revision: str, weights: str) -> str | None:

@@ -27,7 +27,7 @@ CACHE_ENTRIES = {
     "mteb-rows": "MTEB rows read from pinned hub revisions, keyed by the digest of their files",
     "hub-views": "links to hub-cache files, in folders named by their blobs (what `datasets` reads)",
     "files": "reference files downloaded at pinned commits (Billboard)",
-    "onnx": "ONNX exports of models (--backend onnx)",
+    "onnx": "ONNX exports of the --backend onnx that earlier versions had (removed: docs/performance.md)",
     "digests": "digests of model folders, by path, size and modification time",
 }
 

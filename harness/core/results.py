@@ -81,7 +81,7 @@ def slug(text: str) -> str:
 
 # The run's own condition keys beside instructions and mode: the model settings that change a number when they are
 # not their default (`settings_keys`), and the packaged smoke suite (`suite=smoke`), filed apart from real runs.
-SETTING_DEFAULTS: dict[str, str | None] = {"backend": "torch", "max_length": None, "precision": "fp32"}
+SETTING_DEFAULTS: dict[str, str | None] = {"max_length": None, "precision": "fp32"}
 SUITE = "suite"
 
 

@@ -146,7 +146,7 @@ class Encoder:
 
     # ------------------------------------------------------------------ internals
     def _vectors(self, inputs: list[str]) -> np.ndarray:
-        """The model's vectors of one batch of model inputs (the backend's part: `harness.models.onnx`)."""
+        """The model's vectors of one batch of model inputs."""
         return np.asarray(
             self.model.encode(inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False)
         )
