@@ -11,10 +11,15 @@ Speed (the default): the same 1,200 real texts (2/3 STSBenchmark sentences, 1/3 
 each one's texts/s and ratio to fp32 (runs interleaved and repeated, median), and its vectors' cosine to fp32's
 (smallest and mean over the texts). `Encoder(precision="bf16")` on a CPU runs the variant this measurement chose.
 
+The command (`--embed`): `harness embed --precision fp32` and `--precision bf16` on the same texts as JSON Lines,
+alternated and repeated (median wall time of the whole command, model load included), and the cosine of each
+text's two vectors.
+
 Scores (`--scores`): every shared MTEB and Billboard task run by `harness run` in fp32 and in bf16 (the harness's
 own bf16 path), the main score of each and the difference, and the run's wall time ratio; a markdown table.
 
     python perf/cpu_precision.py [--model minilm] [--n 1200] [--repeats 5]
+    python perf/cpu_precision.py --embed [--model minilm] [--n 1200] [--repeats 5]
     python perf/cpu_precision.py --scores [--data-dir ../shared/data] [--model minilm]
 """
 
@@ -112,6 +117,32 @@ def speed(model_name: str, n: int, repeats: int) -> None:
         )
 
 
+def embed(model_name: str, n: int, repeats: int) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from encode_throughput import texts_mix  # perf/ is the script's folder
+
+    texts, source = texts_mix(n)
+    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        given = Path(tmp) / "texts.jsonl"
+        given.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+        for rep in range(repeats):
+            for precision in ("fp32", "bf16") if rep % 2 == 0 else ("bf16", "fp32"):
+                command = [sys.executable, "-m", "harness", "embed", "--model", model_name, "--no-cache"]
+                command += ["--precision", precision, "--input", str(given), "--output", f"{tmp}/{precision}.npy"]
+                start = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True)
+                times[precision].append(time.perf_counter() - start)
+        cos = cosines(np.load(f"{tmp}/bf16.npy"), np.load(f"{tmp}/fp32.npy"))
+    fp32, bf16 = statistics.median(times["fp32"]), statistics.median(times["bf16"])
+    print(f"`harness embed --no-cache`, model {model_name}: {len(texts)} texts ({source}), median of {repeats}")
+    print(f"fp32 {fp32:.1f} s, bf16 {bf16:.1f} s (whole command, model load included): bf16 {fp32 / bf16:.2f}x")
+    print(f"cosine of each text's bf16 and fp32 vectors: min {cos.min():.5f}, mean {cos.mean():.6f}")
+
+
 def scores(model_name: str, data: Path) -> None:
     import harness
     from harness.core.errors import HarnessError
@@ -133,8 +164,10 @@ def scores(model_name: str, data: Path) -> None:
                 print(f"<!-- {task} skipped: {str(exc)[:160]} -->", flush=True)
                 continue
             wall = {p: wall[p] + seconds[p] for p in wall}
+            change = found["bf16"] - found["fp32"]
+            shown = "0.00" if abs(change) < 0.005 else f"{change:+.2f}"  # never "-0.00"
             print(
-                f"| {task} | {found['fp32']:.2f} | {found['bf16']:.2f} | {found['bf16'] - found['fp32']:+.2f} |",
+                f"| {task} | {found['fp32']:.2f} | {found['bf16']:.2f} | {shown} |",
                 flush=True,
             )
     print(
@@ -149,10 +182,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scores", action="store_true")
+    parser.add_argument("--embed", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     args = parser.parse_args()
     if args.scores:
         scores(args.model, args.data_dir)
+    elif args.embed:
+        embed(args.model, args.n, args.repeats)
     else:
         speed(args.model, args.n, args.repeats)
 

@@ -131,3 +131,27 @@ def test_in_a_pipe_a_long_first_group_still_shows_a_line_within_seconds(monkeypa
         advance(512)
     assert first.startswith("encoding 0/5,183 texts (0/s, first batches running)")
     progress.configure(False)
+
+
+def test_the_eta_counts_tokens_each_capped_at_the_models_max_length() -> None:
+    """The ETA counted characters, so a corpus of long abstracts (SciFact) looked four times its cost to a model
+    that reads 256 tokens of each: 165% mean error on nine shared tasks. Work is now each distinct text's tokens
+    (about 4 characters each, 2 special), capped at the max length, with the rate calibrated on the finished tasks."""
+    from types import SimpleNamespace
+
+    from harness.app.runner import run_line
+    from harness.core.checks import DataCheck, Work
+
+    work = Work.of(["a" * 100, "b" * 10_000, "a" * 100])  # distinct: one short, one past the cap
+    assert work.counts[6] == 1 and work.counts[13] == 1 and sum(work.counts) == 2
+    assert work.tokens(256) == 100 / 4 + 2 + 256 and work.tokens(4096) == 100 / 4 + 2 + 10_000 / 4 + 2
+    short, long = Work.of(["x" * 398]), Work.of(["y" * 40_000])  # 101.5 tokens; 256 capped
+    todo = [SimpleNamespace(name="A"), SimpleNamespace(name="B")]
+    ctx = SimpleNamespace(
+        checks={"A": DataCheck(work=short), "B": DataCheck(work=long)},
+        max_length=256,
+        load_seconds=3.0,
+        fingerprints={},
+    )
+    # A took 10 s of work (13 s elapsed, 3 s of model load): B's 256 tokens at A's 10 s / 101.5 tokens
+    assert run_line(1, todo, ctx, 13.0) == f"run: 1/2 tasks done, ETA {256 * 10 / 101.5:.0f}s, model load 3.0s apart"

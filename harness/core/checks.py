@@ -58,20 +58,59 @@ def _nonfinite(value: Any) -> bool:
     return False
 
 
+CHARS_PER_TOKEN = 4  # English text in the tokenizers of the paper's models, roughly (the rate is calibrated anyway)
+BINS = 16  # text lengths in bins [2^k, 2^(k+1)) characters, the last open
+
+
+@dataclass(frozen=True)
+class Work:
+    """What encoding a task costs, known before the model loads: its distinct texts' lengths, binned, so that the
+    model's max length can cap each (a 9,000-character abstract costs a 256-token model what a 1,024-character one
+    does). The run's ETA (`runner.run_line`) counts it in tokens."""
+
+    counts: tuple[float, ...] = (0,) * BINS
+    characters: tuple[float, ...] = (0,) * BINS
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Work:
+        """Each distinct text counted once (the encoder's rule)."""
+        return cls.of_lengths([len(t) for t in set(texts)])
+
+    @classmethod
+    def of_lengths(cls, lengths: Iterable[int]) -> Work:
+        counts, characters = [0.0] * BINS, [0.0] * BINS
+        for n in lengths:
+            k = min(max(int(n), 1).bit_length() - 1, BINS - 1)
+            counts[k] += 1
+            characters[k] += int(n)
+        return cls(tuple(counts), tuple(characters))
+
+    def scaled(self, share: float) -> Work:
+        """`share` of these texts, alike in length (classification's undersampled train sets)."""
+        return Work(tuple(n * share for n in self.counts), tuple(c * share for c in self.characters))
+
+    def __add__(self, other: Work) -> Work:
+        return Work(
+            tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
+            tuple(a + b for a, b in zip(self.characters, other.characters, strict=True)),
+        )
+
+    def tokens(self, max_length: int) -> float:
+        """Tokens through the model: each bin's texts at their mean length, capped at `max_length`."""
+        return sum(
+            n * min(chars / n / CHARS_PER_TOKEN + 2, max_length)
+            for n, chars in zip(self.counts, self.characters, strict=True)
+            if n
+        )
+
+
 @dataclass
 class DataCheck:
     """What a benchmark's preflight found in a task's data: rows per part (`en/test`, `corpus`) and its notes."""
 
     rows: dict[str, int] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
-    # what encoding it costs: the characters of the distinct texts it embeds (the run's ETA, `runner.run_line`),
-    # where known before the model loads
-    work: int | None = None
-
-    @staticmethod
-    def characters(texts: Iterable[str]) -> int:
-        """The `work` of a task that embeds `texts`: each distinct text counted once (the encoder's rule)."""
-        return sum(len(t) for t in set(texts))
+    work: Work | None = None  # where known before the model loads (mteb's own hub loads: not)
 
     def line(self) -> str:
         rows = ", ".join(f"{part} {n:,}" for part, n in self.rows.items()) or "rows not counted before loading"

@@ -71,6 +71,11 @@ class Context:
             self.load_seconds += time.perf_counter() - start
         return self._encoder
 
+    @property
+    def max_length(self) -> int | None:
+        """The encoder's max length once it is built (what caps a text's tokens in the run's ETA)."""
+        return self._encoder.identity.max_length if self._encoder is not None else None
+
     def shared(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._shared:
             start = time.perf_counter()

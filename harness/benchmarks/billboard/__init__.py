@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import model_validator
 
 from harness.core.benchmark import Evaluation, Flag
-from harness.core.checks import DataCheck, Notes
+from harness.core.checks import DataCheck, Notes, Work
 from harness.core.fingerprint import files_identity
 from harness.core.instructions import sha256
 from harness.core.results import instruction_record, write_scores
@@ -64,7 +64,7 @@ class BillboardBenchmark:
         data, _ = billboard_data(spec, opts.data_dir, notes)
         texts = [h.text for h in data.hypotheses] + [r for refs in data.references.values() for r in refs]
         rows = {"hypotheses": len(data.hypotheses), "items": len(data.references)}
-        return DataCheck(rows, notes.all(), DataCheck.characters(texts))
+        return DataCheck(rows, notes.all(), Work.of(texts))
 
     preflight = check_data
 

@@ -29,7 +29,7 @@ from harness.benchmarks.mteb.protocols import era, evaluator_era
 from harness.benchmarks.mteb.settings import FLAGS, MtebSettings, from_values
 from harness.benchmarks.mteb.spec import ClusteringProtocol, MtebTaskSpec
 from harness.core.benchmark import Evaluation
-from harness.core.checks import DataCheck
+from harness.core.checks import DataCheck, Work
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, write_task_result
@@ -96,7 +96,7 @@ class MtebBenchmark:
         return DataCheck(
             {k: n for c in checks for k, n in c.rows.items()},
             [n for c in checks for n in c.notes],
-            None if None in work else sum(w or 0 for w in work),
+            None if None in work else sum((w for w in work if w), Work()),
         )
 
     def evaluate(self, spec: MtebTaskSpec, ctx: Context, folder: Path) -> Evaluation:

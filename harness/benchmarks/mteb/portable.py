@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.mteb.rows import NOTES, RULES, SCHEMAS, one_label_type, read_corpus, read_qrels, read_rows
-from harness.core.checks import DataCheck, Notes
+from harness.benchmarks.mteb.spec import ClassificationProtocol
+from harness.core.checks import DataCheck, Notes, Work
 from harness.core.errors import DataError
 from harness.core.fingerprint import files_digest
 from harness.core.spec import TaskSpec
@@ -114,19 +115,26 @@ class TaskData:
                 rows[name if subset == "default" else f"{subset}/{name}"] = count
         return DataCheck(rows, self.notes.all(), self.work())
 
-    def work(self) -> int:
-        """The characters of the distinct texts the task embeds (`DataCheck.work`): its text fields' strings, a
-        corpus's titles and texts (every passage distinct by id)."""
+    def work(self) -> Work:
+        """The distinct texts the task embeds (`DataCheck.work`): its text fields' strings, a corpus's passages
+        (title and text; every passage distinct by id)."""
         import pyarrow.compute as pc
 
-        total, texts = 0, []
+        total, texts = Work(), []
         for parts in self.subsets.values():
             for part, data in parts.items():
                 if part == "corpus":
-                    total += sum(int(pc.sum(pc.utf8_length(data[c])).as_py() or 0) for c in ("title", "text"))
+                    lengths = pc.add(*(pc.fill_null(pc.utf8_length(data[c]), 0) for c in ("title", "text")))
+                    total += Work.of_lengths(lengths.to_numpy(zero_copy_only=False))
+                elif part == "train" and isinstance(
+                    protocol := getattr(self.spec, "protocol", None), ClassificationProtocol
+                ):
+                    train = Work.of(row["text"] for row in data)  # of it, only the undersampled sets are embedded
+                    used = protocol.samples_per_label * len({str(r["label"]) for r in data}) * protocol.n_experiments
+                    total += train.scaled(min(1.0, used / max(sum(train.counts), 1)))
                 elif isinstance(data, list):
                     texts += [t for row in data for f in self.spec.text_fields for t in _strings(row.get(f))]
-        return total + DataCheck.characters(texts)
+        return total + Work.of(texts)
 
     def limit(self, n: int) -> None:
         """Keep at most `n` evaluation items of every subset (`--limit`, a partial run), evenly spaced through each

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from harness.benchmarks.prompt_retrieval.settings import FLAGS, PromptSettings, from_values
 from harness.benchmarks.prompt_retrieval.spec import PromptRetrievalTaskSpec
 from harness.core.benchmark import Evaluation
-from harness.core.checks import DataCheck
+from harness.core.checks import DataCheck, Work
 from harness.core.errors import UsageError
 from harness.core.fingerprint import files_identity
 from harness.core.results import instruction_record, write_scores
@@ -57,7 +57,7 @@ class PromptRetrievalBenchmark:
         check_data(spec, opts.data_dir)
         data = task.load(settings(opts).applied(spec), opts.data_dir)  # the draw the run makes, so its refusals
         texts = [e.embed_text for e in [*data.pool, *data.tests]]  # what the embedding model sees; the LM's is apart
-        return DataCheck({"pool": len(data.pool), "test": len(data.tests)}, work=DataCheck.characters(texts))
+        return DataCheck({"pool": len(data.pool), "test": len(data.tests)}, work=Work.of(texts))
 
     def preflight(self, spec: PromptRetrievalTaskSpec, opts: RunOptions) -> DataCheck:
         check = self.check_data(spec, opts)
