@@ -42,9 +42,7 @@ def timed(checkout: Path, argv: list[str]) -> float:
 def imported(checkout: Path, argv: list[str]) -> str:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     code = PROBE.format(argv=argv, heavy=HEAVY)
-    done = subprocess.run(
-        [PYTHON, "-c", code], env=env, cwd=checkout, check=True, capture_output=True, text=True
-    )
+    done = subprocess.run([PYTHON, "-c", code], env=env, cwd=checkout, check=True, capture_output=True, text=True)
     return done.stdout
 
 

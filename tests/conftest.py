@@ -21,6 +21,13 @@ FACTS = SHARED / "reference" / "instructor-paper-facts.md"
 DATA = SHARED / "data"
 
 
+@pytest.fixture(autouse=True)
+def _own_include_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without include paths and leaves none: `main(["--include-path", ...])` exports
+    HARNESS_INCLUDE_PATH for launched workers, which would otherwise put one test's task files in every later test."""
+    monkeypatch.delenv("HARNESS_INCLUDE_PATH", raising=False)
+
+
 def need(path: Path) -> Path:
     """Skip (with the reason) when a piece of the shared data is absent, as in a fresh clone elsewhere."""
     if not path.exists():

@@ -354,7 +354,7 @@ def test_dated_sets_change_only_the_strings_that_changed_that_day(tmp_path: Path
         Library(root, registry())
 
 
-def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path) -> None:
     """`--include-path DIR`: DIR/tasks and DIR/instructions beside the shipped ones, validated alike (a misspelt
     key in a user file is refused naming it, exit 3), and runnable like any task."""
     from harness.cli import main
@@ -362,7 +362,6 @@ def test_your_own_tasks_and_instructions_from_an_include_path(tmp_path: Path, mo
     from harness.core.paths import smoke_dir
     from harness.core.spec import _registry
 
-    monkeypatch.setenv("HARNESS_INCLUDE_PATH", "")  # restored after the test: main() sets it
     include, data = tmp_path / "mine", tmp_path / "data"
     (include / "tasks" / "mteb").mkdir(parents=True)
     (include / "instructions").mkdir()
@@ -432,9 +431,7 @@ def test_the_benchmarks_own_settings_never_collide() -> None:
     assert {n for _, n in names} >= {"protocol", "lm", "test_size"}
 
 
-def test_validate_checks_your_tasks_instructions_and_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_validate_checks_your_tasks_instructions_and_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`validate` said `ok: 70 tasks` while an own task had no instruction at all (the run then failed), and never
     read its data. Now an own task without an instruction in any family is a problem naming
     `<include>/instructions/`, and `--data-dir` reads your tasks' data as a run would; `instructions MyTask` shows
@@ -444,7 +441,6 @@ def test_validate_checks_your_tasks_instructions_and_data(
     from harness.core.paths import smoke_dir
     from harness.core.spec import _registry
 
-    monkeypatch.setenv("HARNESS_INCLUDE_PATH", "")
     include, data = tmp_path / "mine", tmp_path / "data"
     (include / "tasks" / "mteb").mkdir(parents=True)
     spec = (smoke_dir() / "tasks" / "SmokeSTS.yaml").read_text().replace("name: SmokeSTS", "name: MySTS")
