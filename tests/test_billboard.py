@@ -85,6 +85,7 @@ def test_malformed_files(tmp_path: Path, hyps: list[dict], refs: list[dict], mes
         load(*_write(tmp_path, hyps, refs))
 
 
+@pytest.mark.slow
 def test_mscoco_run_matches_an_independent_computation(tmp_path: Path) -> None:
     folder = need(DATA / "billboard" / "mscoco")
     encoder = CachedEncoder(

@@ -73,6 +73,7 @@ def crashing_shard(request: RunRequest, index: int, count: int) -> list[TaskScor
     return run_shard(request, index, count)
 
 
+@pytest.mark.slow
 def test_ray_runs_each_unit_as_a_task_to_the_sequential_results(
     tiny: Path, tmp_path: Path, sequential: dict[str, Any]
 ) -> None:
@@ -84,6 +85,7 @@ def test_ray_runs_each_unit_as_a_task_to_the_sequential_results(
     assert _results(out) == sequential
 
 
+@pytest.mark.slow
 def test_submitit_runs_an_array_of_shards_to_the_sequential_results(
     tiny: Path, tmp_path: Path, sequential: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,6 +112,7 @@ def test_a_shard_that_keeps_failing_is_one_line_naming_its_log(tmp_path: Path) -
     assert main(["launch", "slurm", "--shard", "1/2"]) == 2  # launch makes the shards itself
 
 
+@pytest.mark.slow
 def test_an_encoding_stage_of_shares_then_the_units_score_from_the_store(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,3 +115,20 @@ def test_a_benchmark_is_imported_by_name_only_from_its_own_package() -> None:
             if len(parts) > 2 and parts[1] == "benchmarks" and not module.startswith(".".join(parts[:3])):
                 found.add((module, target))
     assert found == NAMED_OUTSIDE, sorted(found ^ NAMED_OUTSIDE)
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """`harness --help` and `harness tasks` took 1.2 s because the parser imported every evaluator, and
+    `core/items.py` scipy at module level (perf/cli_startup.py). In a fresh interpreter neither command may import
+    numpy, scipy, torch or the libraries above them: a module-level import of one of them in any module the CLI
+    reaches fails here, naming it."""
+    import subprocess
+    import sys
+
+    from perf.cli_startup import HEAVY, PROBE
+
+    for argv in (["--help"], ["tasks"]):
+        code = PROBE.format(argv=argv, heavy=HEAVY)
+        done = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "none", f"harness {' '.join(argv)} imports {done.stdout.strip()}"

@@ -242,6 +242,7 @@ def test_summeval_scores_by_hand_under_both_eras(tiny: Path, tmp_path: Path) -> 
 PUBLISHED_2022 = {"STSBenchmark": 82.03, "STS13": 80.60}  # ../shared/reference/minilm-published.csv
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", list(PUBLISHED_2022))
 def test_minilm_reproduces_published_sts(task: str, tmp_path: Path) -> None:
     need(DATA / "mteb" / task)
@@ -259,6 +260,7 @@ def test_minilm_reproduces_published_sts(task: str, tmp_path: Path) -> None:
     assert 100 * outcome.score == pytest.approx(PUBLISHED_2022[task], abs=0.3)
 
 
+@pytest.mark.slow
 def test_emotion_under_each_protocol(tmp_path: Path) -> None:
     """all-MiniLM-L6-v2 on Emotion (minilm-published.csv). mteb: the 2024 re-run's 40.83 exactly. instructor:
     40.85, the fork's own code on the same vectors (sklearn 1.1's logistic regression, seed 42). mteb-2022: 0.0.2's

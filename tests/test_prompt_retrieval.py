@@ -108,6 +108,7 @@ def test_rouge_l_is_accuracy_for_labels_and_partial_for_text() -> None:
     assert 0 < rouge_l(["the cat sat"], ["the cat sat down"]) < 100
 
 
+@pytest.mark.slow
 def test_multirc_pipeline_end_to_end(lm_path: Path, tmp_path: Path) -> None:
     folder = need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")
@@ -157,6 +158,7 @@ def test_prompt_retrieval_needs_an_lm_and_an_adapter(tmp_path: Path) -> None:
         run_tasks([unknown], lambda: None, library(), opts)
 
 
+@pytest.mark.slow
 def test_cli_run_writes_per_example_records(lm_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from harness.cli import main
 
@@ -245,6 +247,7 @@ def test_missing_local_split_fails_before_any_model(tmp_path: Path) -> None:
         run_tasks([registry().get("PromptRetrievalSST5")], lambda: None, library(), opts)
 
 
+@pytest.mark.slow
 def test_geoquery_generation_pipeline(lm_path: Path, tmp_path: Path) -> None:
     """The plain layout (database prompt, '-- question\\nquery' demonstrations, then '-- question\\nSELECT') and
     greedy generation cut at the stop strings, with ROUGE-L against the gold SQL."""
@@ -384,6 +387,7 @@ def test_coda_predictions_join_tokens_as_the_reference() -> None:
     assert rouge_l([joined_tokens(["Cor", "onav", "irus"], stop)], ["Coronavirus"]) == 0
 
 
+@pytest.mark.slow
 def test_random_demonstrations_are_the_same_after_a_resume(lm_path: Path, tmp_path: Path) -> None:
     need(DATA / "prompt_retrieval" / "multirc_answerability")
     spec = registry().get("PromptRetrievalMultiRCAnswerability")

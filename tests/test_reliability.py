@@ -457,8 +457,21 @@ def _env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"}
 
 
-def _start(tiny: Path, out: Path, tmp: Path) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "harness.cli", *(a.format(tiny=tiny, out=out) for a in SMOKE_RUN)]
+# `harness run` with each forward pass held for a while: the smoke suite otherwise finishes within a poll of its
+# second result, and a signal sent "mid-run" found the run done (exit 0).
+PAUSED = (
+    "import sys, time\n"
+    "from harness.models.encoder import Encoder\n"
+    "forward = Encoder._forward\n"
+    "Encoder._forward = lambda self, *a: (time.sleep({pause}), forward(self, *a))[1]\n"
+    "from harness.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def _start(tiny: Path, out: Path, tmp: Path, pause: float = 0.0) -> subprocess.Popen[str]:
+    launch = ["-m", "harness.cli"] if not pause else ["-c", PAUSED.format(pause=pause)]
+    args = [sys.executable, *launch, *(a.format(tiny=tiny, out=out) for a in SMOKE_RUN)]
     return subprocess.Popen(args, env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -482,12 +495,13 @@ def reference(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return scores
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_keeps_what_is_finished_and_says_how_to_resume(
     signum: int, code: int, tiny: Path, tmp_path: Path, reference: dict[str, float]
 ) -> None:
     out = tmp_path / "out"
-    proc = _start(tiny, out, tmp_path)
+    proc = _start(tiny, out, tmp_path, pause=0.2)
     _wait_for_results(out, 2, proc)
     proc.send_signal(signum)
     assert proc.wait(timeout=120) == code
@@ -502,6 +516,7 @@ def test_a_signal_keeps_what_is_finished_and_says_how_to_resume(
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_loses_nothing_finished(
     tiny: Path, tmp_path: Path, reference: dict[str, float]
 ) -> None:
@@ -521,6 +536,7 @@ def test_kill_9_at_random_points_loses_nothing_finished(
     assert _scores(out) == reference
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_on_one_folder_split_the_units(
     tiny: Path, tmp_path: Path, reference: dict[str, float]
 ) -> None:
@@ -540,6 +556,7 @@ def test_two_concurrent_runs_on_one_folder_split_the_units(
     assert not list(out.rglob("*.tmp")) and not list(out.rglob(".leases/*"))
 
 
+@pytest.mark.slow
 def test_shards_partition_the_selection_and_together_are_the_full_run(
     tiny: Path, tmp_path: Path, reference: dict[str, float]
 ) -> None:
@@ -632,6 +649,7 @@ def _examples(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in files[0].read_text().splitlines()] if files else []
 
 
+@pytest.mark.slow
 def test_kill_9_during_prompt_retrieval_resumes_to_the_same_records(gpt2: Path, tmp_path: Path) -> None:
     """Examples are flushed one batch at a time: a kill loses at most the batch in flight, a torn line is cut off,
     and the resumed run's records equal an uninterrupted run's."""

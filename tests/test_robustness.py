@@ -28,6 +28,7 @@ def test_variant_names() -> None:
     assert variant_names("levels", "both") == ["level:none", "level:tag", "level:simple", "level:detailed"]
 
 
+@pytest.mark.slow
 def test_robustness_run_on_a_real_task(tmp_path: Path) -> None:
     need(DATA / "mteb" / "BIOSSES")
     spec = registry().get("BIOSSES")

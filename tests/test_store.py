@@ -79,6 +79,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_kill_9_mid_encoding_loses_at_most_one_commit_and_resumes_mid_call(tiny: Path, tmp_path: Path) -> None:
     """Before, the cache committed when a whole encode call returned: a kill lost the task's every vector."""
     path = tmp_path / "c.sqlite"
@@ -195,6 +196,7 @@ def test_commits_come_once_per_group_of_batches(tiny: Path, tmp_path: Path) -> N
     assert len(commits) == -(-len(TEXTS) // (4 * COMMIT_BATCHES)) and sum(commits) == len(TEXTS)
 
 
+@pytest.mark.slow
 def test_two_devices_give_the_embeddings_of_one(tiny: Path) -> None:
     """Whole planned batches per worker (two CPU workers stand in for two GPUs): bit for bit one device's vectors,
     masked pooling included (sentence-transformers' pool would lose the instruction mask in its workers)."""
