@@ -65,6 +65,14 @@ def test_mteb_evaluate_runs_the_harness_model_on_mock_tasks_without_a_mapping(tm
     assert model.mteb_model_meta.experiment_kwargs == {"instructions": "none", "mode": "none", "protocol": "mteb"}
 
 
+def test_the_mteb_bridge_names_the_condition_a_run_would() -> None:
+    """`mteb_model(max_length=...)` (or a precision) left the setting out of its ModelMeta, so mteb filed its results
+    under the default condition's experiment, beside full-length fp32 runs; `harness run` names it."""
+    model = harness.mteb_model("minilm", cache=False, max_length=128)
+    kwargs = {"instructions": "none", "max_length": "128", "mode": "none", "protocol": "mteb"}
+    assert model.mteb_model_meta.experiment_kwargs == kwargs
+
+
 def test_the_harness_model_under_mteb_gives_harness_runs_numbers(tiny: Path, tmp_path: Path) -> None:
     """A smoke task through mteb.evaluate with the harness model (its registry instruction: SmokeSTS borrows
     STSBenchmark's) = `harness run --protocol mteb` on it, and mteb writes it into the harness unit's folder."""
@@ -187,3 +195,15 @@ def test_mteb_evaluate_runs_offline_on_a_harness_task_from_the_data_dir(tmp_path
     assert 100 * result.task_results[0].get_score() == pytest.approx(ours.score, abs=1e-4)
     with pytest.raises(harness.core.errors.UsageError, match="BillboardMSCOCO is a billboard task"):
         harness.mteb_task("BillboardMSCOCO")
+
+
+def test_model_meta_names_the_revision_its_folder_is_named_by(tmp_path: Path) -> None:
+    """`--revision main` names the unit's folder `main/`; model_meta.json said the resolved commit, so mteb's
+    reader saw a folder and a ModelMeta that disagree."""
+    from harness.core.interfaces import ModelIdentity
+    from harness.core.results import Unit, write_model_meta
+
+    identity = ModelIdentity("org/model", "0123abcd", "none", 128, 384, "fp32", weights="0123abcd")
+    unit = Unit("org/model", "main", "none", "none")
+    write_model_meta(tmp_path, unit, identity, "cosine")
+    assert json.loads((tmp_path / "model_meta.json").read_text())["revision"] == "main"

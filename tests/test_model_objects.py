@@ -55,6 +55,22 @@ def test_a_sentence_transformer_object_scores_as_its_name_and_is_known_by_its_we
     assert other.status == "done" and other.record["unit"]["revision"] != first.record["unit"]["revision"]
 
 
+def test_the_callers_object_is_left_as_it_was(minilm_path: str, tmp_path: Path) -> None:
+    """The encoder set a SentenceTransformer object's max_seq_length (and on a GPU cast its weights), so the
+    caller's model ran otherwise afterwards, and its next run was known by other bytes. The settings now hold for
+    the run only: the object is unchanged, its second run resumes, and max_length still changes the number."""
+    model = _st(minilm_path)
+    length, state = model.max_seq_length, {k: v.clone() for k, v in model.state_dict().items()}
+    out = tmp_path / "out"
+    [short] = harness.evaluate(model, ["SmokeSTS"], output_dir=out, max_length=8)
+    assert model.max_seq_length == length == 256
+    assert all(v.dtype == state[k].dtype and v.equal(state[k]) for k, v in model.state_dict().items())
+    [full] = harness.evaluate(model, ["SmokeSTS"], output_dir=out)
+    [again] = harness.evaluate(model, ["SmokeSTS"], output_dir=out)
+    [by_name] = harness.evaluate("minilm", ["SmokeSTS"], output_dir=tmp_path / "name", max_length=8)
+    assert short.score == by_name.score != full.score and again.status == "resumed"
+
+
 def test_an_object_with_encode_runs_but_is_never_resumed_or_cached(
     minilm_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

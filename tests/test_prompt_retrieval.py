@@ -503,3 +503,13 @@ def test_its_settings_come_through_its_own_hook_and_a_misspelt_one_is_refused() 
     assert (chosen.lm, chosen.test_size, chosen.demos) == ("x", 3, "random")
     with pytest.raises(UsageError, match=r"unknown run setting 'lm_batchsize'\. Did you mean: lm_batch_size"):
         prepare(RunRequest(tasks=["SmokeSTS"], settings={"lm_batchsize": 4}))
+    # values are checked as the flags check them: `demos="zeroshot"` used to run random demonstrations, filed
+    # under demos=zeroshot; a test size of 0 or "many" reached the evaluation
+    with pytest.raises(UsageError, match=r"unknown demos \(--demos\) 'zeroshot'\. Did you mean: zero-shot"):
+        prepare(RunRequest(tasks=["SmokeSTS"], **split_settings({"demos": "zeroshot"})))
+    for size in (0, "many"):
+        with pytest.raises(UsageError, match=rf"test_size={size!r} \(--test-size\)"):
+            prepare(RunRequest(tasks=["SmokeSTS"], **split_settings({"test_size": size})))
+    assert (
+        settings(prepare(RunRequest(tasks=["SmokeSTS"], **split_settings({"test_size": "7"}))).options).test_size == 7
+    )

@@ -97,16 +97,28 @@ def check_mode(instruction_given: bool, mode: str) -> None:
         )
 
 
+def variant_and_mode(request: RunRequest) -> tuple[str, str]:
+    """The instruction variant (an INSTRUCTOR checkpoint's own family unless `instructions` names one) and the
+    mode a request runs under, a contradiction refused (`check_mode`): for `run` and the mteb bridge alike."""
+    from harness.core.instructions import FAMILIES
+    from harness.models.resolve import default_mode
+
+    family = next((f for f in FAMILIES if f in request.model.lower()), None)
+    variant, mode = request.instructions or family or "none", request.mode or default_mode(request.model)
+    check_mode(variant != "none", mode)
+    return variant, mode
+
+
 def prepare(request: RunRequest) -> Prepared:
     """The selected tasks, their instruction library and the run options a request describes."""
     from harness.core.context import RunOptions
-    from harness.core.instructions import FAMILIES, Library, library
+    from harness.core.instructions import Library, library
     from harness.core.paths import data_dir, smoke_dir
     from harness.core.results import Unit, settings_keys
     from harness.core.spec import Registry, registry
     from harness.models.encoder import check_precision
     from harness.models.lm import LocalModels
-    from harness.models.resolve import default_mode, resolve_model
+    from harness.models.resolve import resolve_model
 
     r = request
     if r.loaded is None:  # a model object was checked as it was taken (`with_model_object`)
@@ -121,11 +133,8 @@ def prepare(request: RunRequest) -> Prepared:
     specs = reg.select(names=r.tasks, benchmark=r.benchmark, category=r.category)
     if not specs:
         raise UsageError("no task matches the selection")
-    family = next((f for f in FAMILIES if f in r.model.lower()), None)
-    variant = r.instructions or family or "none"
+    variant, mode = variant_and_mode(r)
     lib.get(specs[0].name, variant, specs[0].subtasks[0] if specs[0].subtasks else None)  # unknown variant fails now
-    mode = r.mode or default_mode(r.model)
-    check_mode(variant != "none", mode)
     try:
         if r.loaded is not None:
             revision, weights = r.loaded.identity.revision, r.loaded.identity.weights
@@ -142,7 +151,7 @@ def prepare(request: RunRequest) -> Prepared:
             variant,
             mode,
             r.limit,
-            settings=tuple(sorted(settings_keys(r.model_settings, smoke).items())),
+            settings=settings_keys(r.model_settings, smoke),
         ),
         Path(r.output_dir),
         Path(r.data_dir) if r.data_dir else (smoke_dir() / "data" if smoke else None),
@@ -170,15 +179,17 @@ def default_options() -> RunOptions:
 
 def benchmark_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Each benchmark's settings object from a request's values (`Benchmark.flags`, `Benchmark.settings`); a
-    value that no benchmark reads is refused, with a "did you mean", rather than ignored."""
-    from harness.core.benchmark import all_benchmarks, setting_names
+    value that no benchmark reads is refused, with a "did you mean", rather than ignored, and each value is checked
+    as its flag checks it (`Flag.parse`: the Python API reaches no argparse)."""
+    from harness.core.benchmark import all_benchmarks
     from harness.core.errors import unknown
 
-    known = setting_names()
+    flags = {flag.name: flag for benchmark in all_benchmarks() for flag in benchmark.flags}
     for name in values:
-        if name not in known:
-            raise unknown("run setting", name, [*RunRequest.__dataclass_fields__, *known])
-    return {benchmark.name: benchmark.settings(values) for benchmark in all_benchmarks()}
+        if name not in flags:
+            raise unknown("run setting", name, [*RunRequest.__dataclass_fields__, *flags])
+    parsed = {name: flags[name].parse(v) if v is not None else None for name, v in values.items()}
+    return {benchmark.name: benchmark.settings(parsed) for benchmark in all_benchmarks()}
 
 
 def split_settings(settings: dict[str, Any]) -> dict[str, Any]:

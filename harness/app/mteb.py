@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.app.api import RunRequest, api_output, check_mode, encoder_for, with_model_object
+from harness.app.api import RunRequest, api_output, encoder_for, variant_and_mode, with_model_object
 from harness.core.errors import UsageError
 
 
@@ -20,17 +20,16 @@ def mteb_model(model: Any = "minilm", verbose: bool = False, **settings: Any) ->
     --protocol mteb` would write: the same condition in its ModelMeta."""
     from harness.benchmarks.mteb.adapter import HarnessModel
     from harness.benchmarks.mteb.settings import MtebSettings
-    from harness.core.instructions import FAMILIES, library
-    from harness.core.results import Unit, model_meta
-    from harness.models.resolve import default_mode
+    from harness.core.instructions import library
+    from harness.core.results import Unit, model_meta, settings_keys
 
     api_output(verbose, bool(settings.get("progress")))
     request = with_model_object(RunRequest(**settings), model)
-    family = next((f for f in FAMILIES if f in request.model.lower()), None)
-    variant, mode = request.instructions or family or "none", request.mode or default_mode(request.model)
-    check_mode(variant != "none", mode)
+    variant, mode = variant_and_mode(request)
     encoder = encoder_for(request)
-    unit = Unit(request.model, encoder.identity.revision, variant, mode).within(MtebSettings("mteb").condition())
+    keys = settings_keys(request.model_settings)
+    unit = Unit(request.model, encoder.identity.revision, variant, mode, settings=keys)
+    unit = unit.within(MtebSettings("mteb").condition())
     meta = model_meta(encoder.identity, encoder.similarity_fn_name, unit.condition)
     lib = library()
     lib.get("STS12", variant)  # an unknown variant fails here, naming the valid ones

@@ -49,6 +49,22 @@ class Flag:
     def option(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def parse(self, value: Any) -> Any:
+        """A request's value as the flag takes it, for the Python API, which no argparse checks: `type` applied to
+        its text and `choices` enforced, an invalid value refused naming the flag (as the CLI refuses it)."""
+        import argparse
+
+        from harness.core.errors import UsageError, unknown
+
+        if self.type is not str:
+            try:
+                value = self.type(str(value))
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise UsageError(f"{self.name}={value!r} ({self.option}): {exc}") from None
+        if self.choices and value not in self.choices:
+            raise unknown(f"{self.name} ({self.option})", str(value), self.choices)
+        return value
+
 
 S = TypeVar("S", bound="TaskSpec", contravariant=True)  # the benchmark's own spec type, which its methods take
 

@@ -85,10 +85,11 @@ SETTING_DEFAULTS: dict[str, str | None] = {"max_length": None, "precision": "fp3
 SUITE = "suite"
 
 
-def settings_keys(model_settings: Mapping[str, Any], smoke: bool = False) -> dict[str, str]:
-    """The condition keys of a run's model settings (those not at their default) and of the smoke suite."""
+def settings_keys(model_settings: Mapping[str, Any], smoke: bool = False) -> tuple[tuple[str, str], ...]:
+    """The condition keys of a run's model settings (those not at their default) and of the smoke suite, sorted
+    (`Unit.settings`)."""
     keys = {k: str(v) for k, v in model_settings.items() if k in SETTING_DEFAULTS and v != SETTING_DEFAULTS[k]}
-    return {**keys, **({SUITE: "smoke"} if smoke else {})}
+    return tuple(sorted({**keys, **({SUITE: "smoke"} if smoke else {})}.items()))
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,12 @@ def model_meta(identity: Any, similarity: str, condition: Mapping[str, str] | No
 
 
 def write_model_meta(folder: Path, unit: Unit, identity: Any, similarity: str) -> None:
-    """The unit folder's `model_meta.json` (`model_meta` with the unit's condition), once."""
+    """The unit folder's `model_meta.json` (`model_meta` with the unit's condition and the revision its folder is
+    named by: `--revision` as given, which mteb's reader matches with the folder), once."""
     path = folder / "model_meta.json"
     if not path.is_file():
-        write_json(path, model_meta(identity, similarity, unit.condition).model_dump(mode="json"))
+        named = dataclasses.replace(identity, revision=unit.revision)
+        write_json(path, model_meta(named, similarity, unit.condition).model_dump(mode="json"))
 
 
 # How far a stored score may sit from what its files give back: mteb's TaskResult stores 6 decimals, some mteb

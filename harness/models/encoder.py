@@ -56,20 +56,23 @@ class Encoder:
 
         folder, resolved, weights = resolve_model(name, revision)
         model = SentenceTransformer(str(folder), device=device, local_files_only=True)
-        self._attach(
-            model, ModelIdentity(name, resolved, mode, 0, 0, precision, weights=weights), max_length, batch_size
-        )
+        identity = ModelIdentity(name, resolved, mode, 0, 0, precision, weights=weights)
+        self._attach(model, identity, max_length, batch_size, owned=True)
 
     @classmethod
     def of(cls, model: Any, identity: ModelIdentity, *, max_length: int | None, batch_size: int) -> Encoder:
         """An encoder of a SentenceTransformer already loaded (`harness.models.objects`), known by `identity`
-        (its max length and dimension filled in here)."""
+        (its max length and dimension filled in here). The caller's object is left as it was."""
         encoder = cls.__new__(cls)
-        encoder._attach(model, identity, max_length, batch_size)
+        encoder._attach(model, identity, max_length, batch_size, owned=False)
         return encoder
 
-    def _attach(self, model: Any, identity: ModelIdentity, max_length: int | None, batch_size: int) -> None:
-        """Take `model` under `identity`'s mode and precision: its max length, pooling and telemetry."""
+    def _attach(
+        self, model: Any, identity: ModelIdentity, max_length: int | None, batch_size: int, *, owned: bool
+    ) -> None:
+        """Take `model` under `identity`'s mode and precision: its max length, pooling and telemetry. A model the
+        encoder does not `own` (a caller's object) is never changed: its precision runs under autocast and its max
+        length is set for each forward pass only (`_max_length`)."""
         self.model = model
         name, mode, precision = identity.name, identity.mode, identity.precision
         self.autocast: Any = contextlib.nullcontext
@@ -77,21 +80,19 @@ class Encoder:
             import torch
 
             dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-            if self.model.device.type == "cpu":  # measured: perf/cpu_precision.py, docs/performance.md
-                self.autocast = lambda: torch.autocast("cpu", dtype=dtype)
+            kind = self.model.device.type
+            if kind == "cpu" or not owned:  # on a CPU, measured: perf/cpu_precision.py, docs/performance.md
+                self.autocast = lambda: torch.autocast(kind, dtype=dtype)
             else:
                 self.model.to(dtype=dtype)
-        if max_length:
-            self.model.max_seq_length = max_length
-        elif mode == "masked":
-            self.model.max_seq_length = INSTRUCTOR_MAX_LENGTH
+        self.max_length = max_length or (INSTRUCTOR_MAX_LENGTH if mode == "masked" else None)
         self.poolings: list[Any] = [m for m in self.model if type(m).__name__ == "Pooling"]
         if mode == "masked" and not self.poolings:
             raise ModelError(f"model {name!r} has no Pooling module: masked instruction mode is undefined")
         dimension = self.model.get_embedding_dimension()
         if dimension is None:
             raise ModelError(f"model {name!r} does not declare its embedding dimension: not a sentence embedder")
-        length = int(self.model.max_seq_length or 0)
+        length = int(self.max_length or self.model.max_seq_length or 0)
         self.identity = dataclasses.replace(identity, max_length=length, dimension=int(dimension))
         self.batch_size = batch_size
         self.telemetry = Telemetry(str(self.model.device))
@@ -140,7 +141,7 @@ class Encoder:
     def instruction_tokens(self, instruction: str) -> int:
         """INSTRUCTOR 1.0.1's count: tokens of `instruction.strip()` as the model's tokenizer gives them (special
         tokens included, truncated to the max length) minus one, whatever the last token is; 0 when that is <= 1."""
-        ids = self.model.tokenizer([instruction.strip()], truncation=True, max_length=self.model.max_seq_length)
+        ids = self.model.tokenizer([instruction.strip()], truncation=True, max_length=self.identity.max_length or None)
         n = len(ids["input_ids"][0]) - 1
         return n if n > 1 else 0
 
@@ -161,7 +162,7 @@ class Encoder:
         exclude = self.instruction_tokens(instruction) if self.identity.mode == "masked" else 0
         inputs = self._inputs(texts, instruction)
         start = time.perf_counter()
-        with _pooling_excludes(self.poolings, exclude), self.autocast():
+        with _pooling_excludes(self.poolings, exclude), _max_length(self.model, self.max_length), self.autocast():
             vectors = self._vectors(inputs)
         self.telemetry.add(len(inputs), time.perf_counter() - start)
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -173,6 +174,19 @@ class Encoder:
                 "(fp16 overflow is common: try bf16 or fp32)."
             )
         return vectors
+
+
+@contextlib.contextmanager
+def _max_length(model: Any, length: int | None) -> Iterator[None]:
+    """The model's max_seq_length at `length` for one forward pass, then as it was: the model may be a caller's."""
+    if not length:
+        yield
+        return
+    original, model.max_seq_length = model.max_seq_length, length
+    try:
+        yield
+    finally:
+        model.max_seq_length = original
 
 
 @contextlib.contextmanager
@@ -215,8 +229,9 @@ def native_precision(precision: str, device: str) -> bool:
 
 def check_precision(precision: str, device: str | None) -> None:
     """Refuse a precision the device does not run natively, before any model loads (`harness run --dry-run` too)."""
-    where = device or default_device()
-    if not native_precision(precision, where):
+    if precision == "fp32":  # native everywhere: no torch import, no device probe (`plan`, `data`, `--dry-run`)
+        return
+    if not native_precision(precision, device or default_device()):
         need = "AVX512-BF16 or AMX" if precision == "bf16" else "AMX-FP16"
         raise ModelError(
             f"--precision {precision}: this CPU has no native {precision} ({need}), so it would run slower than "

@@ -103,10 +103,18 @@ def identify(model: Any) -> str | None:
     if _is_sentence_transformer(model):
         configs: list[Any] = [[type(m).__name__, getattr(m, "get_config_dict", dict)()] for m in model]
         digest.update(json.dumps(configs, sort_keys=True, default=str).encode())
-        tokenizer = model.tokenizer
-        backend = getattr(tokenizer, "backend_tokenizer", None)
-        digest.update((backend.to_str() if backend else json.dumps(tokenizer.get_vocab(), sort_keys=True)).encode())
+        digest.update(_tokenizer_text(model.tokenizer).encode())
     return digest.hexdigest()
+
+
+def _tokenizer_text(tokenizer: Any) -> str:
+    """The tokenizer as text, without the truncation and padding a call leaves set on a fast tokenizer's backend
+    (every encode sets them: the same object was known by other bytes after its first run)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    state = json.loads(backend.to_str())
+    return json.dumps({k: v for k, v in state.items() if k not in ("truncation", "padding")}, sort_keys=True)
 
 
 def _is_sentence_transformer(model: Any) -> bool:

@@ -51,16 +51,17 @@ class PromptSettings:
         )
 
 
+DEFAULTS = PromptSettings()  # the flags' defaults, written once (in the dataclass)
 FLAGS = (
     Flag("lm", "causal LM that uses the demonstrations (hub id or local folder)"),
     Flag("lm_device", "device of the LM (default: cuda if available)", type=device),
-    Flag("lm_precision", "the LM's precision", choices=("fp32", "fp16", "bf16"), default="fp32"),
-    Flag("lm_batch_size", "prompts the LM scores at once", type=positive_int, default=8),
+    Flag("lm_precision", "the LM's precision", choices=("fp32", "fp16", "bf16"), default=DEFAULTS.lm_precision),
+    Flag("lm_batch_size", "prompts the LM scores at once", type=positive_int, default=DEFAULTS.lm_batch_size),
     Flag(
         "demos",
         "retrieved demonstrations (the paper), random ones within the same budget, or none",
         choices=CONDITIONS,
-        default="similar",
+        default=DEFAULTS.demos,
     ),
     Flag("test_size", "test examples (default: the task's, 256; --limit caps it)", type=positive_int),
 )
