@@ -155,3 +155,21 @@ def test_the_eta_counts_tokens_each_capped_at_the_models_max_length() -> None:
     )
     # A took 10 s of work (13 s elapsed, 3 s of model load): B's 256 tokens at A's 10 s / 101.5 tokens
     assert run_line(1, todo, ctx, 13.0) == f"run: 1/2 tasks done, ETA {256 * 10 / 101.5:.0f}s, model load 3.0s apart"
+
+
+def test_a_limited_runs_eta_counts_the_work_of_its_items() -> None:
+    """`--limit N` evaluates N items, but the ETA counted the whole data's texts: a 40-pair run of a 1,379-pair
+    STS task looked 34 times its cost. The work is now that of the cut data (`TaskData.limited`); the rows
+    (checked against mteb's figures) stay the whole data's, and the data itself is left whole."""
+    from harness.benchmarks.mteb.portable import TaskData
+    from harness.core.checks import Work
+    from harness.core.paths import smoke_dir
+    from harness.core.spec import Registry
+
+    spec = Registry(smoke_dir() / "tasks").get("SmokeSTS")
+    data = TaskData(spec, smoke_dir() / "data")
+    rows = data.subsets["default"][spec.split]
+    whole, cut = data.check(), data.check(limit=2)
+    kept = [rows[0], rows[-1]]  # two items, evenly spaced: the first and the last
+    assert cut.work == Work.of([r[f] for r in kept for f in spec.text_fields]) != whole.work
+    assert cut.rows == whole.rows and data.subsets["default"][spec.split] == rows

@@ -240,10 +240,12 @@ def run_line(n: int, todo: list[TaskSpec], ctx: Context, elapsed: float) -> str:
     """Tasks done / total and the run's ETA from the work: the seconds per token (`DataCheck.work`, each text
     capped at the model's max length) measured on this run's finished tasks, model loads excluded, times the tokens
     left (the data's bytes, `cost`, where a task's work is unknown before it loads: mteb's own hub loads)."""
-    work = [ctx.checks[s.name].work if s.name in ctx.checks else None for s in todo]
+    checks = [ctx.checks.get(s.name) for s in todo]
+    work = [c.work for c in checks if c is not None and c.work is not None]
     cap = ctx.max_length or 512
-    costs = [w.tokens(cap) if w else 1.0 for w in work]
-    if None in work:
+    if len(work) == len(todo):
+        costs = [w.tokens(cap) for w in work]
+    else:
         costs = [float(cost(ctx.fingerprints[s.name])) for s in todo]
     working = max(elapsed - ctx.load_seconds, 1e-9)
     left = sum(costs[n:]) * working / max(sum(costs[:n]), 1)

@@ -82,10 +82,10 @@ class MtebBenchmark:
             prefix = f"{part.name}:" if spec.subtasks else ""
             if opts.data_dir is not None:
                 data = TaskData(part, opts.data_dir, folder=data_folder(spec, part, opts.data_dir))
-                check = data.check()
+                check = data.check(opts.unit.limit)
                 check.notes += copy_notes(spec, part, protocol, data)
             elif evaluator_era(spec.category, protocol) is not None:  # checked once, kept in the cache
-                check = era_rows(spec, part, None, protocol)[0].check()
+                check = era_rows(spec, part, None, protocol)[0].check(opts.unit.limit)
             elif load_hub:
                 check = DataCheck(hub_rows(load_part(spec, part, None, protocol)[0]))
             else:

@@ -19,6 +19,7 @@ conversion to the datasets mteb's task classes evaluate.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -105,15 +106,16 @@ class TaskData:
                 )
         return rows
 
-    def check(self) -> DataCheck:
-        """Rows per subset and part, and the notes, for `harness data check` and the run record."""
+    def check(self, limit: int | None = None) -> DataCheck:
+        """Rows per subset and part, and the notes, for `harness data check` and the run record; the work of a
+        run of at most `limit` items (`--limit`: the ETA's, the rows are the data's)."""
         rows = {}
         for subset, parts in self.subsets.items():
             for part, data in parts.items():
                 count = data.num_rows if hasattr(data, "num_rows") else len(data)
                 name = "judged queries" if part == "qrels" else part
                 rows[name if subset == "default" else f"{subset}/{name}"] = count
-        return DataCheck(rows, self.notes.all(), self.work())
+        return DataCheck(rows, self.notes.all(), (self.limited(limit) if limit else self).work())
 
     def work(self) -> Work:
         """The distinct texts the task embeds (`DataCheck.work`): its text fields' strings, a corpus's passages
@@ -135,6 +137,12 @@ class TaskData:
                 elif isinstance(data, list):
                     texts += [t for row in data for f in self.spec.text_fields for t in _strings(row.get(f))]
         return total + Work.of(texts)
+
+    def limited(self, n: int) -> TaskData:
+        """A copy cut as `limit` cuts, this one left whole."""
+        cut = copy.copy(self)
+        cut.limit(n)
+        return cut
 
     def limit(self, n: int) -> None:
         """Keep at most `n` evaluation items of every subset (`--limit`, a partial run), evenly spaced through each
