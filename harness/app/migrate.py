@@ -1,8 +1,10 @@
 """`harness migrate DIR`: result folders of an older layout moved to where today's run looks for them, so that a
 re-run resumes them instead of computing them again.
 
-One layout change so far: until December 2026 every unit's condition carried MTEB's protocol, so Billboard and
-prompt-retrieval results sit in `instructions_X__mode_Y__protocol_P/` beside the MTEB tasks. Today a benchmark names
+The layout change it moves (the other of 2026-12-07, a non-default precision or max length and the smoke suite
+named in the folder, is left to a re-run: CHANGELOG): until December 2026 every unit's condition carried MTEB's
+protocol, so Billboard and prompt-retrieval results sit in `instructions_X__mode_Y__protocol_P/` beside the MTEB
+tasks. Today a benchmark names
 its own condition keys (`Benchmark.condition`: MTEB `protocol`, the others none). A finished task whose record
 holds a condition key its benchmark no longer owns is moved to the folder without it, and its record rewritten as
 a run today would write it: the key dropped from `unit`, `run` and the fingerprint's inputs, the sha256 recomputed.

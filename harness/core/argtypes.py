@@ -1,5 +1,5 @@
 """argparse types for flags that change numbers, shared by the CLI and the benchmarks' own flags
-(`harness.benchmarks.<name>.settings.add_arguments`): a value that would run wrong is refused at parse time."""
+(`Benchmark.flags`, each a `Flag` whose `type` this is): a value that would run wrong is refused at parse time."""
 
 from __future__ import annotations
 

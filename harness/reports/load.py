@@ -192,7 +192,7 @@ def provenance(record: dict[str, Any]) -> dict[str, Any]:
 
 def _short(name: str, where: Path) -> str:
     """A run's HELM-style name, plus its benchmark's own settings when its results sit in a settings folder
-    below the unit's (`Benchmark.result_folder`: prompt retrieval's `lm=...,demos=...,test=...`). Such a folder
+    below the unit's (`Benchmark.subfolder`: prompt retrieval's `lm=...,demos=...,test=...`). Such a folder
     is a condition (`k=v,...`) inside a condition, in today's layout (`experiments/<condition>/<settings>`) and
     the old one (`<revision>/<condition>/<settings>`) alike."""
     nested = "=" in where.name and "=" in where.parent.name
