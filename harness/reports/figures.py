@@ -88,7 +88,7 @@ def forest(rows: Sequence[tuple[str, str, float, float | None, float | None, boo
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=f"C{i}", marker="o", label=g) for i, g in enumerate(groups)]
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: never over a point
     fig.tight_layout()
     data = _png(fig)
     plt.close(fig)
