@@ -927,3 +927,24 @@ def test_mtebs_short_flags_and_space_separated_tasks_are_taken(
     assert main(["run", "-m", "minilm", "-t", "SmokeSTS", "SmokeClassification,SmokeSTS", "--dry-run"]) == 0
     planned = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.endswith("planned")]
     assert planned == ["SmokeSTS", "SmokeClassification"]  # each once, in the order given
+
+
+def test_embed_on_a_plain_text_file_says_what_a_line_must_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`embed --input` takes JSON Lines: a plain-text file is told what a line must be, with the jq line that makes
+    one; a JSON file with a NaN is told about the NaN only (the hint was chosen by "JSON" anywhere in the message,
+    so a path naming JSON got it too). Both before the model loads."""
+    monkeypatch.setattr("harness.models.encoder.Encoder.__init__", _no_model)
+    (tmp_path / "texts.txt").write_text("A man is playing a guitar.\n")
+    (tmp_path / "JSON").mkdir()
+    (tmp_path / "JSON" / "texts.jsonl").write_text('{"text": NaN}\n')
+
+    def embed(source: Path) -> str:
+        assert main(["embed", "--model", "minilm", "--input", str(source), "--output", str(tmp_path / "o.npy")]) == 4
+        return capsys.readouterr().err
+
+    said = embed(tmp_path / "texts.txt")
+    assert "texts.txt:1: not valid JSON" in said and "jq -R '{text: .}' texts.txt > texts.jsonl" in said
+    said = embed(tmp_path / "JSON" / "texts.jsonl")
+    assert "NaN is not a number JSON allows" in said and "jq" not in said

@@ -259,7 +259,8 @@ class Library:
         with --instructions), unless it borrows another task's (`instructions_from`)."""
         if spec.instructions_from:
             return []
-        include = self.tasks.files[spec.name].parents[2]  # DIR of DIR/tasks/<benchmark>/<Task>.yaml
+        file = self.tasks.files[spec.name]  # DIR/tasks/<benchmark>/.../<Task>.yaml: the registry reads tasks/ whole
+        include = next((p.parent for p in file.parents if p.name == "tasks"), file.parent)
         return [
             f"{spec.name} ({self.tasks.files[spec.name]}): no instruction for {key!r} in any family: add "
             f"`{key}: 'Represent the ...: '` to {include / 'instructions'}/<family>.yaml (e.g. instructor-large.yaml)"

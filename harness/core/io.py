@@ -102,6 +102,10 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+class NotJsonError(DataError):
+    """A line that is not a JSON object (`read_texts` then says what a line must be)."""
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -125,11 +129,11 @@ def read_jsonl(path: Path, nonfinite: bool = False) -> Iterator[tuple[int, dict[
             try:
                 obj = json.loads(line) if nonfinite else json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise NotJsonError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             except ValueError as exc:
                 raise DataError(f"{path}:{number}: {exc}; write a finite number or drop the row") from None
             if not isinstance(obj, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                raise NotJsonError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
             yield number, obj
 
 
@@ -138,9 +142,7 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     with the line each text must be."""
     try:
         rows = list(read_jsonl(path))
-    except DataError as exc:
-        if "JSON" not in str(exc):
-            raise
+    except NotJsonError as exc:
         raise DataError(
             f'{exc}: each line must be a JSON object such as {{"{field}": "A man is playing a guitar."}}; from a '
             f"plain-text file, one text per line: jq -R '{{{field}: .}}' {path.name} > texts.jsonl"
