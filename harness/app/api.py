@@ -195,7 +195,7 @@ def benchmark_settings(values: dict[str, Any]) -> dict[str, Any]:
 def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Keyword settings of the Python API as `RunRequest` fields, the rest as its benchmark `settings`
     (`harness.evaluate(..., lm="gpt2", test_size=64)`)."""
-    fields = RunRequest.__dataclass_fields__
+    fields = set(RunRequest.__dataclass_fields__) - {"loaded"}  # the harness's own: set by `with_model_object`
     own = {k: v for k, v in settings.items() if k in fields}
     return {**own, "settings": {**own.get("settings", {}), **{k: v for k, v in settings.items() if k not in fields}}}
 
@@ -337,6 +337,8 @@ def robustness_study(request: RunRequest, variants: list[str], kind: str = "", e
     encoder = encoder_factory or functools.cache(lambda: encoder_for(request))
     prepared = {v: prepare(dataclasses.replace(request, instructions=v)) for v in variants}  # every check first
     specs, library = prepared[variants[0]].specs, prepared[variants[0]].library
+    mapped = {library.variant_for(s.name, v) for v in variants for s in specs} - prepared.keys()  # `paraphrase:3`
+    prepared |= {v: prepare(dataclasses.replace(request, instructions=v)) for v in sorted(mapped)}
     rewords = kind in ("paraphrases", "frames")
     flagged = {s.name: "no evaluated instruction" for s in specs if rewords and library.unevaluated(s.name)}
     runnable = [s for s in specs if s.name not in flagged]
@@ -351,7 +353,7 @@ def robustness_study(request: RunRequest, variants: list[str], kind: str = "", e
         for spec in runnable:
             named.setdefault(library.variant_for(spec.name, variant), []).append(spec)
         for effective, group in named.items():
-            ready = prepared.get(effective) or prepare(dataclasses.replace(request, instructions=effective))
+            ready = prepared[effective]
             for outcome in run_tasks(group, encoder, ready.library, ready.options):
                 if outcome.score is None:
                     flagged[outcome.task] = f"{variant}: {outcome.status} (another run holds it); run the study again"

@@ -27,7 +27,7 @@ from harness.core.errors import HarnessError, LaunchError, UsageError
 
 def _settings(request: RunRequest) -> dict[str, Any]:
     """A request's settings for `evaluate`, without the selection and the process-local fields."""
-    skip = {"model", "tasks", "category", "benchmark", "shard", "log", "progress", "dry_run"}
+    skip = {"model", "tasks", "category", "benchmark", "shard", "log", "progress", "dry_run", "loaded"}
     return {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in skip}
 
 
