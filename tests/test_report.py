@@ -349,6 +349,15 @@ def test_a_published_2022_figure_is_set_against_the_same_models_first_shuffle_dr
     assert "| 38.43 vs 45.10 ± 0.28 (3 draws): 23.8 sd off | empty 'text' x1 (first train.jsonl:4) |" in text
 
 
+def test_the_noise_check_stays_when_the_baseline_is_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a result folder as `--baseline`, the published row among the runs lost its first-shuffle column."""
+    folder, other = _drawn(tmp_path / "r"), _drawn(tmp_path / "b")
+    assert main(["report", str(folder), "all-MiniLM-L6-v2", "--baseline", str(other), "--baseline-label", "b"]) == 0
+    assert "| 79.75 vs 79.75 ± 0.08 (5 draws): within noise |" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("baseline", "limit"), [("gtr-t5-large", None), ("all-MiniLM-L6-v2", 50)])
 def test_the_noise_check_says_nothing_of_another_model_or_a_partial_run(
     baseline: str, limit: int | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -171,7 +171,9 @@ def _task_table(
         if s.category == c and any(s.name in r.tasks for r in measured)
     ]
     compared = [r for r in runs if id(r) in tests]
-    base = baseline or next((r for r in runs if r.source == REFERENCE_SOURCE), None)
+    # the published figure the draws are set against: the baseline where it is one, else a published row shown
+    published = [r for r in ([baseline] if baseline else []) + runs if r.source == REFERENCE_SOURCE]
+    base = published[0] if published else None
     drawn = [r for r in runs if own_draws(r, base) and any(record_of(r, n).get("first_shuffle_draws") for n in names)]
     noted = any(record_of(r, n).get("data_notes") for r in runs for n in names)
     header = [
