@@ -208,3 +208,9 @@ def test_the_table_and_figure_say_what_they_show() -> None:
     assert list(drawn) == ["STS12", "STS13", "(mean of 2) STS"] and drawn["(mean of 2) STS"]["best_minus_worst"] == 4.0
     assert limit_note([s]) == "partial: at most 50 items per task (--limit)"
     assert "partial: at most 50 items per task (--limit)" in render([s], specs, "md")
+    # beside a study of another kind the columns are positions, so each cell names its variant
+    paraphrases = variant_names("paraphrases", "query")
+    other = Study("m", {t: dict.fromkeys(paraphrases, 62.0) for t in scores}, {}, {}, "paraphrases")
+    header, rows = table([s, other], specs)
+    assert header[-5:] == ["#1", "#2", "#3", "#4", "#5"]
+    assert rows[0][-4:] == ["none: 60.00", "tag: 61.00", "simple: 63.00", "detailed: 64.00"]

@@ -154,9 +154,15 @@ def limit_note(studies: list[Study]) -> str:
 
 def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[list[str]]]:
     """Per task and per category rows, studies (model x kind of variant) side by side; the variants' scores in
-    their order, named where every study runs the same ones (`variant_columns`)."""
+    their order, the columns named where every study runs the same ones (`variant_columns`), else each cell."""
     header = ["task", "category", "study", "mean", "std", "best-worst", "95% CI", "p (Bonf.)", "beyond noise"]
-    header += variant_columns(studies)
+    columns = variant_columns(studies)
+    header += columns
+    named = columns[:1] != ["#1"]  # else each cell says its variant: studies of other kinds share the columns
+
+    def cells(scores: dict[str, float]) -> list[str]:
+        return [f"{v:.2f}" if named else f"{k.partition(':')[2]}: {v:.2f}" for k, v in scores.items()]
+
     rows = []
     for spec in specs:
         for s in studies:
@@ -173,7 +179,7 @@ def table(studies: list[Study], specs: list[TaskSpec]) -> tuple[list[str], list[
                     f"{st['std']:.2f}",
                     f"{st['best_minus_worst']:.2f}",
                     *_test_cells(st),
-                    *(f"{v:.2f}" for v in s.scores[spec.name].values()),
+                    *cells(s.scores[spec.name]),
                 ]
             )
     for s in studies:
