@@ -4,12 +4,12 @@ re-run resumes them instead of computing them again.
 The layout change it moves (the other of 2026-12-07, a non-default precision or max length and the smoke suite
 named in the folder, is left to a re-run: CHANGELOG): until December 2026 every unit's condition carried MTEB's
 protocol, so Billboard and prompt-retrieval results sit in `instructions_X__mode_Y__protocol_P/` beside the MTEB
-tasks. Today a benchmark names
-its own condition keys (`Benchmark.condition`: MTEB `protocol`, the others none). A finished task whose record
-holds a condition key its benchmark no longer owns is moved to the folder without it, and its record rewritten as
-a run today would write it: the key dropped from `unit`, `run` and the fingerprint's inputs, the sha256 recomputed.
-That is exact because no such key ever reached the benchmark (Billboard and prompt retrieval never read the
-protocol): the number is the one a run today computes. Reports read both layouts; this only saves the re-run.
+tasks. Today a benchmark names its own condition keys (`Benchmark.condition`: MTEB `protocol`, the others none).
+A finished task whose record holds a condition key its benchmark no longer owns is moved to the folder without
+it, and its record rewritten as a run today would write it: the key dropped from `unit`, `run` and the
+fingerprint's inputs, the sha256 recomputed. That is exact because no such key ever reached the benchmark
+(Billboard and prompt retrieval never read the protocol): the number is the one a run today computes. Reports read
+both layouts; this only saves the re-run.
 
 Written by hand: the folders are this harness's own (mteb's layout, but mteb has no such migration).
 """
