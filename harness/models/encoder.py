@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import ModelError
-from harness.core.interfaces import MODES, Mode, ModelIdentity, Precision, Telemetry
+from harness.core.interfaces import MODES, BatchEncoder, Mode, ModelIdentity, Precision, Telemetry
 from harness.models.resolve import resolve_model
 
 # The version of the rules that turn (instruction, text) into model input and pooling; part of every cache key,
@@ -100,20 +100,7 @@ class Encoder:
     # ------------------------------------------------------------------ public API
     def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
         """One float32 row per text, in input order. Identical texts are encoded once."""
-        check_texts(texts)
-        if self.identity.mode == "none":
-            instruction = ""
-        unique = list(dict.fromkeys(texts))
-        if not unique:
-            return np.zeros((0, self.identity.dimension), np.float32)
-        plan = self.batches(unique, instruction)
-        vectors = np.empty((len(unique), self.identity.dimension), np.float32)
-        for batch, out in zip(
-            plan, self.encode_batches([[unique[i] for i in b] for b in plan], instruction), strict=True
-        ):
-            vectors[batch] = out
-        row = dict(zip(unique, vectors, strict=True))
-        return np.stack([row[t] for t in texts])
+        return encode_distinct(self, texts, "" if self.identity.mode == "none" else instruction)
 
     def batches(self, texts: Sequence[str], instruction: str) -> list[list[int]]:
         """The batches (indices into `texts`, distinct texts) a call is encoded in: by model input, longest first
@@ -174,6 +161,23 @@ class Encoder:
                 "(fp16 overflow is common: try bf16 or fp32)."
             )
         return vectors
+
+
+def encode_distinct(encoder: BatchEncoder, texts: list[str], instruction: str) -> np.ndarray:
+    """One float32 row per text, in input order, each distinct text encoded once, in the encoder's planned batches:
+    the `encode` of `Encoder` and of a model object (`objects.EncodeObject`)."""
+    check_texts(texts)
+    unique = list(dict.fromkeys(texts))
+    if not unique:
+        return np.zeros((0, encoder.identity.dimension), np.float32)
+    plan = encoder.batches(unique, instruction)
+    vectors = np.empty((len(unique), encoder.identity.dimension), np.float32)
+    for batch, out in zip(
+        plan, encoder.encode_batches([[unique[i] for i in b] for b in plan], instruction), strict=True
+    ):
+        vectors[batch] = out
+    row = dict(zip(unique, vectors, strict=True))
+    return np.stack([row[t] for t in texts])
 
 
 @contextlib.contextmanager

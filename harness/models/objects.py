@@ -27,7 +27,7 @@ import numpy as np
 
 from harness.core.errors import ModelError, UsageError
 from harness.core.interfaces import MODES, BatchEncoder, ModelIdentity, Telemetry
-from harness.models.encoder import Encoder, check_precision, check_texts
+from harness.models.encoder import Encoder, check_precision, encode_distinct
 
 UNIDENTIFIED = "unidentified-"  # the revision prefix of an object nothing identifies: never resumed, never cached
 
@@ -147,14 +147,7 @@ class EncodeObject:
         return vectors
 
     def encode(self, texts: list[str], *, instruction: str = "") -> np.ndarray:
-        check_texts(texts)
-        unique = list(dict.fromkeys(texts))
-        if not unique:
-            return np.zeros((0, self.identity.dimension), np.float32)
-        plan = self.batches(unique, instruction)
-        vectors = np.concatenate(self.encode_batches([[unique[i] for i in b] for b in plan], instruction))
-        row = dict(zip(unique, vectors, strict=True))
-        return np.stack([row[t] for t in texts])
+        return encode_distinct(self, texts, instruction)  # mode none: `encode_batches` drops the instruction
 
     def batches(self, texts: Sequence[str], instruction: str) -> list[list[int]]:
         return [list(range(i, min(i + self.batch_size, len(texts)))) for i in range(0, len(texts), self.batch_size)]
