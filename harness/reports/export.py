@@ -56,7 +56,7 @@ def json_run(
         out["versus_baseline"] = {
             n: {
                 "difference": run.tasks[n] - baseline.tasks[n],
-                "baseline_in_ci95": (own[n].low <= baseline.tasks[n] <= own[n].high) if n in own else None,
+                "baseline_in_ci95": own[n].holds(baseline.tasks[n]) if n in own else None,
             }
             for n in registry.tasks
             if n in run.tasks and n in baseline.tasks
@@ -98,7 +98,7 @@ def tidy_csv(
                     baseline.label,
                     theirs,
                     run.tasks[name] - theirs,
-                    (band.low <= theirs <= band.high) if band else None,
+                    band.holds(theirs) if band else None,
                     *((test.low, test.high, test.p_value) if test else (None, None, None)),
                 ]
             rows.append(

@@ -228,7 +228,7 @@ def versus(run: Run, baseline: Run, task: str, band: Band | None, test: PairedTe
         return ""
     if test is not None:
         return p_text(test)
-    inside = "" if band is None else (" (inside" if band.low <= baseline.tasks[task] <= band.high else " (outside")
+    inside = "" if band is None else (" (inside" if band.holds(baseline.tasks[task]) else " (outside")
     difference = run.tasks[task] - baseline.tasks[task]
     shown = "0.00" if abs(difference) < 0.005 else f"{difference:+.2f}"  # never "-0.00"
     return shown + (f"{inside} the 95% CI)" if inside else "")

@@ -35,6 +35,10 @@ class Band:
     def text(self) -> str:
         return f"[{self.low:.2f}, {self.high:.2f}]"
 
+    def holds(self, value: float) -> bool:
+        """Whether `value` (a baseline's figure) lies in the interval: the report's inside/outside check."""
+        return self.low <= value <= self.high
+
 
 def load_items(run: Run, task: str) -> per_item.Items | None:
     path = run.records.get(task, {}).get("items")
